@@ -1,0 +1,132 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { aeTitleProblem } from './config/ae-title';
+import { ConfigError, initialConfig, loadConfig } from './config/config';
+import { defaultConfigPath, defaultDataDir } from './config/paths';
+import { VERSION } from './version';
+import { runAgentUntilSignalled } from './agent';
+import { formatStatus, readStatus } from './status';
+import { sendEcho } from './receive/echo';
+
+const HELP = `gateway ${VERSION} - DICOM cloud gateway
+
+Usage: gateway <command> [options]
+
+Commands:
+  run      [--config FILE]              Run the agent: receive DICOM, keep it safe on disk
+  init     --ae-title TITLE [--port N] [--data-dir DIR] [--config FILE] [--force]
+                                        Write a configuration file
+  status   [--config FILE] [--json]     Show whether the agent runs and what it holds
+  echo     [--config FILE] [--host H] [--port N] [--ae-title TITLE]
+                                        Send a C-ECHO to the gateway (checks the AE title)
+  version                               Print the version
+  help, --help                          This text
+
+The configuration file defaults to $GATEWAY_CONFIG, else ${defaultConfigPath()}.
+Exit status: 0 success, 1 failure, 2 usage error, 3 agent not running (status).`;
+
+class UsageError extends Error {}
+
+/** Runs one CLI command; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run':
+        return await runCommand(rest);
+      case 'init':
+        return initCommand(rest);
+      case 'status':
+        return await statusCommand(rest);
+      case 'echo':
+        return await echoCommand(rest);
+      case 'version':
+      case '--version':
+        console.log(VERSION);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(HELP);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`gateway: ${err.message}\nRun 'gateway --help' for usage.`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      console.error(`gateway: ${err.message}`);
+      return 1;
+    }
+    console.error(`gateway: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+async function runCommand(args: string[]): Promise<number> {
+  const values = parse(args, { config: { type: 'string' } });
+  const config = loadConfig(values.config ?? defaultConfigPath());
+  return runAgentUntilSignalled(config);
+}
+
+function initCommand(args: string[]): number {
+  const values = parse(args, {
+    'ae-title': { type: 'string' },
+    port: { type: 'string' },
+    'data-dir': { type: 'string' },
+    config: { type: 'string' },
+    force: { type: 'boolean' },
+  });
+  const aeTitle = values['ae-title'];
+  if (aeTitle === undefined) throw new UsageError('init needs --ae-title (the licensed AE title, exactly as issued: it is case-sensitive)');
+  const problem = aeTitleProblem(aeTitle);
+  if (problem) throw new UsageError(`AE title ${JSON.stringify(aeTitle)} ${problem}`);
+  const port = values.port === undefined ? 4104 : Number(values.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port must be a whole number from 1 to 65535`);
+  const file = path.resolve(values.config ?? defaultConfigPath());
+  if (fs.existsSync(file) && !values.force) throw new ConfigError(`${file} already exists; use --force to overwrite it`);
+  const dataDir = path.resolve(values['data-dir'] ?? defaultDataDir(file));
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(initialConfig(aeTitle, port, dataDir), null, 2)}\n`);
+  console.log(`Wrote ${file}\n  AE title ${aeTitle} (case-sensitive; the alias GATEWAY is accepted too), port ${port}\n  data folder ${dataDir}\nStart the agent with: gateway run --config ${JSON.stringify(file)}`);
+  return 0;
+}
+
+async function statusCommand(args: string[]): Promise<number> {
+  const values = parse(args, { config: { type: 'string' }, json: { type: 'boolean' } });
+  const config = loadConfig(values.config ?? defaultConfigPath());
+  const status = await readStatus(config);
+  console.log(values.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+  return status.agent.running ? 0 : 3;
+}
+
+async function echoCommand(args: string[]): Promise<number> {
+  const values = parse(args, { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'ae-title': { type: 'string' } });
+  const config = values.port && values['ae-title'] ? undefined : loadConfig(values.config ?? defaultConfigPath());
+  const host = values.host ?? '127.0.0.1';
+  const port = values.port ? Number(values.port) : config!.port;
+  const calledAe = values['ae-title'] ?? config!.aeTitle;
+  const started = Date.now();
+  await sendEcho({ host, port, calledAe, callingAe: 'GATEWAY-CLI' });
+  console.log(`C-ECHO to ${calledAe}@${host}:${port} succeeded in ${Date.now() - started} ms`);
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

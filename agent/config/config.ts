@@ -1,0 +1,227 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import net from 'node:net';
+import { aeTitleProblem } from './ae-title';
+
+/** The agent's whole configuration, as validated from one JSON file. */
+export interface GatewayConfig {
+  /** The licensed AE title, case-sensitive. */
+  aeTitle: string;
+  port: number;
+  bindAddress: string;
+  /** Spool, embedded database, logs and API token live here. Relative paths are resolved against the config file. */
+  dataDir: string;
+  database: {
+    /** An external PostgreSQL; absent means the agent runs its own embedded server in dataDir. */
+    url?: string;
+    /** Port of the embedded server on 127.0.0.1; 0 picks a free one at each start. */
+    embeddedPort: number;
+  };
+  /** Optional DICOM-TLS listener beside the plain one. */
+  tls?: {
+    port: number;
+    certFile: string;
+    keyFile: string;
+    caFile?: string;
+    requireClientCertificate: boolean;
+  };
+  /** When non-empty, only these calling AE titles may associate (exact, case-sensitive). */
+  allowedCallingAeTitles: string[];
+  /** When non-empty, only these source addresses or CIDR blocks may connect. */
+  allowedSourceAddresses: string[];
+  limits: {
+    maxAssociations: number;
+    /** Largest PDU we accept and advertise (bytes). */
+    maxPduLength: number;
+    /** An association with no traffic for this long is aborted. */
+    idleTimeoutSeconds: number;
+    /** A PDU that has started must be complete within this long. */
+    pduTimeoutSeconds: number;
+    /** Below this much free space in dataDir, new C-STOREs are refused with A700. */
+    minFreeDiskMb: number;
+  };
+  log: {
+    level: 'error' | 'warn' | 'info' | 'debug';
+    /** Days of rotated log files to keep. */
+    keepDays: number;
+  };
+}
+
+export class ConfigError extends Error {}
+
+const DEFAULTS = {
+  port: 4104,
+  bindAddress: '0.0.0.0',
+  limits: { maxAssociations: 32, maxPduLength: 262144, idleTimeoutSeconds: 120, pduTimeoutSeconds: 60, minFreeDiskMb: 2048 },
+  log: { level: 'info', keepDays: 30 },
+} as const;
+
+type Json = Record<string, unknown>;
+
+/** Reads and validates a configuration file; every error names the file and the bad key. */
+export function loadConfig(file: string): GatewayConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read configuration ${file}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`configuration ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  try {
+    return parseConfig(raw, path.dirname(path.resolve(file)));
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`configuration ${file}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Validates a parsed configuration object; relative paths resolve against baseDir. */
+export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
+  const root = object(raw, '(top level)');
+  only(root, '', ['aeTitle', 'port', 'bindAddress', 'dataDir', 'database', 'tls', 'allowedCallingAeTitles', 'allowedSourceAddresses', 'limits', 'log']);
+
+  const aeProblem = aeTitleProblem(root.aeTitle);
+  if (root.aeTitle === undefined) throw new ConfigError('aeTitle is required (the licensed, case-sensitive AE title)');
+  if (aeProblem) throw new ConfigError(`aeTitle ${JSON.stringify(root.aeTitle)} ${aeProblem}`);
+
+  const database = optionalObject(root.database, 'database');
+  only(database, 'database.', ['url', 'embeddedPort']);
+  const limits = optionalObject(root.limits, 'limits');
+  only(limits, 'limits.', Object.keys(DEFAULTS.limits));
+  const log = optionalObject(root.log, 'log');
+  only(log, 'log.', ['level', 'keepDays']);
+
+  const config: GatewayConfig = {
+    aeTitle: root.aeTitle as string,
+    port: port(root.port ?? DEFAULTS.port, 'port'),
+    bindAddress: address(root.bindAddress ?? DEFAULTS.bindAddress, 'bindAddress'),
+    dataDir: path.resolve(baseDir, string(root.dataDir, 'dataDir')),
+    database: {
+      url: database.url === undefined ? undefined : postgresUrl(database.url, 'database.url'),
+      embeddedPort: database.embeddedPort === undefined ? 0 : integer(database.embeddedPort, 'database.embeddedPort', 0, 65535),
+    },
+    allowedCallingAeTitles: stringList(root.allowedCallingAeTitles, 'allowedCallingAeTitles').map((title, i) => {
+      const problem = aeTitleProblem(title);
+      if (problem) throw new ConfigError(`allowedCallingAeTitles[${i}] ${JSON.stringify(title)} ${problem}`);
+      return title;
+    }),
+    allowedSourceAddresses: stringList(root.allowedSourceAddresses, 'allowedSourceAddresses').map((entry, i) => {
+      if (!isAddressOrCidr(entry)) throw new ConfigError(`allowedSourceAddresses[${i}] ${JSON.stringify(entry)} is not an IP address or CIDR block`);
+      return entry;
+    }),
+    limits: {
+      maxAssociations: integer(limits.maxAssociations ?? DEFAULTS.limits.maxAssociations, 'limits.maxAssociations', 1, 1000),
+      maxPduLength: integer(limits.maxPduLength ?? DEFAULTS.limits.maxPduLength, 'limits.maxPduLength', 4096, 16 * 1024 * 1024),
+      idleTimeoutSeconds: integer(limits.idleTimeoutSeconds ?? DEFAULTS.limits.idleTimeoutSeconds, 'limits.idleTimeoutSeconds', 1, 86400),
+      pduTimeoutSeconds: integer(limits.pduTimeoutSeconds ?? DEFAULTS.limits.pduTimeoutSeconds, 'limits.pduTimeoutSeconds', 1, 86400),
+      minFreeDiskMb: integer(limits.minFreeDiskMb ?? DEFAULTS.limits.minFreeDiskMb, 'limits.minFreeDiskMb', 0, 1e9),
+    },
+    log: {
+      level: oneOf(log.level ?? DEFAULTS.log.level, 'log.level', ['error', 'warn', 'info', 'debug'] as const),
+      keepDays: integer(log.keepDays ?? DEFAULTS.log.keepDays, 'log.keepDays', 1, 3650),
+    },
+  };
+
+  if (root.tls !== undefined) {
+    const tls = object(root.tls, 'tls');
+    only(tls, 'tls.', ['port', 'certFile', 'keyFile', 'caFile', 'requireClientCertificate']);
+    config.tls = {
+      port: port(tls.port, 'tls.port'),
+      certFile: path.resolve(baseDir, string(tls.certFile, 'tls.certFile')),
+      keyFile: path.resolve(baseDir, string(tls.keyFile, 'tls.keyFile')),
+      caFile: tls.caFile === undefined ? undefined : path.resolve(baseDir, string(tls.caFile, 'tls.caFile')),
+      requireClientCertificate: boolean(tls.requireClientCertificate ?? false, 'tls.requireClientCertificate'),
+    };
+    if (config.tls.requireClientCertificate && !config.tls.caFile) {
+      throw new ConfigError('tls.requireClientCertificate needs tls.caFile (the CA that signs the senders\' certificates)');
+    }
+    if (config.tls.port === config.port) throw new ConfigError(`tls.port ${config.tls.port} is the same as port`);
+  }
+  return config;
+}
+
+function object(value: unknown, key: string): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${key} must be an object`);
+  return value as Json;
+}
+
+function optionalObject(value: unknown, key: string): Json {
+  return value === undefined ? {} : object(value, key);
+}
+
+function only(value: Json, prefix: string, allowed: string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw new ConfigError(`unknown key ${prefix}${key} (allowed: ${allowed.join(', ')})`);
+  }
+}
+
+function string(value: unknown, key: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(`${key} must be a non-empty string`);
+  return value;
+}
+
+function boolean(value: unknown, key: string): boolean {
+  if (typeof value !== 'boolean') throw new ConfigError(`${key} must be true or false`);
+  return value;
+}
+
+function integer(value: unknown, key: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${key} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+function port(value: unknown, key: string): number {
+  return integer(value, key, 1, 65535);
+}
+
+function oneOf<T extends string>(value: unknown, key: string, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) throw new ConfigError(`${key} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+  return value as T;
+}
+
+function address(value: unknown, key: string): string {
+  const text = string(value, key);
+  if (net.isIP(text) === 0) throw new ConfigError(`${key} must be an IP address such as 0.0.0.0 or 127.0.0.1 (got ${JSON.stringify(text)})`);
+  return text;
+}
+
+function postgresUrl(value: unknown, key: string): string {
+  const text = string(value, key);
+  if (!/^postgres(ql)?:\/\//.test(text)) throw new ConfigError(`${key} must be a postgres:// URL`);
+  return text;
+}
+
+function stringList(value: unknown, key: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new ConfigError(`${key} must be a list of strings`);
+  return value as string[];
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const [ip, bits, ...rest] = entry.split('/');
+  const family = net.isIP(ip);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** The configuration `gateway init` writes: every default spelled out so an administrator sees what can be changed. */
+export function initialConfig(aeTitle: string, port: number, dataDir: string): Record<string, unknown> {
+  return {
+    aeTitle,
+    port,
+    bindAddress: DEFAULTS.bindAddress,
+    dataDir,
+    allowedCallingAeTitles: [],
+    allowedSourceAddresses: [],
+    limits: { ...DEFAULTS.limits },
+    log: { ...DEFAULTS.log },
+  };
+}

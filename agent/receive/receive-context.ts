@@ -1,0 +1,19 @@
+import type { Pool } from 'pg';
+import type { GatewayConfig } from '../config/config';
+import type { Logger } from '../logging';
+
+/** What every association of one listener shares. */
+export interface ReceiveContext {
+  config: GatewayConfig;
+  pool: Pool;
+  spoolDir: string;
+  log: Logger;
+  /** True for the DICOM-TLS listener. */
+  tls: boolean;
+  isAddressAllowed(address: string): boolean;
+  /** Counts an association against limits.maxAssociations; false when the limit is reached. */
+  claimAssociationSlot(owner: object): boolean;
+  releaseAssociationSlot(owner: object): void;
+  /** True while free disk space is under limits.minFreeDiskMb. */
+  diskIsLow(): boolean;
+}

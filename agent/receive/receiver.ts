@@ -1,0 +1,148 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Pool } from 'pg';
+import { Implementation } from 'dcmjs-dimse';
+import type { GatewayConfig } from '../config/config';
+import type { Logger } from '../logging';
+import { freeDiskBytes } from '../spool/disk-space';
+import type { ReceiveContext } from './receive-context';
+import { StoreScp } from './store-scp';
+
+export interface Receiver {
+  port: number;
+  tlsPort?: number;
+  /** Associations currently open (accepted and counted against the limit). */
+  openAssociations(): number;
+  /** Stops listening, waits up to graceMs for open associations to end, then cuts the rest. */
+  close(graceMs: number): Promise<void>;
+}
+
+const DISK_CHECK_INTERVAL_MS = 2000;
+
+/**
+ * The DICOM listeners: our own net (and optional TLS) servers with Nagle off, each accepted socket handed to a
+ * StoreScp. Limits shared by both listeners: concurrent associations, source addresses, free disk.
+ */
+export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; spoolDir: string; log: Logger }): Promise<Receiver> {
+  const { log } = deps;
+  // What we announce in A-ASSOCIATE-AC and accept per P-DATA PDU (process-wide in dcmjs-dimse).
+  Implementation.setMaxPduLength(config.limits.maxPduLength);
+  const slots = new Set<object>();
+  const sockets = new Set<net.Socket>();
+  const allowList = buildAllowList(config.allowedSourceAddresses);
+  const minFree = config.limits.minFreeDiskMb * 1024 * 1024;
+  let diskLow = (await freeDiskBytes(deps.spoolDir)) < minFree;
+  const diskTimer = setInterval(() => {
+    freeDiskBytes(deps.spoolDir).then(
+      (free) => {
+        if (free < minFree !== diskLow) log[free < minFree ? 'error' : 'info'](free < minFree ? 'free disk below limits.minFreeDiskMb: new C-STOREs are refused with A700' : 'free disk back above limits.minFreeDiskMb', { freeMb: Math.round(free / 1048576) });
+        diskLow = free < minFree;
+      },
+      (err: Error) => log.warn('cannot read free disk space', { error: err.message }),
+    );
+  }, DISK_CHECK_INTERVAL_MS);
+  diskTimer.unref();
+  if (diskLow) log.error('free disk below limits.minFreeDiskMb at start: new C-STOREs will be refused with A700', { minFreeDiskMb: config.limits.minFreeDiskMb });
+
+  const contextFor = (secure: boolean): ReceiveContext => ({
+    config,
+    pool: deps.pool,
+    spoolDir: deps.spoolDir,
+    log,
+    tls: secure,
+    isAddressAllowed: (address) => allowList === undefined || allowList.check(unmapIpv4(address), net.isIPv6(unmapIpv4(address)) ? 'ipv6' : 'ipv4'),
+    claimAssociationSlot(owner) {
+      if (slots.size >= config.limits.maxAssociations) return false;
+      slots.add(owner);
+      return true;
+    },
+    releaseAssociationSlot: (owner) => slots.delete(owner),
+    diskIsLow: () => diskLow,
+  });
+
+  const accept = (socket: net.Socket, context: ReceiveContext) => {
+    socket.setNoDelay(true);
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    new StoreScp(socket, context);
+  };
+
+  // Room above the association limit so that extra callers get a proper transient A-ASSOCIATE-RJ, not a reset.
+  const maxConnections = config.limits.maxAssociations + 16;
+  const plainContext = contextFor(false);
+  const plain = net.createServer({ noDelay: true }, (socket) => accept(socket, plainContext));
+  plain.maxConnections = maxConnections;
+  const port = await listen(plain, config.port, config.bindAddress, 'DICOM');
+
+  let secure: tls.Server | undefined;
+  let tlsPort: number | undefined;
+  if (config.tls) {
+    const secureContext = contextFor(true);
+    secure = tls.createServer(
+      {
+        cert: readPem(config.tls.certFile, 'tls.certFile'),
+        key: readPem(config.tls.keyFile, 'tls.keyFile'),
+        ca: config.tls.caFile ? readPem(config.tls.caFile, 'tls.caFile') : undefined,
+        requestCert: config.tls.requireClientCertificate || config.tls.caFile !== undefined,
+        rejectUnauthorized: config.tls.requireClientCertificate,
+        minVersion: 'TLSv1.2',
+        noDelay: true,
+      },
+      (socket) => accept(socket, secureContext),
+    );
+    secure.maxConnections = maxConnections;
+    secure.on('tlsClientError', (err, socket) => log.warn('DICOM-TLS handshake failed', { peer: `${socket.remoteAddress}:${socket.remotePort}`, error: err.message }));
+    tlsPort = await listen(secure, config.tls.port, config.bindAddress, 'DICOM-TLS');
+  }
+
+  return {
+    port,
+    tlsPort,
+    openAssociations: () => slots.size,
+    async close(graceMs) {
+      clearInterval(diskTimer);
+      const closed = Promise.all([plain, secure].filter((s): s is net.Server => s !== undefined).map((s) => new Promise((resolve) => s.close(resolve))));
+      const deadline = Date.now() + graceMs;
+      while (sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      if (sockets.size > 0) log.warn('closing associations still open at shutdown', { count: sockets.size });
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+function listen(server: net.Server, port: number, host: string, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const hint = err.code === 'EADDRINUSE' ? ' (another program uses this port: stop it or change the port in the configuration)' : err.code === 'EACCES' ? ' (not permitted to listen on this port)' : '';
+      reject(new Error(`cannot listen for ${what} on ${host}:${port}: ${err.message}${hint}`));
+    });
+    server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port));
+  });
+}
+
+function readPem(file: string, key: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new Error(`cannot read ${key} ${file}: ${(err as Error).message}`);
+  }
+}
+
+function buildAllowList(entries: string[]): net.BlockList | undefined {
+  if (entries.length === 0) return undefined;
+  const list = new net.BlockList();
+  for (const entry of entries) {
+    const [address, bits] = entry.split('/');
+    const family = net.isIPv6(address) ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(bits), family);
+  }
+  return list;
+}
+
+/** A listener on '::' sees IPv4 peers as ::ffff:a.b.c.d; the allow-list is written in plain IPv4. */
+function unmapIpv4(address: string): string {
+  return address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
+}

@@ -1,0 +1,312 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import type net from 'node:net';
+import { Dataset, Scp, constants, responses } from 'dcmjs-dimse';
+import type { association as associationTypes, requests } from 'dcmjs-dimse';
+import './quiet-dimse-log';
+import './pdu-path';
+import { isCalledAeAccepted, normalizeReceivedAeTitle } from '../config/ae-title';
+import { SpoolWriter, placeSpooledFile } from '../spool/spool-writer';
+import { spoolRelativePath } from '../spool/spool-path';
+import { chooseTransferSyntax } from '../spool/transfer-syntax';
+import { recordInstance } from '../studies/record-instance';
+import { isStorageAbstractSyntax, VERIFICATION_SOP_CLASS } from './abstract-syntax';
+import type { ReceiveContext } from './receive-context';
+
+const { PresentationContextResult, RejectResult, RejectSource, RejectReason, Status, TransferSyntax } = constants;
+
+/** DIMSE statuses the receiver answers (PS3.4 B.2.3). */
+export const StoreStatus = {
+  Success: 0x0000,
+  OutOfResources: 0xa700,
+  DataSetDoesNotMatchSopClass: 0xa900,
+  CannotUnderstand: 0xc000,
+} as const;
+
+const REJECT_LINGER_MS = 2000;
+
+type AssociationOutcome = 'released' | 'aborted' | 'timed-out' | 'closed' | 'rejected' | 'error';
+
+/** One C-STORE on its way to disk: the writer, or why it was refused before a byte was kept. */
+interface StoreInProgress {
+  writer?: SpoolWriter;
+  transferSyntaxUid?: string;
+  refused?: { status: number; reason: string };
+  error?: Error;
+}
+
+/**
+ * One association from a modality or PACS. Accepts C-ECHO and C-STORE; streams each instance to the spool
+ * through SpoolWriter and answers Success only once the file is fsynced, in place, and its rows committed.
+ */
+export class StoreScp extends Scp {
+  // `declare`, not class fields: a field initialiser would run after super() and clobber the library's state.
+  declare association: associationTypes.Association | undefined;
+  declare socket: net.Socket;
+  private declare context: ReceiveContext;
+  private declare stores: WeakMap<object, StoreInProgress>;
+  /** The writer of the instance arriving now, until its last fragment; destroyed if the association dies first. */
+  private declare receiving: SpoolWriter | undefined;
+  /** The peer's address as a support engineer would write it (read once: a closed socket forgets it). */
+  private declare peerAddress: string;
+  private declare stats: { associationId?: number; callingAe: string; calledAe: string; instances: number; bytes: number; failures: number; started: number; outcome?: AssociationOutcome; reason?: string; pending: Set<Promise<unknown>> };
+
+  constructor(socket: net.Socket, context: ReceiveContext) {
+    super(socket, {
+      associationTimeout: context.config.limits.pduTimeoutSeconds * 1000,
+      pduTimeout: context.config.limits.idleTimeoutSeconds * 1000,
+      connectTimeout: context.config.limits.idleTimeoutSeconds * 1000,
+    });
+    this.context = context;
+    this.peerAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.stores = new WeakMap();
+    this.stats = { callingAe: '', calledAe: '', instances: 0, bytes: 0, failures: 0, started: Date.now(), pending: new Set() };
+    this.on('networkError', (err: Error) => {
+      this.stats.outcome ??= /timeout/i.test(err.message) ? 'timed-out' : 'error';
+      this.stats.reason ??= err.message;
+      socket.destroy();
+    });
+    this.on('close', () => {
+      this.receiving?.destroy();
+      void this.finishAssociation();
+    });
+  }
+
+
+  override associationRequested(association: associationTypes.Association): void {
+    this.association = association;
+    const calledAe = normalizeReceivedAeTitle(association.getCalledAeTitle());
+    const callingAe = normalizeReceivedAeTitle(association.getCallingAeTitle());
+    Object.assign(this.stats, { calledAe, callingAe });
+    const { config } = this.context;
+
+    if (!isCalledAeAccepted(calledAe, config.aeTitle)) {
+      return this.reject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CalledAeNotRecognized, `called AE title "${calledAe}" is not this gateway's (AE titles are case-sensitive)`);
+    }
+    if (config.allowedCallingAeTitles.length > 0 && !config.allowedCallingAeTitles.includes(callingAe)) {
+      return this.reject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized, `calling AE title "${callingAe}" is not on the allow-list`);
+    }
+    if (!this.context.isAddressAllowed(this.socket.remoteAddress ?? '')) {
+      return this.reject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.NoReasonGiven, `source address ${this.socket.remoteAddress} is not on the allow-list`);
+    }
+    if (!this.context.claimAssociationSlot(this)) {
+      return this.reject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.LocalLimitExceeded, `${config.limits.maxAssociations} associations already open (limits.maxAssociations)`);
+    }
+
+    // The library keeps one request in flight: pipelined C-STOREs would corrupt its state.
+    association.setNegotiateAsyncOps(false);
+    for (const context of association.getPresentationContexts()) {
+      const pc = association.getPresentationContext(context.id);
+      const abstractSyntax = pc.getAbstractSyntaxUid();
+      const proposed = pc.getTransferSyntaxUids();
+      if (abstractSyntax === VERIFICATION_SOP_CLASS) {
+        const ts = [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian].find((t) => proposed.includes(t));
+        if (ts) pc.setResult(PresentationContextResult.Accept, ts);
+        else pc.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
+      } else if (!isStorageAbstractSyntax(abstractSyntax)) {
+        pc.setResult(PresentationContextResult.RejectAbstractSyntaxNotSupported);
+      } else {
+        const ts = chooseTransferSyntax(proposed);
+        if (ts) pc.setResult(PresentationContextResult.Accept, ts);
+        else pc.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
+      }
+    }
+    this.track(
+      this.context.pool
+        .query('INSERT INTO associations (calling_ae, called_ae, peer_address, tls) VALUES ($1, $2, $3, $4) RETURNING id', [callingAe, calledAe, this.peerAddress, this.context.tls])
+        .then(({ rows }) => {
+          this.stats.associationId = Number(rows[0].id);
+          this.sendAssociationAccept();
+        })
+        .catch((err: Error) => {
+          this.reject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.TemporaryCongestion, `database unavailable: ${err.message}`);
+        }),
+    );
+  }
+
+  override associationReleaseRequested(): void {
+    this.stats.outcome ??= 'released';
+    // Answer the release only once every C-STORE response is out: nothing acknowledged is still in flight.
+    void Promise.allSettled([...this.stats.pending]).then(() => this.sendAssociationReleaseResponse());
+  }
+
+  override abort(): void {
+    this.stats.outcome ??= 'aborted';
+    this.stats.reason ??= 'the peer sent A-ABORT';
+    this.socket.destroy();
+  }
+
+  override cEchoRequest(request: requests.CEchoRequest, callback: (response: responses.CEchoResponse) => void): void {
+    const response = responses.CEchoResponse.fromRequest(request);
+    response.setStatus(Status.Success);
+    callback(response);
+  }
+
+  override createStoreWritableStream(pc: associationTypes.PresentationContext, request: requests.CStoreRequest): Writable {
+    const store: StoreInProgress = { transferSyntaxUid: pc.getAcceptedTransferSyntaxUid() };
+    this.stores.set(request, store);
+    if (pc.getResult() !== PresentationContextResult.Accept) {
+      store.refused = { status: StoreStatus.CannotUnderstand, reason: `sent on presentation context ${pc.getPresentationContextId()}, which was not accepted` };
+      return discardingStream();
+    }
+    if (this.context.diskIsLow()) {
+      store.refused = { status: StoreStatus.OutOfResources, reason: 'disk nearly full' };
+      return discardingStream();
+    }
+    const writer = new SpoolWriter(this.context.spoolDir, {
+      sopClassUid: request.getAffectedSopClassUid(),
+      sopInstanceUid: request.getAffectedSopInstanceUid(),
+      transferSyntaxUid: store.transferSyntaxUid!,
+      sourceAeTitle: this.stats.callingAe,
+    });
+    // The library attaches no error listener: without this a disk error would crash the agent.
+    writer.on('error', (err) => {
+      store.error ??= err;
+    });
+    store.writer = writer;
+    this.receiving = writer;
+    pauseSenderWhileFull(writer, this.socket);
+    return writer;
+  }
+
+  // Called by the library as the last fragment has been written. The durable work happens in cStoreRequest,
+  // which may answer later; handing back a placeholder now keeps the library's per-message state consistent.
+  override createDatasetFromStoreWritableStream(_writable: Writable, pc: associationTypes.PresentationContext, callback: (dataset: Dataset) => void): void {
+    this.receiving = undefined;
+    callback(new Dataset({}, pc.getAcceptedTransferSyntaxUid()!));
+  }
+
+  override cStoreRequest(request: requests.CStoreRequest, callback: (response: responses.CStoreResponse) => void): void {
+    const store = this.stores.get(request) ?? { refused: { status: StoreStatus.CannotUnderstand, reason: 'no dataset received' } };
+    this.track(
+      this.keep(request, store).then(({ status, reason }) => {
+        const response = responses.CStoreResponse.fromRequest(request);
+        response.setStatus(status);
+        if (status !== StoreStatus.Success) {
+          response.setErrorComment(reason.slice(0, 64));
+          this.stats.failures++;
+          this.context.log.warn('C-STORE refused', { callingAe: this.stats.callingAe, peer: this.peerAddress, sopInstanceUid: request.getAffectedSopInstanceUid(), status: `0x${status.toString(16).toUpperCase()}`, reason });
+        }
+        callback(response);
+      }),
+    );
+  }
+
+  /** Makes one instance durable; resolves to the status to answer. Never rejects. */
+  private async keep(request: requests.CStoreRequest, store: StoreInProgress): Promise<{ status: number; reason: string }> {
+    const { writer } = store;
+    if (store.refused || !writer) return store.refused ?? { status: StoreStatus.CannotUnderstand, reason: 'no dataset received' };
+    try {
+      await waitForFinish(writer);
+      if (store.error) throw store.error;
+      const spooled = await writer.spooled();
+      const { header } = spooled;
+      const commandSopInstance = request.getAffectedSopInstanceUid();
+      if (spooled.problem || !header.sopInstanceUid || !header.studyInstanceUid || !header.seriesInstanceUid || !header.sopClassUid) {
+        await fs.promises.rm(spooled.tempPath, { force: true });
+        return { status: StoreStatus.CannotUnderstand, reason: spooled.problem ?? 'dataset lacks SOP class, SOP instance, study or series UID' };
+      }
+      if (header.sopInstanceUid !== commandSopInstance || header.sopClassUid !== request.getAffectedSopClassUid()) {
+        await fs.promises.rm(spooled.tempPath, { force: true });
+        return { status: StoreStatus.DataSetDoesNotMatchSopClass, reason: 'SOP class or instance UID differs from the C-STORE command' };
+      }
+      const relative = spoolRelativePath(header.studyInstanceUid, header.sopInstanceUid, spooled.datasetSha256);
+      await placeSpooledFile(this.context.spoolDir, spooled.tempPath, relative);
+      const { outcome, obsoletePath } = await recordInstance(this.context.pool, {
+        sopInstanceUid: header.sopInstanceUid,
+        seriesUid: header.seriesInstanceUid,
+        studyUid: header.studyInstanceUid,
+        modality: header.modality,
+        sopClassUid: header.sopClassUid,
+        transferSyntaxUid: store.transferSyntaxUid!,
+        spoolPath: relative,
+        fileBytes: spooled.fileBytes,
+        datasetSha256: spooled.datasetSha256,
+        callingAe: this.stats.callingAe,
+        associationId: this.stats.associationId,
+      });
+      if (obsoletePath) await fs.promises.rm(path.join(this.context.spoolDir, ...obsoletePath.split('/')), { force: true });
+      if (outcome === 'corrected') this.context.log.info('instance corrected: resent with different bytes, the old copy was replaced', { sopInstanceUid: header.sopInstanceUid, callingAe: this.stats.callingAe });
+      this.stats.instances++;
+      this.stats.bytes += spooled.datasetBytes;
+      return { status: StoreStatus.Success, reason: '' };
+    } catch (err) {
+      writer.destroy();
+      const message = (err as Error).message;
+      return { status: StoreStatus.OutOfResources, reason: message };
+    }
+  }
+
+  private reject(result: number, source: number, reason: number, why: string): void {
+    this.stats.outcome = 'rejected';
+    this.stats.reason = why;
+    this.sendAssociationReject(result, source, reason);
+    // The peer should close after A-ASSOCIATE-RJ; one that does not is cut off (the ARTIM timer of PS3.8).
+    setTimeout(() => this.socket.destroy(), REJECT_LINGER_MS).unref();
+  }
+
+  private track(work: Promise<unknown>): void {
+    this.stats.pending.add(work);
+    void work.finally(() => this.stats.pending.delete(work));
+  }
+
+  /** One log line and one row update per association, whatever way it ended. */
+  private async finishAssociation(): Promise<void> {
+    this.context.releaseAssociationSlot(this);
+    await Promise.allSettled([...this.stats.pending]);
+    const { stats } = this;
+    const outcome = stats.outcome ?? 'closed';
+    const line = {
+      callingAe: stats.callingAe,
+      calledAe: stats.calledAe,
+      peer: this.peerAddress,
+      tls: this.context.tls,
+      instances: stats.instances,
+      bytes: stats.bytes,
+      failures: stats.failures,
+      durationMs: Date.now() - stats.started,
+      outcome,
+      reason: stats.reason,
+    };
+    if (outcome === 'released' || (outcome === 'closed' && stats.instances > 0)) this.context.log.info('association ended', line);
+    else this.context.log.warn('association ended', line);
+    if (stats.associationId !== undefined) {
+      await this.context.pool
+        .query('UPDATE associations SET ended_at = now(), instances = $2, bytes = $3, failures = $4, outcome = $5 WHERE id = $1', [stats.associationId, stats.instances, stats.bytes, stats.failures, outcome])
+        .catch((err: Error) => this.context.log.warn('could not record the end of an association', { associationId: stats.associationId, error: err.message }));
+    }
+  }
+}
+
+function waitForFinish(writer: Writable): Promise<void> {
+  if (writer.writableFinished) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    writer.once('finish', resolve);
+    writer.once('error', reject);
+    writer.once('close', () => (writer.writableFinished ? resolve() : reject(new Error('spool file closed before it was complete'))));
+  });
+}
+
+/**
+ * The library ignores write()'s answer after the first fragment and never pauses the socket: we do, so a slow
+ * disk holds back the sender instead of filling memory. write() always answers true so the library never waits
+ * for a 'drain' that an errored stream would never emit.
+ */
+function pauseSenderWhileFull(writer: Writable, socket: net.Socket): void {
+  const write = writer.write.bind(writer) as (chunk: Buffer) => boolean;
+  const resume = () => socket.resume();
+  writer.write = ((chunk: Buffer) => {
+    if (!write(chunk) && !writer.destroyed && !socket.isPaused()) {
+      socket.pause();
+      writer.once('drain', resume);
+      writer.once('close', resume);
+    }
+    return true;
+  }) as Writable['write'];
+}
+
+/** Swallows the dataset of a C-STORE refused before it started (the sender still has to send it). */
+function discardingStream(): Writable {
+  return new Writable({ write: (_chunk, _encoding, callback) => callback() });
+}

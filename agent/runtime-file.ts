@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { isProcessAlive } from './process-alive';
+
+/** What a running agent tells other commands (status, a second `run`) about itself: <dataDir>/agent.json. */
+export interface RuntimeInfo {
+  pid: number;
+  version: string;
+  startedAt: string;
+  port: number;
+  tlsPort?: number;
+  databaseUrl: string;
+}
+
+export function runtimeFilePath(dataDir: string): string {
+  return path.join(dataDir, 'agent.json');
+}
+
+/** The running agent for this data folder, if any (a file left by a killed agent names a dead pid). */
+export function readRunningAgent(dataDir: string): RuntimeInfo | undefined {
+  let info: RuntimeInfo;
+  try {
+    info = JSON.parse(fs.readFileSync(runtimeFilePath(dataDir), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  return info.pid !== process.pid && isProcessAlive(info.pid) ? info : undefined;
+}
+
+export function writeRuntimeFile(dataDir: string, info: RuntimeInfo): void {
+  const file = runtimeFilePath(dataDir);
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(info, null, 2), { mode: 0o600 });
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+export function removeRuntimeFile(dataDir: string): void {
+  fs.rmSync(runtimeFilePath(dataDir), { force: true });
+}

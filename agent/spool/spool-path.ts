@@ -1,0 +1,15 @@
+import crypto from 'node:crypto';
+
+/**
+ * Where an instance lives under <dataDir>/spool: one folder per study, one file per dataset version.
+ * The name carries a prefix of the dataset hash, so a correction never overwrites the copy it replaces
+ * until the database says so, and the same bytes received again land on the same name.
+ */
+export function spoolRelativePath(studyUid: string, sopInstanceUid: string, datasetSha256: Buffer): string {
+  return `${safeName(studyUid)}/${safeName(sopInstanceUid)}_${datasetSha256.toString('hex').slice(0, 16)}.dcm`;
+}
+
+/** Conforming UIDs (digits and dots) are used as they are; anything else is replaced by its hash. */
+function safeName(uid: string): string {
+  return /^[0-9][0-9.]{0,63}$/.test(uid) ? uid : `x${crypto.createHash('sha256').update(uid).digest('hex').slice(0, 32)}`;
+}

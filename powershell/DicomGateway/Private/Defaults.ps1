@@ -1,0 +1,17 @@
+# Where the gateway lives on Windows and the names it registers there. Public functions take
+# these as parameter defaults. ProgramW6432 is the 64-bit Program Files even from a 32-bit host.
+$script:DicomGatewayDefault = @{
+    InstallPath      = '{0}\DicomGateway' -f $(if ($env:ProgramW6432) { $env:ProgramW6432 } elseif ($env:ProgramFiles) { $env:ProgramFiles } else { 'C:\Program Files' })
+    DataPath         = '{0}\DicomGateway' -f $(if ($env:ProgramData) { $env:ProgramData } else { 'C:\ProgramData' })
+    Port             = 4104
+    ApiPort          = 4180
+    UpstreamPort     = 443
+    RemoteAddress    = @('LocalSubnet')
+    ExecutableName   = 'gateway.exe'
+    ConfigFileName   = 'gateway.json'
+    TaskPath         = '\DicomGateway\'
+    AgentTaskName    = 'DicomGateway Agent'
+    TrayTaskName     = 'DicomGateway Tray'
+    FirewallRuleName = 'DicomGateway-DICOM-TCP-In'
+    FirewallGroup    = 'DICOM Gateway'
+}

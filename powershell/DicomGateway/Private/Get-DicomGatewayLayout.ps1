@@ -1,0 +1,29 @@
+function Get-DicomGatewayLayout {
+    <#
+    .SYNOPSIS
+    The gateway's files on this computer, from its install and data folders.
+
+    .DESCRIPTION
+    Path.Combine, not Join-Path: Join-Path wants the drive to exist, and a C:\ path must still be
+    describable where there is no C: (the NotApplicable results off Windows, the tests).
+    #>
+    [CmdletBinding()]
+    [OutputType([pscustomobject])]
+    param(
+        [Parameter(Mandatory)]
+        [string]$InstallPath,
+
+        [Parameter(Mandatory)]
+        [string]$DataPath
+    )
+
+    [pscustomobject]@{
+        InstallPath    = $InstallPath
+        DataPath       = $DataPath
+        Executable     = [System.IO.Path]::Combine($InstallPath, $script:DicomGatewayDefault.ExecutableName)
+        PostgresFolder = [System.IO.Path]::Combine($InstallPath, 'postgres')
+        ConfigFile     = [System.IO.Path]::Combine($DataPath, $script:DicomGatewayDefault.ConfigFileName)
+        LogFolder      = [System.IO.Path]::Combine($DataPath, 'logs')
+        ApiTokenFile   = [System.IO.Path]::Combine($DataPath, 'api-token')
+    }
+}

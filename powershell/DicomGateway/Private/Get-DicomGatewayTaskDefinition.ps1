@@ -1,0 +1,48 @@
+function Get-DicomGatewayTaskDefinition {
+    <#
+    .SYNOPSIS
+    The scheduled task that runs the agent (at startup, as SYSTEM) or the tray (at each user logon).
+
+    .DESCRIPTION
+    Task Scheduler's restart-on-failure covers only a task that fails to start, not a program that
+    exits, so the agent task also repeats every 5 minutes; MultipleInstances IgnoreNew keeps one agent.
+    Principals are SIDs so that the task registers on Windows in any language.
+    #>
+    [CmdletBinding()]
+    [OutputType([pscustomobject])]
+    param(
+        [Parameter(Mandatory)]
+        [ValidateSet('Agent', 'Tray')]
+        [string]$Role,
+
+        [Parameter(Mandatory)]
+        [object]$Layout
+    )
+
+    if ($Role -eq 'Agent') {
+        return [pscustomobject]@{
+            Name              = 'AgentTask'
+            TaskPath          = $script:DicomGatewayDefault.TaskPath
+            TaskName          = $script:DicomGatewayDefault.AgentTaskName
+            Description       = 'DICOM gateway agent: receives studies and uploads them. Started at boot, restarted when it stops.'
+            Execute           = $Layout.Executable
+            Arguments         = 'run --config "{0}"' -f $Layout.ConfigFile
+            WorkingDirectory  = $Layout.InstallPath
+            Triggers          = 'AtStartup,Repeat'
+            PrincipalSid      = 'S-1-5-18'
+            MultipleInstances = 'IgnoreNew'
+        }
+    }
+    [pscustomobject]@{
+        Name              = 'TrayTask'
+        TaskPath          = $script:DicomGatewayDefault.TaskPath
+        TaskName          = $script:DicomGatewayDefault.TrayTaskName
+        Description       = 'DICOM gateway tray icon for the signed-in user.'
+        Execute           = $Layout.Executable
+        Arguments         = 'tray'
+        WorkingDirectory  = $Layout.InstallPath
+        Triggers          = 'AtLogOn'
+        PrincipalSid      = 'S-1-5-32-545'
+        MultipleInstances = 'Parallel'
+    }
+}

@@ -1,0 +1,42 @@
+# One line per check: the requirement each result object carries, so the wording lives in one place.
+$script:DicomGatewayRequirement = @{
+    OperatingSystem         = 'Windows 10, Windows 11 or Windows Server 2016 through 2022'
+    Architecture            = '64-bit Windows'
+    Processor               = 'Multicore processor: 2 cores minimum, 4 or more recommended'
+    Memory                  = '8 GB of RAM minimum, 16 GB or more recommended'
+    DataVolume              = 'Data volume of 1 TB minimum, 2 TB or more recommended'
+    LocalAdministrator      = 'Run by a local administrator (elevated), not by a domain account'
+    HostName                = 'Computer name without an underscore (_)'
+    StaticIPAddress         = 'Static local IP address (or a DHCP reservation) so that PACS and modalities always find the gateway'
+    DicomPort               = 'DICOM port (default 4104) free for the gateway'
+    FirewallRule            = 'Windows Firewall allows inbound TCP on the DICOM port only, for gateway.exe, from the allowed remote addresses (local subnet by default)'
+    InstallFolderExclusion  = 'Microsoft Defender does not scan the install folder'
+    DataFolderExclusion     = 'Microsoft Defender does not scan the data folder'
+    PostgresFolderExclusion = 'Microsoft Defender does not scan the PostgreSQL folder'
+    SystemVolumeEncryption  = 'System volume protected by BitLocker, or physical access to the computer restricted to authorised personnel (licence requirement)'
+    DataVolumeEncryption    = 'Data volume protected by BitLocker, or physical access to the computer restricted to authorised personnel (licence requirement)'
+    SleepTimeout            = 'Computer never sleeps, on AC power and on battery'
+    Hibernation             = 'Hibernation disabled'
+    UpstreamDns             = 'The upstream host name resolves'
+    UpstreamTcp             = 'Outbound TCP to the upstream (port 443 by default) is allowed'
+    GatewayConnectivityTest = 'gateway test-connectivity succeeds'
+    Package                 = 'Gateway files in the install folder match the package'
+    Configuration           = 'Configuration holds the AE title exactly as licensed, the DICOM port and the data folder'
+    AgentTask               = 'Scheduled task runs "gateway run" at startup as SYSTEM and restarts it when it stops'
+    TrayTask                = 'Scheduled task runs "gateway tray" at each user logon'
+    AgentRunning            = 'The agent is running with the installed files and configuration'
+    DataFolder              = 'Data folder kept unless removal is asked for (it may hold studies not yet uploaded)'
+    AeTitle                 = 'AE title exactly as licensed (1-16 characters of the DICOM default repertoire, case-sensitive)'
+    DicomEcho               = 'The agent answers C-ECHO on its DICOM port for its AE title'
+}
+
+# Sizes a disk is sold by are decimal (1 TB = 10^12 bytes) and the volume on it is a little smaller
+# once Windows has made its partitions, so the data volume limits allow 1 %. RAM is binary: 8 GB = 8 GiB.
+$script:DicomGatewayThreshold = @{
+    MemoryMinimumBytes         = 8GB
+    MemoryRecommendedBytes     = 16GB
+    DataVolumeMinimumBytes     = [long](0.99 * 1e12)
+    DataVolumeRecommendedBytes = [long](1.98 * 1e12)
+    ProcessorMinimumCores      = 2
+    ProcessorRecommendedCores  = 4
+}

@@ -1,0 +1,63 @@
+function Set-DicomGatewayFirewallRule {
+    <#
+    .SYNOPSIS
+    Creates or corrects the Windows Firewall rule that lets DICOM in on the gateway's port only.
+
+    .DESCRIPTION
+    Runs Test-DicomGatewayFirewallRule; when the rule is missing it is created, when it differs it
+    is corrected, when it matches nothing is changed and the result says so. Returns the
+    FirewallRule result with Changed (whether anything was changed) and Previous (the state found).
+    Off Windows the result is NotApplicable and nothing is changed.
+
+    .PARAMETER Port
+    The DICOM port. Default 4104.
+
+    .PARAMETER InstallPath
+    The gateway's install folder; the rule is for gateway.exe in it. Default
+    C:\Program Files\DicomGateway.
+
+    .PARAMETER RemoteAddress
+    Who may connect: LocalSubnet (default), addresses, subnets (10.1.2.0/24), ranges or Any.
+
+    .PARAMETER EnableException
+    Throw a terminating error when the rule cannot be written, instead of a warning.
+
+    .EXAMPLE
+    Set-DicomGatewayFirewallRule
+
+    Lets TCP 4104 in for gateway.exe from the local subnet.
+
+    .EXAMPLE
+    Set-DicomGatewayFirewallRule -RemoteAddress '10.20.0.0/16' -WhatIf
+
+    Shows what would change to admit only 10.20.0.0/16, and changes nothing.
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [OutputType([pscustomobject])]
+    param(
+        [ValidateRange(1, 65535)]
+        [int]$Port = $script:DicomGatewayDefault.Port,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$InstallPath = $script:DicomGatewayDefault.InstallPath,
+
+        [ValidateNotNullOrEmpty()]
+        [string[]]$RemoteAddress = $script:DicomGatewayDefault.RemoteAddress,
+
+        [switch]$EnableException
+    )
+
+    $layout = Get-DicomGatewayLayout -InstallPath $InstallPath -DataPath $script:DicomGatewayDefault.DataPath
+    $wanted = Get-DicomGatewayFirewallDefinition -Port $Port -Program $layout.Executable -RemoteAddress $RemoteAddress
+    try {
+        Invoke-DicomGatewayChange -Cmdlet $PSCmdlet -Target ('firewall rule {0}' -f $wanted.Name) `
+            -Action ('allow inbound TCP {0} for {1} from {2}' -f $Port, $layout.Executable, ($wanted.RemoteAddress -join ', ')) `
+            -TestScript { Test-DicomGatewayFirewallRule -Port $Port -InstallPath $InstallPath -RemoteAddress $RemoteAddress } `
+            -ChangeScript {
+                if (Get-DgwFirewallRule -Name $wanted.Name) { Set-DgwFirewallRule -Rule $wanted } else { New-DgwFirewallRule -Rule $wanted }
+            }
+    } catch {
+        Stop-DicomGatewayFunction -Message ('Could not set the firewall rule {0}' -f $wanted.Name) -ErrorRecord $_ -Target $wanted.Name -EnableException:$EnableException
+        return
+    }
+}

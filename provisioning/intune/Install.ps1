@@ -1,0 +1,93 @@
+<#
+.SYNOPSIS
+Intune install command of the DICOM gateway (Win32 app): installs or updates it, idempotently.
+
+.DESCRIPTION
+Runs from the unpacked .intunewin content (this script, IntuneCommon.ps1, gateway\ with the
+package and its powershell\DicomGateway module, optionally gateway.template.json). Checks the
+prerequisites, then runs Install-DicomGateway. Logs to <DataPath>\logs\intune-install.log.
+
+Exit codes, as Intune reads them:
+  0     installed, nothing pending
+  3010  installed; the agent starts at the next boot (soft reboot)
+  1     failed (see the log)
+  2     a prerequisite failed (see the log); nothing was changed
+It never restarts the computer itself, so never returns 1641.
+
+.PARAMETER AeTitle
+The licensed AE title, exactly as issued (case-sensitive).
+
+.PARAMETER Port
+The DICOM port. Default 4104.
+
+.PARAMETER RemoteAddress
+Who may send DICOM, comma-separated: LocalSubnet (default), addresses, subnets, ranges or Any.
+
+.EXAMPLE
+%SystemRoot%\Sysnative\WindowsPowerShell\v1.0\powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\Install.ps1 -AeTitle "StMarysCT"
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)]
+    [string]$AeTitle,
+
+    [ValidateRange(1, 65535)]
+    [int]$Port = 4104,
+
+    [string]$RemoteAddress = 'LocalSubnet',
+
+    [string]$InstallPath = $(if ($env:ProgramW6432) { Join-Path $env:ProgramW6432 'DicomGateway' } else { Join-Path $env:ProgramFiles 'DicomGateway' }),
+
+    [string]$DataPath = $(Join-Path $env:ProgramData 'DicomGateway'),
+
+    [string]$PackagePath = $(Join-Path $PSScriptRoot 'gateway'),
+
+    [string]$ConfigTemplatePath = $(Join-Path $PSScriptRoot 'gateway.template.json'),
+
+    [string]$ModulePath = $(Join-Path $PSScriptRoot 'gateway\powershell\DicomGateway\DicomGateway.psd1'),
+
+    [switch]$SkipPrerequisiteCheck
+)
+
+Set-StrictMode -Version 3.0
+$ErrorActionPreference = 'Stop'
+. (Join-Path $PSScriptRoot 'IntuneCommon.ps1')
+
+$exitCodeOf64BitRun = Invoke-IntuneScriptAs64Bit -ScriptPath $PSCommandPath -BoundParameters $PSBoundParameters
+if ($null -ne $exitCodeOf64BitRun) { exit $exitCodeOf64BitRun }
+
+try {
+    Start-IntuneLog -Folder (Join-Path $DataPath 'logs') -Name 'install'
+    Write-IntuneLog -Message ("Install.ps1: AE title '{0}', port {1}, install folder {2}, data folder {3}, package {4}" -f $AeTitle, $Port, $InstallPath, $DataPath, $PackagePath)
+    Import-Module -Name $ModulePath -ErrorAction Stop
+
+    $prerequisites = @(Test-DicomGatewayPrerequisite -Port $Port -DataPath $DataPath)
+    Write-IntuneResult -Result $prerequisites
+    if (-not $SkipPrerequisiteCheck -and @($prerequisites | Where-Object { $_.Status -eq 'Fail' }).Count -gt 0) {
+        Write-IntuneLog -Message 'Install.ps1: prerequisites not met, nothing changed; exit code 2'
+        exit 2
+    }
+
+    $installParameters = @{
+        AeTitle               = $AeTitle
+        Port                  = $Port
+        RemoteAddress         = @($RemoteAddress.Split(',') | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+        InstallPath           = $InstallPath
+        DataPath              = $DataPath
+        PackagePath           = $PackagePath
+        SkipPrerequisiteCheck = $true
+        EnableException       = $true
+        Confirm               = $false
+    }
+    if ($ConfigTemplatePath -and (Test-Path -LiteralPath $ConfigTemplatePath -PathType Leaf)) {
+        $installParameters.ConfigTemplatePath = $ConfigTemplatePath
+    }
+    $results = @(Install-DicomGateway @installParameters)
+    Write-IntuneResult -Result $results
+    $exitCode = Get-IntuneExitCode -Result $results
+    Write-IntuneLog -Message ('Install.ps1: done; exit code {0}' -f $exitCode)
+    exit $exitCode
+} catch {
+    Write-IntuneLog -Message ('Install.ps1: failed: {0}; exit code 1' -f $_.Exception.Message)
+    exit 1
+}

@@ -1,0 +1,130 @@
+# Shared by Install.ps1 and Uninstall.ps1 (dot-sourced). Detect.ps1 stands alone: Intune uploads
+# it on its own.
+
+$script:IntuneLogFile = $null
+
+function Invoke-IntuneScriptAs64Bit {
+    <#
+    .SYNOPSIS
+    Runs the calling script again in 64-bit Windows PowerShell when Intune started it in 32-bit.
+
+    .DESCRIPTION
+    The Intune Management Extension is a 32-bit process, so a plain "powershell.exe" install
+    command runs 32-bit, where Program Files, System32 and the registry are redirected. Returns
+    the exit code of the 64-bit run, or $null when this already is 64-bit (or the OS is 32-bit).
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)]
+        [string]$ScriptPath,
+
+        [Parameter(Mandatory)]
+        [System.Collections.IDictionary]$BoundParameters
+    )
+
+    if ([System.Environment]::Is64BitProcess -or -not [System.Environment]::Is64BitOperatingSystem) { return $null }
+    $powershell = Join-Path $env:SystemRoot 'Sysnative\WindowsPowerShell\v1.0\powershell.exe'
+    $arguments = @('-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $ScriptPath) + @(ConvertTo-IntuneArgumentList -Parameters $BoundParameters)
+    & $powershell @arguments
+    $LASTEXITCODE
+}
+
+function ConvertTo-IntuneArgumentList {
+    <#
+    .SYNOPSIS
+    Bound parameters as arguments for "powershell.exe -File": switches as bare names, the rest as text.
+
+    .DESCRIPTION
+    Trailing backslashes are dropped: Windows PowerShell would pass "C:\Folder\" with the quote
+    escaped. No value of these scripts needs one (an AE title has no backslash).
+    #>
+    [CmdletBinding()]
+    [OutputType([string[]])]
+    param(
+        [Parameter(Mandatory)]
+        [System.Collections.IDictionary]$Parameters
+    )
+
+    $arguments = New-Object System.Collections.Generic.List[string]
+    foreach ($name in @($Parameters.Keys)) {
+        $value = $Parameters[$name]
+        if ($value -is [System.Management.Automation.SwitchParameter] -or $value -is [bool]) {
+            if ([bool]$value) { $arguments.Add('-' + $name) }
+            continue
+        }
+        $arguments.Add('-' + $name)
+        $arguments.Add(([string](@($value) -join ',')).TrimEnd('\'))
+    }
+    $arguments.ToArray()
+}
+
+function Start-IntuneLog {
+    <#
+    .SYNOPSIS
+    Sends the log lines of this run to <Folder>\intune-<Name>.log as well.
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)]
+        [string]$Folder,
+
+        [Parameter(Mandatory)]
+        [string]$Name
+    )
+
+    $null = New-Item -Path $Folder -ItemType Directory -Force
+    $script:IntuneLogFile = Join-Path $Folder ('intune-{0}.log' -f $Name)
+}
+
+function Write-IntuneLog {
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)]
+        [AllowEmptyString()]
+        [string]$Message
+    )
+
+    $line = '{0:yyyy-MM-dd HH:mm:ss} {1}' -f (Get-Date), $Message
+    Write-Verbose -Message $line
+    if ($script:IntuneLogFile) { Add-Content -LiteralPath $script:IntuneLogFile -Value $line -Encoding UTF8 }
+}
+
+function Write-IntuneResult {
+    <#
+    .SYNOPSIS
+    Logs the result objects of the DicomGateway module, one line each.
+    #>
+    [CmdletBinding()]
+    param(
+        [AllowEmptyCollection()]
+        [object[]]$Result = @()
+    )
+
+    foreach ($entry in $Result) {
+        $changed = ''
+        if ($entry.PSObject.Properties['Changed'] -and $entry.Changed) { $changed = ' (changed)' }
+        Write-IntuneLog -Message ('{0,-13} {1}{2}: {3}' -f $entry.Status, $entry.Name, $changed, $entry.Detail)
+    }
+}
+
+function Get-IntuneExitCode {
+    <#
+    .SYNOPSIS
+    The exit code Intune reads from an install or uninstall: 0 success, 3010 soft reboot, 1 failure.
+
+    .DESCRIPTION
+    Any Fail is a failure. An install whose agent could not be started now (AgentRunning: Warn)
+    is complete but runs only after the next boot: 3010, so Intune reports a pending restart.
+    These scripts never restart the computer themselves, so they never return 1641.
+    #>
+    [CmdletBinding()]
+    [OutputType([int])]
+    param(
+        [AllowEmptyCollection()]
+        [object[]]$Result = @()
+    )
+
+    if (@($Result | Where-Object { $_.Status -eq 'Fail' }).Count -gt 0) { return 1 }
+    if (@($Result | Where-Object { $_.Name -eq 'AgentRunning' -and $_.Status -eq 'Warn' }).Count -gt 0) { return 3010 }
+    0
+}

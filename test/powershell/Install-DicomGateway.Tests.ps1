@@ -1,0 +1,277 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-DicomGatewayModule
+    Initialize-FakeWindows
+    $script:StepNames = @('Package', 'Configuration', 'AgentTask', 'TrayTask', 'FirewallRule', 'InstallFolderExclusion', 'DataFolderExclusion', 'PostgresFolderExclusion', 'SleepTimeout', 'Hibernation', 'AgentRunning')
+
+    function New-Package {
+        param([string]$Path)
+        foreach ($file in 'gateway.exe', 'postgres/bin/postgres.exe', 'postgres/share/postgresql.conf.sample', 'powershell/DicomGateway/DicomGateway.psd1') {
+            $target = Join-Path $Path $file
+            $null = New-Item -Path (Split-Path -Path $target -Parent) -ItemType Directory -Force
+            Set-Content -LiteralPath $target -Value "content of $file"
+        }
+    }
+
+    function Get-WrittenConfig {
+        Get-Content -LiteralPath (Join-Path $script:DataPath 'gateway.json') -Raw | ConvertFrom-Json
+    }
+}
+
+Describe 'Install-DicomGateway' {
+    BeforeEach {
+        $script:Machine = New-FakeMachine
+        Mock -ModuleName DicomGateway Test-DicomGatewayPrerequisite { [pscustomobject]@{ Name = 'Memory'; Status = 'Pass'; Detail = '32.0 GB installed'; Requirement = 'test' } }
+        $root = Join-Path $TestDrive ([guid]::NewGuid())
+        $script:PackagePath = Join-Path $root 'package'
+        $script:InstallPath = Join-Path $root 'Program Files/DicomGateway'
+        $script:DataPath = Join-Path $root 'ProgramData/DicomGateway'
+        $script:TemplatePath = Join-Path $root 'gateway.template.json'
+        New-Package -Path $script:PackagePath
+        Set-Content -LiteralPath $script:TemplatePath -Value '{ "upstream": { "kind": "stow-rs", "url": "https://upload.cloud.example/dicom-web" }, "compression": { "rules": [ { "modality": "US", "action": "keep" } ] } }'
+        $script:Install = @{
+            AeTitle = 'StMarysCT'; PackagePath = $script:PackagePath; InstallPath = $script:InstallPath; DataPath = $script:DataPath
+            ConfigTemplatePath = $script:TemplatePath; Confirm = $false
+        }
+    }
+
+    Context 'a first install' {
+        BeforeEach { $script:Results = @(Install-DicomGateway @script:Install) }
+
+        It 'goes through every step, in order, and each one passes' {
+            $script:Results.Name | Should -Be $script:StepNames
+            $script:Results.Status | Should -Be (@('Pass') * 11)
+            foreach ($result in $script:Results) { $result.Requirement | Should -Not -BeNullOrEmpty }
+        }
+
+        It 'changes what needed it (the PostgreSQL folder is inside the excluded install folder)' {
+            $changed = @($script:Results | Where-Object { $_.Changed }).Name
+            $changed | Should -Be @('Package', 'Configuration', 'AgentTask', 'TrayTask', 'FirewallRule', 'InstallFolderExclusion', 'DataFolderExclusion', 'SleepTimeout', 'Hibernation', 'AgentRunning')
+        }
+
+        It 'copies the package into the install folder' {
+            Get-Content -LiteralPath (Join-Path $script:InstallPath 'postgres/bin/postgres.exe') | Should -Be 'content of postgres/bin/postgres.exe'
+            Test-Path -LiteralPath (Join-Path $script:InstallPath 'gateway.exe') | Should -BeTrue
+        }
+
+        It 'writes the AE title exactly as given, the port and the data folder, and keeps the template settings' {
+            $config = Get-WrittenConfig
+            $config.aeTitle | Should -BeExactly 'StMarysCT'
+            $config.port | Should -Be 4104
+            $config.dataDir | Should -Be $script:DataPath
+            $config.upstream.url | Should -Be 'https://upload.cloud.example/dicom-web'
+            $config.compression.rules[0].modality | Should -Be 'US'
+        }
+
+        It 'writes UTF-8 without a byte order mark, which Node reads' {
+            $bytes = [System.IO.File]::ReadAllBytes((Join-Path $script:DataPath 'gateway.json'))
+            $bytes[0] | Should -Be ([byte][char]'{')
+        }
+
+        It 'creates the logs folder' {
+            Test-Path -LiteralPath (Join-Path $script:DataPath 'logs') -PathType Container | Should -BeTrue
+        }
+
+        It 'registers "gateway run" at startup as SYSTEM, repeating so that it comes back when it stops' {
+            $task = $script:Machine.Tasks['\DicomGateway\DicomGateway Agent']
+            $task.Execute | Should -Be (Join-Path $script:InstallPath 'gateway.exe')
+            $task.Arguments | Should -Be ('run --config "{0}"' -f (Join-Path $script:DataPath 'gateway.json'))
+            $task.Triggers | Should -Be 'AtStartup,Repeat'
+            $task.PrincipalSid | Should -Be 'S-1-5-18'
+            Should -Invoke -ModuleName DicomGateway Register-DgwScheduledTask -Scope Context -ParameterFilter {
+                $Definition.Name -eq 'AgentTask' -and $Definition.MultipleInstances -eq 'IgnoreNew'
+            }
+        }
+
+        It 'registers "gateway tray" at the logon of any user' {
+            $task = $script:Machine.Tasks['\DicomGateway\DicomGateway Tray']
+            $task.Arguments | Should -Be 'tray'
+            $task.Triggers | Should -Be 'AtLogOn'
+            $task.PrincipalSid | Should -Be 'S-1-5-32-545'
+        }
+
+        It 'opens the DICOM port for gateway.exe from the local subnet, excludes the folders and keeps the computer awake' {
+            $rule = $script:Machine.FirewallRules['DicomGateway-DICOM-TCP-In']
+            $rule.LocalPort | Should -Be '4104'
+            $rule.Program | Should -Be (Join-Path $script:InstallPath 'gateway.exe')
+            $rule.RemoteAddress | Should -Be @('LocalSubnet')
+            @($script:Machine.Exclusions) | Should -Be @($script:InstallPath, $script:DataPath)
+            $script:Machine.SleepAcSeconds | Should -Be 0
+            $script:Machine.Hibernation | Should -BeFalse
+        }
+
+        It 'starts the agent' {
+            $script:Machine.Tasks['\DicomGateway\DicomGateway Agent'].State | Should -Be 'Running'
+        }
+    }
+
+    Context 'run twice with the same arguments' {
+        It 'changes nothing the second time, says so on every step and calls no setter' {
+            $null = Install-DicomGateway @script:Install
+            $configFile = Join-Path $script:DataPath 'gateway.json'
+            $configWritten = (Get-Item -LiteralPath $configFile).LastWriteTimeUtc
+            $executableWritten = (Get-Item -LiteralPath (Join-Path $script:InstallPath 'gateway.exe')).LastWriteTimeUtc
+            $second = @(Install-DicomGateway @script:Install)
+            $second.Name | Should -Be $script:StepNames
+            $second.Status | Should -Be (@('Pass') * 11)
+            $second.Changed | Should -Be (@($false) * 11)
+            foreach ($result in $second) { $result.Detail | Should -Match '^No change: ' }
+            (Get-Item -LiteralPath $configFile).LastWriteTimeUtc | Should -Be $configWritten
+            (Get-Item -LiteralPath (Join-Path $script:InstallPath 'gateway.exe')).LastWriteTimeUtc | Should -Be $executableWritten
+            Should -Invoke -ModuleName DicomGateway Register-DgwScheduledTask -Times 2 -Exactly -Scope It
+            Should -Invoke -ModuleName DicomGateway Start-DgwScheduledTask -Times 1 -Exactly -Scope It
+            Should -Invoke -ModuleName DicomGateway New-DgwFirewallRule -Times 1 -Exactly -Scope It
+            Should -Invoke -ModuleName DicomGateway Add-DgwDefenderExclusionPath -Times 2 -Exactly -Scope It
+            Should -Invoke -ModuleName DicomGateway Set-DgwSleepTimeout -Times 1 -Exactly -Scope It
+            Should -Invoke -ModuleName DicomGateway Disable-DgwHibernation -Times 1 -Exactly -Scope It
+            Should -Invoke -ModuleName DicomGateway Stop-DgwScheduledTask -Times 0 -Exactly -Scope It
+            Should -Invoke -ModuleName DicomGateway Set-DgwFirewallRule -Times 0 -Exactly -Scope It
+        }
+    }
+
+    Context 'an update' {
+        BeforeEach {
+            $null = Install-DicomGateway @script:Install
+            $script:Machine.Processes.Add([pscustomobject]@{ ProcessId = 11; Name = 'gateway.exe'; CommandLine = '"gateway.exe" run --config x' })
+            $script:Machine.Processes.Add([pscustomobject]@{ ProcessId = 12; Name = 'postgres.exe'; CommandLine = 'postgres.exe -D x' })
+            $script:Machine.Processes.Add([pscustomobject]@{ ProcessId = 13; Name = 'gateway.exe'; CommandLine = '"gateway.exe" tray' })
+        }
+
+        It 'with a new gateway.exe, stops the agent, PostgreSQL and the trays, copies only what changed and restarts the agent' {
+            Set-Content -LiteralPath (Join-Path $script:PackagePath 'gateway.exe') -Value 'version 2 of gateway.exe'
+            $results = @(Install-DicomGateway @script:Install)
+            (Get-ResultByName $results 'Package').Detail | Should -Match 'All 4 files'
+            (Get-ResultByName $results 'Package').Previous | Should -Match '^1 of 4 files'
+            Get-Content -LiteralPath (Join-Path $script:InstallPath 'gateway.exe') | Should -Be 'version 2 of gateway.exe'
+            $script:Machine.Processes.Count | Should -Be 0
+            Should -Invoke -ModuleName DicomGateway Stop-DgwScheduledTask -Times 1 -Exactly -Scope It
+            $agent = Get-ResultByName $results 'AgentRunning'
+            $agent.Changed | Should -BeTrue
+            $agent.Status | Should -Be 'Pass'
+            $script:Machine.Tasks['\DicomGateway\DicomGateway Agent'].State | Should -Be 'Running'
+        }
+
+        It 'with another AE title, rewrites only the AE title and restarts only the agent, not the trays' {
+            $results = @(Install-DicomGateway @script:Install -AeTitle 'StMarysMR')
+            (Get-WrittenConfig).aeTitle | Should -BeExactly 'StMarysMR'
+            (Get-WrittenConfig).upstream.kind | Should -Be 'stow-rs'
+            (Get-ResultByName $results 'Configuration').Changed | Should -BeTrue
+            (Get-ResultByName $results 'Package').Changed | Should -BeFalse
+            (Get-ResultByName $results 'AgentRunning').Changed | Should -BeTrue
+            @($script:Machine.Processes.ProcessId) | Should -Be @(13)
+        }
+
+        It 'keeps settings the site changed since, and does not apply the template again' {
+            $configFile = Join-Path $script:DataPath 'gateway.json'
+            $edited = Get-WrittenConfig
+            $edited.upstream.url = 'https://eu.cloud.example/dicom-web'
+            [System.IO.File]::WriteAllText($configFile, ($edited | ConvertTo-Json -Depth 10))
+            $results = @(Install-DicomGateway @script:Install)
+            (Get-ResultByName $results 'Configuration').Changed | Should -BeFalse
+            (Get-WrittenConfig).upstream.url | Should -Be 'https://eu.cloud.example/dicom-web'
+        }
+    }
+
+    Context 'the AE title' {
+        It 'keeps "<AeTitle>" exactly: case, inner spaces and punctuation' -ForEach @(
+            @{ AeTitle = 'st marys ct' }
+            @{ AeTitle = 'A' }
+            @{ AeTitle = 'RAD-GW_01.SITE#2' }
+            @{ AeTitle = 'SIXTEEN_CHARS_AE' }
+        ) {
+            $null = Install-DicomGateway @script:Install -AeTitle $AeTitle
+            (Get-WrittenConfig).aeTitle | Should -BeExactly $AeTitle
+        }
+
+        It 'refuses <Case>, changes nothing, and throws with -EnableException' -ForEach @(
+            @{ Case = 'an empty title'; AeTitle = ''; Message = 'empty' }
+            @{ Case = '17 characters'; AeTitle = 'SEVENTEEN_CHARS_A'; Message = '17 characters' }
+            @{ Case = 'a backslash'; AeTitle = 'ST\MARYS'; Message = 'backslash' }
+            @{ Case = 'a leading space'; AeTitle = ' STMARYS'; Message = 'leading or trailing spaces' }
+            @{ Case = 'a trailing space'; AeTitle = 'STMARYS '; Message = 'leading or trailing spaces' }
+            @{ Case = 'spaces only'; AeTitle = '    '; Message = 'spaces only' }
+            @{ Case = 'a character outside the default repertoire'; AeTitle = "Z$([char]0xFC)RICH"; Message = 'default repertoire' }
+            @{ Case = 'a control character'; AeTitle = "ST`tMARYS"; Message = 'default repertoire' }
+        ) {
+            $warnings = $null
+            Install-DicomGateway @script:Install -AeTitle $AeTitle -WarningVariable warnings -WarningAction SilentlyContinue | Should -BeNullOrEmpty
+            "$warnings" | Should -Match $Message
+            Test-Path -LiteralPath $script:InstallPath | Should -BeFalse
+            Assert-NoSetterCalled
+            { Install-DicomGateway @script:Install -AeTitle $AeTitle -EnableException } | Should -Throw "*$Message*"
+        }
+    }
+
+    Context 'with -WhatIf' {
+        It 'changes nothing: no files, no configuration, no setter' {
+            $results = @(Install-DicomGateway @script:Install -WhatIf)
+            $results.Name | Should -Be $script:StepNames
+            $results.Changed | Should -Be (@($false) * 11)
+            Test-Path -LiteralPath $script:InstallPath | Should -BeFalse
+            Test-Path -LiteralPath $script:DataPath | Should -BeFalse
+            Assert-NoSetterCalled
+        }
+    }
+
+    Context 'when something stands in the way' {
+        It 'stops before changing anything when a prerequisite fails, naming it' {
+            Mock -ModuleName DicomGateway Test-DicomGatewayPrerequisite { [pscustomobject]@{ Name = 'HostName'; Status = 'Fail'; Detail = "The computer name 'RAD_GW' contains an underscore"; Requirement = 'test' } }
+            $warnings = $null
+            Install-DicomGateway @script:Install -WarningVariable warnings -WarningAction SilentlyContinue | Should -BeNullOrEmpty
+            "$warnings" | Should -Match "prerequisites not met.*HostName: The computer name 'RAD_GW' contains an underscore"
+            Test-Path -LiteralPath $script:InstallPath | Should -BeFalse
+            Assert-NoSetterCalled
+        }
+
+        It 'installs anyway with -SkipPrerequisiteCheck' {
+            Mock -ModuleName DicomGateway Test-DicomGatewayPrerequisite { [pscustomobject]@{ Name = 'Memory'; Status = 'Fail'; Detail = '4.0 GB installed'; Requirement = 'test' } }
+            $results = @(Install-DicomGateway @script:Install -SkipPrerequisiteCheck)
+            $results.Count | Should -Be 11
+            Should -Invoke -ModuleName DicomGateway Test-DicomGatewayPrerequisite -Times 0 -Exactly -Scope It
+        }
+
+        It 'warns on prerequisites that only warn, and installs' {
+            Mock -ModuleName DicomGateway Test-DicomGatewayPrerequisite { [pscustomobject]@{ Name = 'StaticIPAddress'; Status = 'Warn'; Detail = 'Address from DHCP: 10.0.0.77'; Requirement = 'test' } }
+            $warnings = $null
+            $results = @(Install-DicomGateway @script:Install -WarningVariable warnings -WarningAction SilentlyContinue)
+            $results.Count | Should -Be 11
+            "$warnings" | Should -Match 'StaticIPAddress: Address from DHCP'
+        }
+
+        It 'refuses a package without gateway.exe' {
+            Remove-Item -LiteralPath (Join-Path $script:PackagePath 'gateway.exe')
+            { Install-DicomGateway @script:Install -EnableException } | Should -Throw '*has no gateway.exe*'
+        }
+
+        It 'warns about a configuration without an upstream' {
+            $install = $script:Install.Clone()
+            $install.Remove('ConfigTemplatePath')
+            $configuration = Get-ResultByName @(Install-DicomGateway @install) 'Configuration'
+            $configuration.Status | Should -Be 'Warn'
+            $configuration.Detail | Should -Match 'no upstream yet'
+        }
+
+        It 'reports Warn, not failure, when the agent cannot be started now: it starts at the next boot' {
+            $script:Machine.StartTaskFails = $true
+            $agent = Get-ResultByName @(Install-DicomGateway @script:Install) 'AgentRunning'
+            $agent.Status | Should -Be 'Warn'
+            $agent.Detail | Should -Match 'next boot'
+        }
+
+        It 'stops at a step that fails, with a warning, or a terminating error with -EnableException' {
+            Mock -ModuleName DicomGateway Register-DgwScheduledTask { throw 'Access is denied.' }
+            $warnings = $null
+            $results = @(Install-DicomGateway @script:Install -WarningVariable warnings -WarningAction SilentlyContinue)
+            $results.Name | Should -Be @('Package', 'Configuration')
+            "$warnings" | Should -Match 'Install-DicomGateway stopped: Access is denied'
+            Should -Invoke -ModuleName DicomGateway New-DgwFirewallRule -Times 0 -Exactly -Scope It
+            { Install-DicomGateway @script:Install -EnableException } | Should -Throw '*Access is denied*'
+        }
+
+        It 'runs on Windows only' {
+            $script:Machine.IsWindows = $false
+            { Install-DicomGateway @script:Install -EnableException } | Should -Throw '*Windows only*'
+            Assert-NoSetterCalled
+        }
+    }
+}
