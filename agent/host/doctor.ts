@@ -1,0 +1,75 @@
+// `gateway doctor`: is this computer fit to run the gateway? Runs the DicomGateway module's checks
+// (checkThisPc) through the PowerShell bridge and prints them as a table or as JSON.
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/config';
+import { defaultConfigPath } from '../config/paths';
+import { checkThisPc, type CheckResult, type ThisPcReport } from './powershell-bridge';
+
+export const DOCTOR_HELP = `Usage: gateway doctor [--config FILE] [--json]
+
+Checks this computer with the PowerShell module DicomGateway: prerequisites, firewall rule,
+antivirus exclusions, BitLocker, power policy. The DICOM port and data folder come from the
+configuration (--config, else the default file if it exists, else the module's defaults).
+
+Exit status: 0 nothing failed, 1 a check failed (or the configuration is bad), 2 usage error,
+4 PowerShell not available.`;
+
+export const EXIT_POWERSHELL_NOT_AVAILABLE = 4;
+
+export interface DoctorOptions {
+  /** The DICOM port, when the caller has already read the configuration. */
+  port?: number;
+  /** The data folder, when the caller has already read the configuration. */
+  dataPath?: string;
+}
+
+/** Runs `gateway doctor [--config FILE] [--json]`; resolves to the exit code. */
+export async function doctorCommand(args: string[], options: DoctorOptions = {}): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    console.error(`gateway doctor: ${(err as Error).message}\n${DOCTOR_HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(DOCTOR_HELP);
+    return 0;
+  }
+
+  let { port, dataPath } = options;
+  if (port === undefined && dataPath === undefined) {
+    const file = values.config ?? defaultConfigPath();
+    if (values.config !== undefined || fs.existsSync(file)) {
+      try {
+        const config = loadConfig(file);
+        port = config.port;
+        dataPath = config.dataDir;
+      } catch (err) {
+        console.error(`gateway doctor: ${(err as Error).message}`);
+        return 1;
+      }
+    }
+  }
+
+  const report = await checkThisPc({ port, dataPath });
+  if (values.json) {
+    console.log(JSON.stringify(report, null, 2));
+  } else if (!report.available) {
+    console.error(`gateway doctor: ${report.message}`);
+  } else {
+    console.log(formatReport(report));
+  }
+  if (!report.available) return EXIT_POWERSHELL_NOT_AVAILABLE;
+  return report.results.some((result) => result.Status === 'Fail') ? 1 : 0;
+}
+
+/** The results as a table (Name, Status, Detail) and a count per status. */
+export function formatReport(report: ThisPcReport): string {
+  const rows: string[][] = [['Name', 'Status', 'Detail'], ...report.results.map((r: CheckResult) => [r.Name, r.Status, r.Detail])];
+  const widths = [0, 1].map((column) => Math.max(...rows.map((row) => row[column].length)));
+  const line = (row: string[]) => `${row[0].padEnd(widths[0])}  ${row[1].padEnd(widths[1])}  ${row[2]}`.trimEnd();
+  const counts = ['Pass', 'Warn', 'Fail', 'NotApplicable'].map((status) => `${report.results.filter((r) => r.Status === status).length} ${status}`);
+  return [line(rows[0]), line(widths.map((w) => '-'.repeat(w)).concat('------')), ...rows.slice(1).map(line), '', `${report.results.length} checks: ${counts.join(', ')}`].join('\n');
+}

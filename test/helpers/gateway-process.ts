@@ -1,0 +1,124 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { freePort } from '../../agent/db/embedded-postgres';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const GATEWAY_BIN = path.join(REPO_ROOT, 'bin', 'gateway.js');
+
+export interface GatewayOptions {
+  dataDir: string;
+  /** A database URL, or 'embedded' for the agent's own PostgreSQL. */
+  database: string;
+  aeTitle?: string;
+  port?: number;
+  /** Further configuration keys, merged over the defaults. */
+  config?: Record<string, unknown>;
+}
+
+export interface GatewayProcess {
+  pid: number;
+  port: number;
+  aeTitle: string;
+  dataDir: string;
+  configFile: string;
+  child: ChildProcess;
+  /** Everything the agent printed so far (JSON log lines). */
+  output(): string;
+  /** Parsed log lines so far. */
+  logLines(): Array<Record<string, unknown>>;
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** SIGTERM and wait: resolves to the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait (a crash). */
+  kill(): Promise<void>;
+}
+
+/** Writes a configuration and runs `gateway run` as a child process, as a service manager would. */
+export async function startGateway(options: GatewayOptions): Promise<GatewayProcess> {
+  const port = options.port ?? (await freePort());
+  const aeTitle = options.aeTitle ?? 'TEST_GW';
+  fs.mkdirSync(options.dataDir, { recursive: true });
+  const configFile = path.join(options.dataDir, 'gateway.json');
+  const config = {
+    aeTitle,
+    port,
+    bindAddress: '127.0.0.1',
+    dataDir: options.dataDir,
+    database: options.database === 'embedded' ? {} : { url: options.database },
+    limits: { minFreeDiskMb: 64 },
+    ...options.config,
+  };
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+  return launchGateway(configFile, port, aeTitle, options.dataDir);
+}
+
+/** Runs `gateway run` on an existing configuration (a restart after a crash). */
+export function launchGateway(configFile: string, port: number, aeTitle: string, dataDir: string): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [GATEWAY_BIN, 'run', '--config', configFile], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const listeners = new Set<() => void>();
+  const take = (data: Buffer) => {
+    output += data.toString();
+    for (const listener of listeners) listener();
+  };
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const waitForLog = (pattern: RegExp, timeoutMs = 60000) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (pattern.test(output)) {
+          cleanup();
+          resolve();
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`gateway did not log ${pattern} within ${timeoutMs} ms; output:\n${output.slice(-4000)}`));
+      }, timeoutMs);
+      const onExit = () => {
+        cleanup();
+        reject(new Error(`gateway exited (code ${child.exitCode}) before logging ${pattern}; output:\n${output.slice(-4000)}`));
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        child.off('exit', onExit);
+      };
+      listeners.add(check);
+      child.once('exit', onExit);
+      check();
+    });
+
+  const gateway: GatewayProcess = {
+    pid: child.pid!,
+    port,
+    aeTitle,
+    dataDir,
+    configFile,
+    child,
+    output: () => output,
+    logLines: () =>
+      output
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    waitForLog,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  return waitForLog(/"message":"agent ready"/).then(() => gateway, async (err) => {
+    await gateway.kill();
+    throw err;
+  });
+}

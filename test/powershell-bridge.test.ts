@@ -1,0 +1,226 @@
+// The PowerShell bridge against the real DicomGateway module in a real PowerShell (pwsh 7 here, installed by
+// test/powershell/install-pester.sh). Off Windows every check answers NotApplicable; these tests fail, not
+// skip, when there is no pwsh.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { format } from 'node:util';
+import { doctorCommand } from '../agent/host/doctor';
+import {
+  checkThisPc,
+  findPowerShell,
+  PowerShellBridgeError,
+  PowerShellNotAvailableError,
+  runModuleFunction,
+  withModuleSession,
+} from '../agent/host/powershell-bridge';
+
+const PREREQUISITE_NAMES = ['OperatingSystem', 'Architecture', 'Processor', 'Memory', 'DataVolume', 'LocalAdministrator', 'HostName', 'StaticIPAddress', 'DicomPort'];
+const THIS_PC_NAMES = [
+  ...PREREQUISITE_NAMES,
+  'FirewallRule',
+  'InstallFolderExclusion',
+  'DataFolderExclusion',
+  'PostgresFolderExclusion',
+  'SystemVolumeEncryption',
+  'DataVolumeEncryption',
+  'SleepTimeout',
+  'Hibernation',
+];
+const NOT_AVAILABLE = /^PowerShell not available(: .+)?$/;
+
+/** Runs `fn` with environment variables changed (undefined removes one), then puts them back. */
+async function withEnv<T>(changes: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(changes).map((key) => [key, process.env[key]]));
+  const apply = (values: Record<string, string | undefined>) => {
+    for (const [key, value] of Object.entries(values)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
+  apply(changes);
+  try {
+    return await fn();
+  } finally {
+    apply(saved);
+  }
+}
+
+/** Calls a CLI command in-process and keeps what it wrote with console.log / console.error. */
+async function capture(fn: () => Promise<number>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const { log, error } = console;
+  console.log = (...args: unknown[]) => void stdout.push(format(...args));
+  console.error = (...args: unknown[]) => void stderr.push(format(...args));
+  try {
+    const code = await fn();
+    return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+const notWindows = process.platform !== 'win32';
+let tempDir: string;
+
+before(() => {
+  tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-pwsh-bridge-'));
+  // doctor must not pick up a gateway.json lying in the working folder.
+  process.env.GATEWAY_CONFIG = path.join(tempDir, 'no-such-gateway.json');
+});
+
+after(() => {
+  fs.rmSync(tempDir, { recursive: true, force: true });
+});
+
+describe('PowerShell bridge with the real module', () => {
+  test('PowerShell is installed (bash test/powershell/install-pester.sh)', () => {
+    let executable: string | undefined;
+    try {
+      executable = findPowerShell();
+    } catch (err) {
+      assert.fail(`${(err as Error).message}. CI and developers install pwsh with: bash test/powershell/install-pester.sh`);
+    }
+    assert.ok(fs.existsSync(executable));
+  });
+
+  test('Test-DicomGatewayPrerequisite gives parsed result objects', async () => {
+    const started = Date.now();
+    const results = await runModuleFunction('Test-DicomGatewayPrerequisite', { Port: 11112 });
+    console.log(`# one bridge call (PowerShell start, module import, one function): ${Date.now() - started} ms`);
+    assert.deepEqual(
+      results.map((r) => r.Name),
+      PREREQUISITE_NAMES,
+    );
+    for (const result of results) {
+      assert.equal(typeof result.Detail, 'string');
+      assert.ok(result.Requirement.length > 0, `${result.Name} has a requirement text`);
+      if (notWindows) {
+        assert.equal(result.Status, 'NotApplicable');
+        assert.match(result.Detail, /^Windows only; this host runs /);
+      } else {
+        assert.ok(['Pass', 'Warn', 'Fail'].includes(result.Status), `${result.Name}: ${result.Status}`);
+      }
+    }
+  });
+
+  test('string parameters are quoted: quotes, $(...) and non-ASCII reach PowerShell as data', async () => {
+    await withModuleSession(async (session) => {
+      for (const dataPath of ["C:\\x'; Write-Error 'injected'; '", 'C:\\Données ‘quoted’ $(Write-Error injected) 😀', '']) {
+        // The empty string is refused by the module's ValidateNotNullOrEmpty: proof the value arrived as given.
+        if (dataPath === '') {
+          await assert.rejects(session.run('Test-DicomGatewayBitLocker', { DataPath: dataPath }), (err: Error) => err instanceof PowerShellBridgeError && /DataPath/.test(err.message));
+          continue;
+        }
+        const results = await session.run('Test-DicomGatewayBitLocker', { DataPath: dataPath });
+        assert.deepEqual(
+          results.map((r) => r.Name),
+          ['SystemVolumeEncryption', 'DataVolumeEncryption'],
+        );
+      }
+      assert.match(session.powerShellVersion, /^\d+\.\d+/);
+      assert.match(session.moduleVersion, /^\d+\.\d+/);
+    });
+  });
+
+  test('a bad function name is refused before PowerShell starts; an unknown one fails with PowerShell\'s reason', async () => {
+    await assert.rejects(runModuleFunction('Test-DicomGatewayPrerequisite; Remove-Item x'), PowerShellBridgeError);
+    await assert.rejects(runModuleFunction('Get-ChildItem'), /not a DicomGateway function name/);
+    await assert.rejects(runModuleFunction('Test-DicomGatewayPrerequisite', { 'Port; rm': 1 }), /invalid PowerShell parameter name/);
+    await assert.rejects(runModuleFunction('Test-DicomGatewayNoSuchCheck'), (err: Error) => err instanceof PowerShellBridgeError && /Test-DicomGatewayNoSuchCheck.*not recognized/.test(err.message));
+    await assert.rejects(runModuleFunction('Test-DicomGatewayPrerequisite', { Port: 0 }), /Port/);
+  });
+
+  test('a call that takes too long is stopped with a clear error', async () => {
+    await assert.rejects(runModuleFunction('Test-DicomGatewayPowerPolicy', {}, { timeoutMs: 50 }), (err: Error) => err instanceof PowerShellBridgeError && /did not finish within 0\.05 s; PowerShell .* was stopped/.test(err.message));
+  });
+
+  test('checkThisPc runs every check in one PowerShell', async () => {
+    const report = await checkThisPc({ port: 11112, dataPath: path.join(tempDir, 'data') });
+    assert.equal(report.available, true);
+    assert.equal(report.message, undefined);
+    assert.deepEqual(
+      report.results.map((r) => r.Name),
+      THIS_PC_NAMES,
+    );
+    if (notWindows) assert.ok(report.results.every((r) => r.Status === 'NotApplicable'));
+  });
+});
+
+describe('gateway doctor', () => {
+  test('prints the results as a table', async () => {
+    const { code, stdout, stderr } = await capture(() => doctorCommand([]));
+    assert.equal(stderr, '');
+    const lines = stdout.split('\n');
+    assert.match(lines[0], /^Name\s+Status\s+Detail$/);
+    for (const name of THIS_PC_NAMES) assert.ok(lines.some((line) => line.startsWith(`${name} `)), `${name} is in\n${stdout}`);
+    assert.match(stdout, new RegExp(`^${THIS_PC_NAMES.length} checks: \\d+ Pass, \\d+ Warn, \\d+ Fail, \\d+ NotApplicable$`, 'm'));
+    if (notWindows) {
+      assert.equal(code, 0);
+      assert.match(stdout, /^FirewallRule\s+NotApplicable\s+Windows only; this host runs /m);
+    }
+  });
+
+  test('--json prints the report; the port comes from --config', async () => {
+    const config = path.join(tempDir, 'gateway.json');
+    fs.writeFileSync(config, JSON.stringify({ aeTitle: 'DOCTOR_TEST', port: 11112, dataDir: path.join(tempDir, 'data') }));
+    const { code, stdout } = await capture(() => doctorCommand(['--json', '--config', config]));
+    const report = JSON.parse(stdout);
+    assert.equal(report.available, true);
+    assert.deepEqual(
+      report.results.map((r: { Name: string }) => r.Name),
+      THIS_PC_NAMES,
+    );
+    if (notWindows) assert.equal(code, 0);
+  });
+
+  test('usage errors exit 2; a configuration that cannot be read exits 1', async () => {
+    const usage = await capture(() => doctorCommand(['--verbose']));
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /Unknown option '--verbose'/);
+    const badConfig = await capture(() => doctorCommand(['--config', path.join(tempDir, 'missing.json')]));
+    assert.equal(badConfig.code, 1);
+    assert.match(badConfig.stderr, /cannot read configuration/);
+  });
+});
+
+describe('without PowerShell', () => {
+  const noPowerShell = { GATEWAY_PWSH: path.join(os.tmpdir(), 'no-such-dir', 'pwsh'), PATH: '', Path: undefined };
+
+  test('the bridge answers "PowerShell not available" without throwing', async () => {
+    const report = await withEnv(noPowerShell, () => checkThisPc());
+    assert.equal(report.available, false);
+    assert.deepEqual(report.results, []);
+    assert.match(report.message ?? '', NOT_AVAILABLE);
+    assert.match(report.message ?? '', /GATEWAY_PWSH/);
+  });
+
+  test('runModuleFunction rejects with PowerShellNotAvailableError', async () => {
+    await withEnv(noPowerShell, () =>
+      assert.rejects(runModuleFunction('Test-DicomGatewayPrerequisite'), (err: Error) => err instanceof PowerShellNotAvailableError && NOT_AVAILABLE.test(err.message)),
+    );
+  });
+
+  test('a GATEWAY_PWSH that is not executable is not available either', { skip: process.platform === 'win32' && 'Windows has no executable bit' }, async () => {
+    const notExecutable = path.join(tempDir, 'pwsh');
+    fs.writeFileSync(notExecutable, '#!/bin/sh\n', { mode: 0o644 });
+    const report = await withEnv({ ...noPowerShell, GATEWAY_PWSH: notExecutable }, () => checkThisPc());
+    assert.equal(report.available, false);
+    assert.match(report.message ?? '', NOT_AVAILABLE);
+  });
+
+  test('doctor prints it and exits 4', async () => {
+    const text = await withEnv(noPowerShell, () => capture(() => doctorCommand([])));
+    assert.equal(text.code, 4);
+    assert.match(text.stderr, /^gateway doctor: PowerShell not available: /);
+    const json = await withEnv(noPowerShell, () => capture(() => doctorCommand(['--json'])));
+    assert.equal(json.code, 4);
+    const report = JSON.parse(json.stdout);
+    assert.equal(report.available, false);
+    assert.match(report.message, NOT_AVAILABLE);
+  });
+});
