@@ -17,7 +17,7 @@ test('Pester suite of the DicomGateway module passes', { timeout: TIMEOUT_MS + 1
   } catch (err) {
     assert.fail(`${(err as Error).message}. Install pwsh and Pester with: bash test/powershell/install-pester.sh`);
   }
-  const child = spawn(pwsh, ['-NoProfile', '-NonInteractive', '-File', path.join('test', 'powershell', 'run-pester.ps1'), '-Output', 'None'], {
+  const child = spawn(pwsh, ['-NoProfile', '-NonInteractive', '-File', path.join('test', 'powershell', 'run-pester.ps1')], {
     cwd: REPO,
     env: { ...process.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -37,7 +37,7 @@ test('Pester suite of the DicomGateway module passes', { timeout: TIMEOUT_MS + 1
 
   const plain = output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
   const summary = plain.match(/^Pester: .*$/gm)?.pop();
-  console.log(`# ${summary ?? 'no Pester summary line'}`);
+  console.log(summary ?? 'no Pester summary line');
   assert.ok(!timedOut, `run-pester.ps1 did not finish within ${TIMEOUT_MS / 1000} s; output:\n${plain}`);
   assert.equal(code, 0, `run-pester.ps1 exited ${code}; output:\n${plain}`);
   assert.match(summary ?? '', /^Pester: [1-9]\d* passed, 0 failed, \d+ skipped$/, plain);

@@ -91,7 +91,7 @@ describe('PowerShell bridge with the real module', () => {
   test('Test-DicomGatewayPrerequisite gives parsed result objects', async () => {
     const started = Date.now();
     const results = await runModuleFunction('Test-DicomGatewayPrerequisite', { Port: 11112 });
-    console.log(`# one bridge call (PowerShell start, module import, one function): ${Date.now() - started} ms`);
+    console.log(`one bridge call (PowerShell start, module import, one function): ${Date.now() - started} ms`);
     assert.deepEqual(
       results.map((r) => r.Name),
       PREREQUISITE_NAMES,

@@ -89,13 +89,11 @@ function executableFile(file: string): string | undefined {
 function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
   const windows = process.platform === 'win32';
   const pathValue = (windows ? (env.Path ?? env.PATH) : env.PATH) ?? '';
-  const extensions = windows && !path.extname(name) ? (env.PATHEXT ?? '.EXE;.CMD;.BAT;.COM').split(';').filter(Boolean) : [''];
+  // Only .exe on Windows: node-powershell spawns without a shell, which cannot start a .cmd or .bat.
+  const file = windows && !path.extname(name) ? `${name}.exe` : name;
   for (const dir of pathValue.split(path.delimiter)) {
-    if (!dir) continue;
-    for (const extension of extensions) {
-      const found = executableFile(path.join(dir, name + extension));
-      if (found) return found;
-    }
+    const found = dir ? executableFile(path.join(dir, file)) : undefined;
+    if (found) return found;
   }
   return undefined;
 }
@@ -300,6 +298,9 @@ function failure(name: string, detail: string, requirement: string): CheckResult
 }
 
 function parseResults(name: string, json: unknown): CheckResult[] {
+  // Windows PowerShell 5.1 can write an array as {"value":[...],"Count":n} when System.Array has extra type data.
+  const wrapped = json as { value?: unknown } | null;
+  if (!Array.isArray(json) && typeof wrapped === 'object' && wrapped !== null && Array.isArray(wrapped.value)) json = wrapped.value;
   if (!Array.isArray(json)) throw new PowerShellBridgeError(`${name} did not give a list of results`);
   return json.map((item: unknown, index) => {
     const result = item as Partial<CheckResult> | null;

@@ -1,0 +1,58 @@
+// The optional DICOM-TLS listener, with real certificates and DCMTK's TLS client.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { freePort } from '../agent/db/embedded-postgres';
+import { makeTestPki, type TestPki } from './helpers/certificates';
+import { createTestDatabase } from './helpers/database';
+import { datasetBytes, runDcmtk } from './helpers/dcmtk';
+import { startGateway, type GatewayProcess } from './helpers/gateway-process';
+import { tempDir } from './helpers/temp-dir';
+import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
+
+describe('DICOM-TLS listener requiring client certificates', () => {
+  let gateway: GatewayProcess;
+  let pki: TestPki;
+  let tlsPort: number;
+  before(async () => {
+    pki = makeTestPki(tempDir('pki'));
+    tlsPort = await freePort();
+    gateway = await startGateway({
+      dataDir: tempDir('tls'),
+      database: await createTestDatabase(),
+      aeTitle: 'TLSGW',
+      config: { tls: { port: tlsPort, certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, caFile: pki.caFile, requireClientCertificate: true } },
+    });
+  });
+  after(() => gateway.stop());
+
+  test('storescu with a client certificate stores over TLS, byte for byte', async () => {
+    const series = writeSyntheticCtSeries(tempDir('tls-ct'), { slices: 5, rows: 128, columns: 128, seed: 3 });
+    const sent = await runDcmtk('storescu', ['+tls', pki.clientKeyFile, pki.clientCertFile, '+cf', pki.caFile, '-aec', 'TLSGW', 'localhost', String(tlsPort), ...series.files]);
+    assert.equal(sent.code, 0, sent.stderr);
+    const studyFolder = fs.readdirSync(path.join(gateway.dataDir, 'spool')).find((f) => !f.startsWith('.'))!;
+    const kept = fs.readdirSync(path.join(gateway.dataDir, 'spool', studyFolder));
+    assert.equal(kept.length, 5);
+    for (const [i, uid] of series.sopInstanceUids.entries()) {
+      const name = kept.find((f) => f.startsWith(`${uid}_`))!;
+      const ours = datasetBytes(path.join(gateway.dataDir, 'spool', studyFolder, name));
+      assert.ok(ours.equals(datasetBytes(series.files[i])), `dataset ${i} kept as sent`);
+    }
+    await gateway.waitForLog(/"tls":true/);
+  });
+
+  test('a TLS client without a certificate is refused, and the plain port still works', async () => {
+    const anonymous = await runDcmtk('echoscu', ['+tla', '+cf', pki.caFile, '-aec', 'TLSGW', 'localhost', String(tlsPort)]);
+    assert.notEqual(anonymous.code, 0);
+    await gateway.waitForLog(/DICOM-TLS handshake failed|"tls":true,.*"outcome":"(error|closed)"/);
+    const plain = await runDcmtk('echoscu', ['-aec', 'TLSGW', '127.0.0.1', String(gateway.port)]);
+    assert.equal(plain.code, 0, plain.stderr);
+  });
+
+  test('a plain DICOM client on the TLS port gets no association', async () => {
+    const plainOnTls = await runDcmtk('echoscu', ['-to', '5', '-aec', 'TLSGW', '127.0.0.1', String(tlsPort)]);
+    assert.notEqual(plainOnTls.code, 0);
+    assert.equal(gateway.child.exitCode, null);
+  });
+});
