@@ -8,6 +8,7 @@ import { VERSION } from './version';
 import { runAgentUntilSignalled } from './agent';
 import { formatStatus, readStatus } from './status';
 import { sendEcho } from './receive/echo';
+import { doctorCommand } from './host/doctor';
 
 const HELP = `gateway ${VERSION} - DICOM cloud gateway
 
@@ -20,11 +21,13 @@ Commands:
   status   [--config FILE] [--json]     Show whether the agent runs and what it holds
   echo     [--config FILE] [--host H] [--port N] [--ae-title TITLE]
                                         Send a C-ECHO to the gateway (checks the AE title)
+  doctor   [--config FILE] [--json]     Check this computer (PowerShell module DicomGateway)
   version                               Print the version
   help, --help                          This text
 
 The configuration file defaults to $GATEWAY_CONFIG, else ${defaultConfigPath()}.
-Exit status: 0 success, 1 failure, 2 usage error, 3 agent not running (status).`;
+Exit status: 0 success, 1 failure, 2 usage error, 3 agent not running (status),
+4 PowerShell not available (doctor).`;
 
 class UsageError extends Error {}
 
@@ -41,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
         return await statusCommand(rest);
       case 'echo':
         return await echoCommand(rest);
+      case 'doctor':
+        return await doctorCommand(rest);
       case 'version':
       case '--version':
         console.log(VERSION);

@@ -2,6 +2,7 @@
 // test/powershell/install-pester.sh). Off Windows every check answers NotApplicable; these tests fail, not
 // skip, when there is no pwsh.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import {
   findPowerShell,
   PowerShellBridgeError,
   PowerShellNotAvailableError,
+  quotePowerShellString,
   runModuleFunction,
   withModuleSession,
 } from '../agent/host/powershell-bridge';
@@ -125,6 +127,24 @@ describe('PowerShell bridge with the real module', () => {
       assert.match(session.powerShellVersion, /^\d+\.\d+/);
       assert.match(session.moduleVersion, /^\d+\.\d+/);
     });
+  });
+
+  test('quotePowerShellString: PowerShell reads back exactly the string given', () => {
+    const values = ["it's", 'C:\\Données ‘curly’ “double” $(Write-Error injected) `n $env:PATH', '😀 tab\there', ''];
+    // Through stdin, as the bridge sends its commands; ASCII-only JSON back.
+    const command = values
+      .map((value) => `[Console]::Out.WriteLine([regex]::Replace((ConvertTo-Json -Compress -InputObject ${quotePowerShellString(value)}), '[^\\x00-\\x7F]', { param($m) '\\u{0:x4}' -f [int][char]$m.Value }))`)
+      .join('\n');
+    const run = spawnSync(findPowerShell(), ['-NoProfile', '-NonInteractive', '-Command', '-'], { input: `${command}\n`, encoding: 'utf8' });
+    assert.equal(run.stderr, '');
+    const lines = run.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split(/\r?\n/).filter((line) => line.startsWith('"'));
+    assert.deepEqual(lines.map((line) => JSON.parse(line)), values);
+  });
+
+  test('boolean parameters are switches; a warning around the results does not matter', { skip: !notWindows && 'off Windows only' }, async () => {
+    // Off Windows Set-DicomGatewayAeTitle stops with a warning (no result) or, with -EnableException, an error.
+    assert.deepEqual(await runModuleFunction('Set-DicomGatewayAeTitle', { AeTitle: 'NEW_AE', WhatIf: true }), []);
+    await assert.rejects(runModuleFunction('Set-DicomGatewayAeTitle', { AeTitle: 'NEW_AE', EnableException: true }), /Set-DicomGatewayAeTitle failed in PowerShell: .*runs on Windows only/);
   });
 
   test('a bad function name is refused before PowerShell starts; an unknown one fails with PowerShell\'s reason', async () => {

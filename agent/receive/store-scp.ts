@@ -212,7 +212,7 @@ export class StoreScp extends Scp {
         return { status: StoreStatus.DataSetDoesNotMatchSopClass, reason: 'SOP class or instance UID differs from the C-STORE command' };
       }
       const relative = spoolRelativePath(header.studyInstanceUid, header.sopInstanceUid, spooled.datasetSha256);
-      await placeSpooledFile(this.context.spoolDir, spooled.tempPath, relative);
+      const placed = await placeSpooledFile(this.context.spoolDir, spooled.tempPath, relative);
       const { outcome, obsoletePath } = await recordInstance(this.context.pool, {
         sopInstanceUid: header.sopInstanceUid,
         seriesUid: header.seriesInstanceUid,
@@ -225,6 +225,10 @@ export class StoreScp extends Scp {
         datasetSha256: spooled.datasetSha256,
         callingAe: this.stats.callingAe,
         associationId: this.stats.associationId,
+      }).catch(async (err: Error) => {
+        // Not indexed means not acknowledged: take back the file this store placed, the sender will resend.
+        if (placed) await fs.promises.rm(path.join(this.context.spoolDir, ...relative.split('/')), { force: true });
+        throw new Error(`cannot record the instance in the database: ${err.message}`);
       });
       if (obsoletePath) await fs.promises.rm(path.join(this.context.spoolDir, ...obsoletePath.split('/')), { force: true });
       if (outcome === 'corrected') this.context.log.info('instance corrected: resent with different bytes, the old copy was replaced', { sopInstanceUid: header.sopInstanceUid, callingAe: this.stats.callingAe });

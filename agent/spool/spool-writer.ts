@@ -115,14 +115,15 @@ export class SpoolWriter extends Writable {
 /**
  * Moves a complete temp file to its place under the spool and makes the new directory entries durable.
  * `relativePath` uses '/' and names a file inside a one-level folder. When a file of that name is already
- * there it holds the same dataset bytes (the name carries their hash): it is left untouched.
+ * there it holds the same dataset bytes (the name carries their hash): it is left untouched and the temp file
+ * removed. Resolves to true when this call put the file in place.
  */
-export async function placeSpooledFile(spoolDir: string, tempPath: string, relativePath: string): Promise<void> {
+export async function placeSpooledFile(spoolDir: string, tempPath: string, relativePath: string): Promise<boolean> {
   const finalPath = path.join(spoolDir, ...relativePath.split('/'));
   const folder = path.dirname(finalPath);
   if (fs.existsSync(finalPath)) {
     await fs.promises.unlink(tempPath);
-    return;
+    return false;
   }
   if (!fs.existsSync(folder)) {
     await fs.promises.mkdir(folder, { recursive: true });
@@ -130,4 +131,5 @@ export async function placeSpooledFile(spoolDir: string, tempPath: string, relat
   }
   await fs.promises.rename(tempPath, finalPath);
   await fsyncDirectory(folder);
+  return true;
 }

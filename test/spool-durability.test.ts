@@ -1,0 +1,185 @@
+// What is kept, what is refused, and how the spool and the database agree after a restart.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { createTestDatabase, query } from './helpers/database';
+import { runDcmtk } from './helpers/dcmtk';
+import { GATEWAY_BIN, launchGateway, startGateway, type GatewayProcess } from './helpers/gateway-process';
+import { tempDir } from './helpers/temp-dir';
+import { el, randomUid, writePart10 } from './fixtures/part10';
+import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
+
+function keptFiles(dataDir: string): string[] {
+  const spool = path.join(dataDir, 'spool');
+  return fs.readdirSync(spool).filter((f) => !f.startsWith('.')).flatMap((folder) => fs.readdirSync(path.join(spool, folder)).map((name) => path.join(spool, folder, name)));
+}
+
+function incomingFiles(dataDir: string): string[] {
+  return fs.readdirSync(path.join(dataDir, 'spool', '.incoming'));
+}
+
+async function store(gateway: GatewayProcess, files: string[]) {
+  return runDcmtk('storescu', ['-v', '-aec', gateway.aeTitle, '127.0.0.1', String(gateway.port), ...files]);
+}
+
+/** A small secondary-capture instance, with the given UIDs, for tests that need odd content. */
+function writeInstance(file: string, uids: { study?: string; series?: string; sop: string }, text = 'v1'): string {
+  const elements = [
+    el(0x00080016, 'UI', '1.2.840.10008.5.1.4.1.1.7'),
+    el(0x00080018, 'UI', uids.sop),
+    el(0x00080060, 'CS', 'OT'),
+    el(0x00100010, 'PN', 'TEST^DURABILITY'),
+    el(0x00200011, 'IS', '1'),
+    el(0x00204000, 'LT', text),
+  ];
+  if (uids.study) elements.push(el(0x0020000d, 'UI', uids.study));
+  if (uids.series) elements.push(el(0x0020000e, 'UI', uids.series));
+  writePart10(file, elements.sort((a, b) => a.tag - b.tag));
+  return file;
+}
+
+describe('corrections and duplicates', () => {
+  test('the same bytes again change nothing; different bytes replace the kept copy and are recorded as a correction', async () => {
+    const databaseUrl = await createTestDatabase();
+    const gateway = await startGateway({ dataDir: tempDir('dup'), database: databaseUrl, aeTitle: 'DUPGW' });
+    try {
+      const dir = tempDir('dup-files');
+      const uids = { study: randomUid(), series: randomUid(), sop: randomUid() };
+      const first = writeInstance(path.join(dir, 'first.dcm'), uids, 'first version');
+      assert.equal((await store(gateway, [first])).code, 0);
+      const [kept] = keptFiles(gateway.dataDir);
+      const before = fs.statSync(kept);
+
+      assert.equal((await store(gateway, [first])).code, 0, 'a resend of the same bytes is acknowledged');
+      assert.deepEqual(keptFiles(gateway.dataDir), [kept], 'still one file, the same one');
+      assert.equal(fs.statSync(kept).mtimeMs, before.mtimeMs, 'the kept file was not touched');
+      assert.deepEqual(await query(databaseUrl, 'SELECT corrections FROM instances'), [{ corrections: 0 }]);
+
+      const corrected = writeInstance(path.join(dir, 'second.dcm'), uids, 'corrected version');
+      assert.equal((await store(gateway, [corrected])).code, 0);
+      const files = keptFiles(gateway.dataDir);
+      assert.equal(files.length, 1, 'the old copy is gone');
+      assert.notEqual(files[0], kept);
+      assert.match(fs.readFileSync(files[0], 'latin1'), /corrected version/);
+      assert.deepEqual(await query(databaseUrl, 'SELECT corrections FROM instances'), [{ corrections: 1 }]);
+      assert.equal((await query(databaseUrl, 'SELECT count(*)::int AS n FROM instance_corrections'))[0].n, 1);
+      await gateway.waitForLog(/instance corrected/);
+
+      const status = execFileSync(process.execPath, [GATEWAY_BIN, 'status', '--config', gateway.configFile], { encoding: 'utf8' });
+      assert.match(status, /1 studies, 1 instances/);
+      assert.match(status, /Corrections\s+1/);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
+
+describe('refusals', () => {
+  test('below the free-disk threshold a C-STORE is refused with A700 and nothing is kept', async () => {
+    const databaseUrl = await createTestDatabase();
+    const gateway = await startGateway({ dataDir: tempDir('full'), database: databaseUrl, aeTitle: 'FULLGW', config: { limits: { minFreeDiskMb: 1_000_000_000 } } });
+    try {
+      const series = writeSyntheticCtSeries(tempDir('full-ct'), { slices: 2, rows: 64, columns: 64 });
+      const result = await store(gateway, series.files);
+      assert.match(result.stderr, /Refused: OutOfResources/);
+      assert.deepEqual(keptFiles(gateway.dataDir), []);
+      assert.deepEqual(incomingFiles(gateway.dataDir), []);
+      assert.equal((await query(databaseUrl, 'SELECT count(*)::int AS n FROM instances'))[0].n, 0);
+      const echo = await runDcmtk('echoscu', ['-aec', 'FULLGW', '127.0.0.1', String(gateway.port)]);
+      assert.equal(echo.code, 0, 'C-ECHO still answers');
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  test('a dataset without study or series UID is refused with C000 (cannot understand) and nothing is kept', async () => {
+    const databaseUrl = await createTestDatabase();
+    const gateway = await startGateway({ dataDir: tempDir('nouid'), database: databaseUrl, aeTitle: 'UIDGW' });
+    try {
+      const file = writeInstance(path.join(tempDir('nouid-files'), 'no-study.dcm'), { sop: randomUid() });
+      const result = await store(gateway, [file]);
+      assert.match(result.stderr, /Error: CannotUnderstand/);
+      assert.deepEqual(keptFiles(gateway.dataDir), []);
+      assert.deepEqual(incomingFiles(gateway.dataDir), []);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  test('a disk write failure answers A700, leaves no file, and the next store works', async () => {
+    const databaseUrl = await createTestDatabase();
+    const gateway = await startGateway({ dataDir: tempDir('wfail'), database: databaseUrl, aeTitle: 'WFAILGW' });
+    try {
+      const incoming = path.join(gateway.dataDir, 'spool', '.incoming');
+      fs.rmSync(incoming, { recursive: true });
+      fs.writeFileSync(incoming, 'not a folder');
+      const series = writeSyntheticCtSeries(tempDir('wfail-ct'), { slices: 1, rows: 64, columns: 64 });
+      const result = await store(gateway, series.files);
+      assert.match(result.stderr, /Refused: OutOfResources/);
+      assert.deepEqual(keptFiles(gateway.dataDir), []);
+      fs.rmSync(incoming);
+      fs.mkdirSync(incoming);
+      assert.equal((await store(gateway, series.files)).code, 0);
+      assert.equal(keptFiles(gateway.dataDir).length, 1);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  test('a database failure answers A700 and takes back the file it had placed', async () => {
+    const databaseUrl = await createTestDatabase();
+    const gateway = await startGateway({ dataDir: tempDir('dbfail'), database: databaseUrl, aeTitle: 'DBFAILGW' });
+    try {
+      await query(databaseUrl, 'ALTER FUNCTION record_instance RENAME TO record_instance_disabled');
+      const series = writeSyntheticCtSeries(tempDir('dbfail-ct'), { slices: 1, rows: 64, columns: 64 });
+      const result = await store(gateway, series.files);
+      assert.match(result.stderr, /Refused: OutOfResources/);
+      assert.deepEqual(keptFiles(gateway.dataDir), []);
+      await query(databaseUrl, 'ALTER FUNCTION record_instance_disabled RENAME TO record_instance');
+      assert.equal((await store(gateway, series.files)).code, 0);
+      assert.equal(keptFiles(gateway.dataDir).length, 1);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
+
+describe('startup recovery', () => {
+  test('removes partial files, indexes kept files without rows, and reports rows without files', async () => {
+    const databaseUrl = await createTestDatabase();
+    let gateway = await startGateway({ dataDir: tempDir('recover'), database: databaseUrl, aeTitle: 'RECOVERGW' });
+    const series = writeSyntheticCtSeries(tempDir('recover-ct'), { slices: 3, rows: 64, columns: 64 });
+    assert.equal((await store(gateway, series.files)).code, 0);
+    assert.equal(await gateway.stop(), 0, 'clean shutdown');
+
+    fs.writeFileSync(path.join(gateway.dataDir, 'spool', '.incoming', 'interrupted.part'), Buffer.alloc(1000));
+    const [unindexed, lost] = series.sopInstanceUids;
+    await query(databaseUrl, 'DELETE FROM instances WHERE sop_instance_uid = $1', [unindexed]);
+    const lostFile = keptFiles(gateway.dataDir).find((f) => path.basename(f).startsWith(`${lost}_`))!;
+    fs.rmSync(lostFile);
+
+    gateway = await launchGateway(gateway.configFile, gateway.port, gateway.aeTitle, gateway.dataDir);
+    try {
+      assert.deepEqual(incomingFiles(gateway.dataDir), [], 'partial file removed');
+      const rows = await query(databaseUrl, 'SELECT sop_instance_uid, missing_since IS NOT NULL AS missing FROM instances ORDER BY sop_instance_uid');
+      assert.equal(rows.length, 3, 'the file without a row was indexed again');
+      assert.deepEqual(rows.filter((r) => r.missing).map((r) => r.sop_instance_uid), [lost]);
+      const recovery = gateway.logLines().find((l) => l.message === 'spool recovery finished')!;
+      assert.equal(recovery.partialFilesRemoved, 1);
+      assert.equal(recovery.filesIndexed, 1);
+      assert.equal(recovery.rowsWithoutFiles, 1);
+      assert.ok(gateway.logLines().some((l) => l.level === 'error' && /SPOOL FILES MISSING/.test(String(l.message))));
+      const status = execFileSync(process.execPath, [GATEWAY_BIN, 'status', '--config', gateway.configFile], { encoding: 'utf8' });
+      assert.match(status, /MISSING FILES\s+1/);
+
+      // The sender resends the lost instance: it is kept again and no longer missing.
+      assert.equal((await store(gateway, [series.files[1]])).code, 0);
+      const [again] = await query(databaseUrl, 'SELECT missing_since FROM instances WHERE sop_instance_uid = $1', [lost]);
+      assert.equal(again.missing_since, null);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
