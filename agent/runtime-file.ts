@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { isProcessAlive } from './process-alive';
 
@@ -24,6 +25,9 @@ export function readRunningAgent(dataDir: string): RuntimeInfo | undefined {
   } catch {
     return undefined;
   }
+  // After a reboot the pid may belong to any process: a file older than the boot is stale.
+  const bootedAt = Date.now() - os.uptime() * 1000;
+  if (Date.parse(info.startedAt) < bootedAt) return undefined;
   return info.pid !== process.pid && isProcessAlive(info.pid) ? info : undefined;
 }
 
