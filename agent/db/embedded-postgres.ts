@@ -41,9 +41,9 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     onError: (error: unknown) => log.warn('postgres error output', { message: String(error).trim() }),
   });
 
+  if (isRoot) assertReachableByPostgresUser(dataDir);
   if (!fs.existsSync(path.join(databaseDir, 'PG_VERSION'))) {
     log.info('initialising embedded PostgreSQL', { databaseDir });
-    if (isRoot) fs.mkdirSync(dataDir, { recursive: true });
     await server.initialise();
   }
   await stopLeftoverPostmaster(databaseDir, log);
@@ -57,6 +57,16 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
   await ensureDatabase(`postgres://gateway:${encodeURIComponent(password)}@127.0.0.1:${listenPort}/postgres`);
   log.info('embedded PostgreSQL started', { port: listenPort });
   return { url, stop: () => server.stop() };
+}
+
+/** As root, PostgreSQL runs as the 'postgres' user, which must be able to enter every folder above its own. */
+function assertReachableByPostgresUser(dataDir: string): void {
+  for (let dir = path.resolve(dataDir); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(dir) && (fs.statSync(dir).mode & 0o001) === 0) {
+      throw new Error(`the embedded PostgreSQL runs as the 'postgres' user when the agent runs as root, and that user cannot enter ${dir}: put dataDir in a folder others may enter (for example /var/lib/dicom-gateway), or use database.url`);
+    }
+    if (path.dirname(dir) === dir) return;
+  }
 }
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
