@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTestDatabase } from './helpers/database';
 import { runDcmtk } from './helpers/dcmtk';
 import { startGateway, type GatewayProcess } from './helpers/gateway-process';
-import { associateRequest, connectRaw } from './helpers/raw-association';
+import { connectRaw, verificationRequest } from './helpers/raw-association';
 import { tempDir } from './helpers/temp-dir';
 
 const A_ASSOCIATE_AC = 0x02;
@@ -62,11 +62,11 @@ describe('concurrent association limit', () => {
   test('over the limit an association is rejected transiently (local limit exceeded), and accepted again once one ends', async () => {
     const open = [await connectRaw(gateway.port), await connectRaw(gateway.port)];
     for (const connection of open) {
-      connection.socket.write(associateRequest('LIMITGW'));
+      connection.socket.write(verificationRequest('LIMITGW'));
       assert.equal((await connection.firstPdu()).type, A_ASSOCIATE_AC);
     }
     const third = await connectRaw(gateway.port);
-    third.socket.write(associateRequest('LIMITGW'));
+    third.socket.write(verificationRequest('LIMITGW'));
     assert.deepEqual(await third.firstPdu(), { type: A_ASSOCIATE_RJ, result: 2, source: 3, reason: 2 });
     const echo = await runDcmtk('echoscu', ['-aec', 'LIMITGW', '127.0.0.1', String(gateway.port)]);
     assert.match(echo.stderr, /Rejected Transient/);

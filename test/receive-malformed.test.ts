@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTestDatabase } from './helpers/database';
 import { runDcmtk } from './helpers/dcmtk';
 import { startGateway, type GatewayProcess } from './helpers/gateway-process';
-import { associateRequest, connectRaw } from './helpers/raw-association';
+import { connectRaw, verificationRequest } from './helpers/raw-association';
 import { tempDir } from './helpers/temp-dir';
 
 describe('malformed input on the DICOM port', () => {
@@ -30,7 +30,7 @@ describe('malformed input on the DICOM port', () => {
 
   test('a truncated A-ASSOCIATE-RQ followed by a close', async () => {
     const connection = await connectRaw(gateway.port);
-    connection.socket.end(associateRequest('TOUGHGW').subarray(0, 20));
+    connection.socket.end(verificationRequest('TOUGHGW').subarray(0, 20));
     await connection.closed();
     await assertStillServing();
   });
@@ -72,7 +72,7 @@ describe('malformed input on the DICOM port', () => {
 
   test('a slow sender that stops in the middle of the association request is cut off after the PDU timeout', async () => {
     const connection = await connectRaw(gateway.port);
-    connection.socket.write(associateRequest('TOUGHGW').subarray(0, 40));
+    connection.socket.write(verificationRequest('TOUGHGW').subarray(0, 40));
     const ms = await connection.closed();
     assert.ok(ms >= 1000 && ms < 6000, `closed after ${ms} ms (pduTimeoutSeconds 2)`);
     await assertStillServing();
@@ -80,7 +80,7 @@ describe('malformed input on the DICOM port', () => {
 
   test('a sender that stops in the middle of a P-DATA PDU after association is aborted after the PDU timeout', async () => {
     const connection = await connectRaw(gateway.port);
-    connection.socket.write(associateRequest('TOUGHGW'));
+    connection.socket.write(verificationRequest('TOUGHGW'));
     assert.equal((await connection.firstPdu()).type, 0x02);
     const partial = Buffer.alloc(16);
     partial[0] = 0x04;
@@ -94,7 +94,7 @@ describe('malformed input on the DICOM port', () => {
 
   test('a P-DATA PDU over the announced maximum length is refused', async () => {
     const connection = await connectRaw(gateway.port);
-    connection.socket.write(associateRequest('TOUGHGW'));
+    connection.socket.write(verificationRequest('TOUGHGW'));
     assert.equal((await connection.firstPdu()).type, 0x02);
     const big = Buffer.alloc(6);
     big[0] = 0x04;

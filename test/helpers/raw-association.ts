@@ -1,27 +1,9 @@
 import net from 'node:net';
+import { associateRequest } from './raw-store-scu';
 
-/** Builds an A-ASSOCIATE-RQ PDU (PS3.8 9.3.2) proposing Verification in implicit VR little endian. */
-export function associateRequest(calledAe: string, callingAe = 'RAWTEST', maxPduLength = 16384): Buffer {
-  const ae = (title: string) => Buffer.from(title.padEnd(16, ' '), 'latin1');
-  const item = (type: number, body: Buffer) => {
-    const header = Buffer.alloc(4);
-    header[0] = type;
-    header.writeUInt16BE(body.length, 2);
-    return Buffer.concat([header, body]);
-  };
-  const uid = (type: number, value: string) => item(type, Buffer.from(value, 'latin1'));
-  const maxLength = Buffer.alloc(4);
-  maxLength.writeUInt32BE(maxPduLength);
-  const variable = Buffer.concat([
-    uid(0x10, '1.2.840.10008.3.1.1.1'),
-    item(0x20, Buffer.concat([Buffer.from([1, 0, 0, 0]), uid(0x30, '1.2.840.10008.1.1'), uid(0x40, '1.2.840.10008.1.2')])),
-    item(0x50, Buffer.concat([item(0x51, maxLength), uid(0x52, '1.2.3.4')])),
-  ]);
-  const fixed = Buffer.concat([Buffer.from([0x00, 0x01, 0x00, 0x00]), ae(calledAe), ae(callingAe), Buffer.alloc(32)]);
-  const header = Buffer.alloc(6);
-  header[0] = 0x01;
-  header.writeUInt32BE(fixed.length + variable.length, 2);
-  return Buffer.concat([header, fixed, variable]);
+/** An A-ASSOCIATE-RQ PDU proposing Verification in implicit VR little endian. */
+export function verificationRequest(calledAe: string, callingAe = 'RAWTEST', maxPduLength = 16384): Buffer {
+  return associateRequest(calledAe, callingAe, [{ abstractSyntax: '1.2.840.10008.1.1', transferSyntaxes: ['1.2.840.10008.1.2'] }], maxPduLength);
 }
 
 export interface RawConnection {
