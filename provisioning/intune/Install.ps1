@@ -53,41 +53,28 @@ Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'IntuneCommon.ps1')
 
-$exitCodeOf64BitRun = Invoke-IntuneScriptAs64Bit -ScriptPath $PSCommandPath -BoundParameters $PSBoundParameters
-if ($null -ne $exitCodeOf64BitRun) { exit $exitCodeOf64BitRun }
+$logMessage = "AE title '{0}', port {1}, install folder {2}, data folder {3}, package {4}" -f $AeTitle, $Port, $InstallPath, $DataPath, $PackagePath
+exit (Invoke-IntuneCommand -Invocation $MyInvocation -ModulePath $ModulePath -LogFolder (Join-Path $DataPath 'logs') -Message $logMessage -Command {
+        $prerequisites = @(Test-DicomGatewayPrerequisite -Port $Port -DataPath $DataPath)
+        Write-IntuneResult -Result $prerequisites
+        if (-not $SkipPrerequisiteCheck -and @($prerequisites | Where-Object { $_.Status -eq 'Fail' }).Count -gt 0) {
+            Write-IntuneLog -Message 'Install.ps1: prerequisites not met, nothing changed; exit code 2'
+            exit 2
+        }
 
-try {
-    Start-IntuneLog -Folder (Join-Path $DataPath 'logs') -Name 'install'
-    Write-IntuneLog -Message ("Install.ps1: AE title '{0}', port {1}, install folder {2}, data folder {3}, package {4}" -f $AeTitle, $Port, $InstallPath, $DataPath, $PackagePath)
-    Import-Module -Name $ModulePath -ErrorAction Stop
-
-    $prerequisites = @(Test-DicomGatewayPrerequisite -Port $Port -DataPath $DataPath)
-    Write-IntuneResult -Result $prerequisites
-    if (-not $SkipPrerequisiteCheck -and @($prerequisites | Where-Object { $_.Status -eq 'Fail' }).Count -gt 0) {
-        Write-IntuneLog -Message 'Install.ps1: prerequisites not met, nothing changed; exit code 2'
-        exit 2
-    }
-
-    $installParameters = @{
-        AeTitle               = $AeTitle
-        Port                  = $Port
-        RemoteAddress         = @($RemoteAddress.Split(',') | ForEach-Object { $_.Trim() } | Where-Object { $_ })
-        InstallPath           = $InstallPath
-        DataPath              = $DataPath
-        PackagePath           = $PackagePath
-        SkipPrerequisiteCheck = $true
-        EnableException       = $true
-        Confirm               = $false
-    }
-    if ($ConfigTemplatePath -and (Test-Path -LiteralPath $ConfigTemplatePath -PathType Leaf)) {
-        $installParameters.ConfigTemplatePath = $ConfigTemplatePath
-    }
-    $results = @(Install-DicomGateway @installParameters)
-    Write-IntuneResult -Result $results
-    $exitCode = Get-IntuneExitCode -Result $results
-    Write-IntuneLog -Message ('Install.ps1: done; exit code {0}' -f $exitCode)
-    exit $exitCode
-} catch {
-    Write-IntuneLog -Message ('Install.ps1: failed: {0}; exit code 1' -f $_.Exception.Message)
-    exit 1
-}
+        $installParameters = @{
+            AeTitle               = $AeTitle
+            Port                  = $Port
+            RemoteAddress         = @($RemoteAddress.Split(',') | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+            InstallPath           = $InstallPath
+            DataPath              = $DataPath
+            PackagePath           = $PackagePath
+            SkipPrerequisiteCheck = $true
+            EnableException       = $true
+            Confirm               = $false
+        }
+        if ($ConfigTemplatePath -and (Test-Path -LiteralPath $ConfigTemplatePath -PathType Leaf)) {
+            $installParameters.ConfigTemplatePath = $ConfigTemplatePath
+        }
+        Install-DicomGateway @installParameters
+    })

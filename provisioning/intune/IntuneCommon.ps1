@@ -29,6 +29,61 @@ function Invoke-IntuneScriptAs64Bit {
     $LASTEXITCODE
 }
 
+function Invoke-IntuneCommand {
+    <#
+    .SYNOPSIS
+    The frame of Install.ps1 and Uninstall.ps1: 64-bit, log, module, command, results, exit code.
+
+    .DESCRIPTION
+    Invocation is the calling script's $MyInvocation. Runs that script again in 64-bit PowerShell
+    when needed and returns that run's exit code. Otherwise starts the log
+    <LogFolder>\intune-<script name in lower case>.log, logs "<script>: <Message>", imports the
+    DicomGateway module from ModulePath and runs Command, which returns the module's result
+    objects. Logs them, one line each, and returns their exit code (Get-IntuneExitCode); anything
+    thrown is logged and returns 1. Command may end the script itself with another exit code
+    (Install.ps1 exits 2 when a prerequisite fails). Command runs in a child scope of this
+    function: it sees the calling script's variables unless one here has the same name.
+    #>
+    [CmdletBinding()]
+    [OutputType([int])]
+    param(
+        [Parameter(Mandatory)]
+        [System.Management.Automation.InvocationInfo]$Invocation,
+
+        [Parameter(Mandatory)]
+        [string]$ModulePath,
+
+        [Parameter(Mandatory)]
+        [string]$LogFolder,
+
+        [Parameter(Mandatory)]
+        [string]$Message,
+
+        [Parameter(Mandatory)]
+        [scriptblock]$Command
+    )
+
+    $scriptPath = $Invocation.MyCommand.Path
+    $exitCodeOf64BitRun = Invoke-IntuneScriptAs64Bit -ScriptPath $scriptPath -BoundParameters $Invocation.BoundParameters
+    if ($null -ne $exitCodeOf64BitRun) { return $exitCodeOf64BitRun }
+
+    $scriptName = Split-Path -Path $scriptPath -Leaf
+    try {
+        Start-IntuneLog -Folder $LogFolder -Name ([System.IO.Path]::GetFileNameWithoutExtension($scriptName).ToLowerInvariant())
+        Write-IntuneLog -Message ('{0}: {1}' -f $scriptName, $Message)
+        Import-Module -Name $ModulePath -ErrorAction Stop
+
+        $commandResults = @(& $Command)
+        Write-IntuneResult -Result $commandResults
+        $exitCode = Get-IntuneExitCode -Result $commandResults
+        Write-IntuneLog -Message ('{0}: done; exit code {1}' -f $scriptName, $exitCode)
+        $exitCode
+    } catch {
+        Write-IntuneLog -Message ('{0}: failed: {1}; exit code 1' -f $scriptName, $_.Exception.Message)
+        1
+    }
+}
+
 function ConvertTo-IntuneArgumentList {
     <#
     .SYNOPSIS

@@ -31,21 +31,9 @@ Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'IntuneCommon.ps1')
 
-$exitCodeOf64BitRun = Invoke-IntuneScriptAs64Bit -ScriptPath $PSCommandPath -BoundParameters $PSBoundParameters
-if ($null -ne $exitCodeOf64BitRun) { exit $exitCodeOf64BitRun }
-
-try {
-    $logFolder = if ($RemoveData) { [System.IO.Path]::GetTempPath() } else { Join-Path $DataPath 'logs' }
-    Start-IntuneLog -Folder $logFolder -Name 'uninstall'
-    Write-IntuneLog -Message ('Uninstall.ps1: install folder {0}, data folder {1}, remove data: {2}' -f $InstallPath, $DataPath, [bool]$RemoveData)
-    Import-Module -Name $ModulePath -ErrorAction Stop
-
-    $results = @(Uninstall-DicomGateway -InstallPath $InstallPath -DataPath $DataPath -RemoveData:$RemoveData -EnableException -Confirm:$false)
-    Write-IntuneResult -Result $results
-    $exitCode = Get-IntuneExitCode -Result $results
-    Write-IntuneLog -Message ('Uninstall.ps1: done; exit code {0}' -f $exitCode)
-    exit $exitCode
-} catch {
-    Write-IntuneLog -Message ('Uninstall.ps1: failed: {0}; exit code 1' -f $_.Exception.Message)
-    exit 1
-}
+# With -RemoveData the data folder goes, so the log goes to the temporary folder.
+$logFolder = if ($RemoveData) { [System.IO.Path]::GetTempPath() } else { Join-Path $DataPath 'logs' }
+$logMessage = 'install folder {0}, data folder {1}, remove data: {2}' -f $InstallPath, $DataPath, [bool]$RemoveData
+exit (Invoke-IntuneCommand -Invocation $MyInvocation -ModulePath $ModulePath -LogFolder $logFolder -Message $logMessage -Command {
+        Uninstall-DicomGateway -InstallPath $InstallPath -DataPath $DataPath -RemoveData:$RemoveData -EnableException -Confirm:$false
+    })

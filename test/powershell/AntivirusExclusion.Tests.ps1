@@ -1,7 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Import-DicomGatewayModule
-    Initialize-FakeWindows
+    Import-DicomGatewayModule -FakeWindows
     $script:Names = @('InstallFolderExclusion', 'DataFolderExclusion', 'PostgresFolderExclusion')
     $script:Folders = @{ InstallPath = 'C:\Program Files\DicomGateway'; DataPath = 'D:\DicomGateway' }
 }

@@ -1,22 +1,21 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Import-DicomGatewayModule
-    Initialize-FakeWindows
+    Import-DicomGatewayModule -FakeWindows
 
     function Set-Upstream {
         param([hashtable]$Upstream)
         $config = @{ aeTitle = 'StMarysCT'; port = 4104 }
         if ($Upstream) { $config.upstream = $Upstream }
-        $null = New-Item -Path $script:DataPath -ItemType Directory -Force
-        Set-Content -LiteralPath (Join-Path $script:DataPath 'gateway.json') -Value ($config | ConvertTo-Json -Depth 5)
+        $null = Write-TestConfig -DataPath $script:DataPath -Json ($config | ConvertTo-Json -Depth 5)
     }
 }
 
 Describe 'Test-DicomGatewayConnectivity' {
     BeforeEach {
         $script:Machine = New-FakeMachine
-        $script:DataPath = Join-Path $TestDrive ('data-' + [guid]::NewGuid())
-        $script:InstallPath = Join-Path $TestDrive ('install-' + [guid]::NewGuid())
+        $root = New-TestFolder
+        $script:DataPath = Join-Path $root 'data'
+        $script:InstallPath = Join-Path $root 'install'
         $script:Paths = @{ DataPath = $script:DataPath; InstallPath = $script:InstallPath }
     }
 
@@ -84,8 +83,7 @@ Describe 'Test-DicomGatewayConnectivity' {
         }
 
         It 'fails DNS and TCP when the configuration is not JSON' {
-            $null = New-Item -Path $script:DataPath -ItemType Directory -Force
-            Set-Content -LiteralPath (Join-Path $script:DataPath 'gateway.json') -Value '{ "aeTitle": '
+            $null = Write-TestConfig -DataPath $script:DataPath -Json '{ "aeTitle": '
             $result = (Test-DicomGatewayConnectivity @script:Paths)[0]
             $result.Status | Should -Be 'Fail'
             $result.Detail | Should -Match 'is not valid JSON'
@@ -130,12 +128,11 @@ Describe 'Test-DicomGatewayConnectivity' {
 Describe 'Get-DicomGatewayStatus' {
     BeforeEach {
         $script:Machine = New-FakeMachine
-        $script:DataPath = Join-Path $TestDrive ('data-' + [guid]::NewGuid())
+        $script:DataPath = New-TestFolder
     }
 
     It 'reads /api/status on 127.0.0.1 at the API port of the configuration' {
-        $null = New-Item -Path $script:DataPath -ItemType Directory -Force
-        Set-Content -LiteralPath (Join-Path $script:DataPath 'gateway.json') -Value '{ "aeTitle": "StMarysCT", "api": { "port": 4190 } }'
+        $null = Write-TestConfig -DataPath $script:DataPath -Json '{ "aeTitle": "StMarysCT", "api": { "port": 4190 } }'
         $status = Get-DicomGatewayStatus -DataPath $script:DataPath
         $status.state | Should -Be 'running'
         $status.uri | Should -Be 'http://127.0.0.1:4190/api/status'

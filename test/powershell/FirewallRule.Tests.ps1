@@ -1,7 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Import-DicomGatewayModule
-    Initialize-FakeWindows
+    Import-DicomGatewayModule -FakeWindows
     $script:RuleName = 'DicomGateway-DICOM-TCP-In'
     $script:Program = [System.IO.Path]::Combine('C:\Program Files\DicomGateway', 'gateway.exe')
 

@@ -1,7 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Import-DicomGatewayModule
-    Initialize-FakeWindows
+    Import-DicomGatewayModule -FakeWindows
     $script:StepNames = @('Package', 'Configuration', 'AgentTask', 'TrayTask', 'FirewallRule', 'InstallFolderExclusion', 'DataFolderExclusion', 'PostgresFolderExclusion', 'SleepTimeout', 'Hibernation', 'AgentRunning')
 
     function New-Package {
@@ -22,7 +21,7 @@ Describe 'Install-DicomGateway' {
     BeforeEach {
         $script:Machine = New-FakeMachine
         Mock -ModuleName DicomGateway Test-DicomGatewayPrerequisite { [pscustomobject]@{ Name = 'Memory'; Status = 'Pass'; Detail = '32.0 GB installed'; Requirement = 'test' } }
-        $root = Join-Path $TestDrive ([guid]::NewGuid())
+        $root = New-TestFolder
         $script:PackagePath = Join-Path $root 'package'
         $script:InstallPath = Join-Path $root 'Program Files/DicomGateway'
         $script:DataPath = Join-Path $root 'ProgramData/DicomGateway'

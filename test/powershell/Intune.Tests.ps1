@@ -39,7 +39,7 @@ Describe 'IntuneCommon.ps1' {
 
 Describe 'Install.ps1' {
     BeforeEach {
-        $root = Join-Path $TestDrive ([guid]::NewGuid())
+        $root = New-TestFolder
         $script:DataPath = Join-Path $root 'data'
         $script:Arguments = @{
             AeTitle = 'StMarysCT'; InstallPath = (Join-Path $root 'install'); DataPath = $script:DataPath
@@ -110,7 +110,7 @@ Describe 'Install.ps1' {
 
 Describe 'Uninstall.ps1' {
     BeforeEach {
-        $root = Join-Path $TestDrive ([guid]::NewGuid())
+        $root = New-TestFolder
         $script:DataPath = Join-Path $root 'data'
         $script:Arguments = @{ InstallPath = (Join-Path $root 'install'); DataPath = $script:DataPath; ModulePath = $script:ModuleManifest }
         Mock Uninstall-DicomGateway { New-Result 'InstallFolder' 'Pass' $true; New-Result 'DataFolder' 'Pass' $false }
@@ -148,11 +148,11 @@ Describe 'Detect.ps1' {
     }
 
     BeforeEach {
-        $root = Join-Path $TestDrive ([guid]::NewGuid())
+        $root = New-TestFolder
         $script:InstallPath = Join-Path $root 'install'
         $script:DataPath = Join-Path $root 'data'
-        $null = New-Item -Path $script:InstallPath, $script:DataPath -ItemType Directory -Force
-        Set-Content -LiteralPath (Join-Path $script:DataPath 'gateway.json') -Value '{}'
+        $null = New-Item -Path $script:InstallPath -ItemType Directory -Force
+        $null = Write-TestConfig -DataPath $script:DataPath -Json '{}'
         $script:Executable = Join-Path $script:InstallPath 'gateway.exe'
         # A stand-in gateway.exe that answers "version" (this host runs it through its #! line).
         [System.IO.File]::WriteAllText($script:Executable, "#!/bin/sh`necho 'gateway 0.2.1 (node 20.19.0)'`n")

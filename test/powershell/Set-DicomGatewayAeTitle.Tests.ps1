@@ -1,7 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Import-DicomGatewayModule
-    Initialize-FakeWindows
+    Import-DicomGatewayModule -FakeWindows
 
     function Get-ConfiguredAeTitle {
         (Get-Content -LiteralPath $script:ConfigFile -Raw | ConvertFrom-Json).aeTitle
@@ -11,13 +10,11 @@ BeforeAll {
 Describe 'Set-DicomGatewayAeTitle' {
     BeforeEach {
         $script:Machine = New-FakeMachine
-        $root = Join-Path $TestDrive ([guid]::NewGuid())
+        $root = New-TestFolder
         $script:InstallPath = Join-Path $root 'install'
         $script:DataPath = Join-Path $root 'data'
-        $script:ConfigFile = Join-Path $script:DataPath 'gateway.json'
-        $null = New-Item -Path $script:DataPath -ItemType Directory -Force
-        [System.IO.File]::WriteAllText($script:ConfigFile, '{ "aeTitle": "STMARYS", "port": 11112, "upstream": { "kind": "stow-rs", "url": "https://upload.cloud.example/dicom-web" }, "compression": { "rules": [] } }')
-        $script:Machine.Tasks['\DicomGateway\DicomGateway Agent'] = [pscustomobject]@{ TaskPath = '\DicomGateway\'; TaskName = 'DicomGateway Agent'; State = 'Running' }
+        $script:ConfigFile = Write-TestConfig -DataPath $script:DataPath -Json '{ "aeTitle": "STMARYS", "port": 11112, "upstream": { "kind": "stow-rs", "url": "https://upload.cloud.example/dicom-web" }, "compression": { "rules": [] } }'
+        Register-FakeTask -Role Agent -State Running
         $script:Machine.Processes.Add([pscustomobject]@{ ProcessId = 31; Name = 'postgres.exe'; CommandLine = 'postgres.exe -D data' })
         $script:Machine.Processes.Add([pscustomobject]@{ ProcessId = 32; Name = 'gateway.exe'; CommandLine = 'gateway.exe tray' })
         # What the agent's configuration held at each stop and start.

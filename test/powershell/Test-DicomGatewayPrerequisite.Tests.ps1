@@ -1,7 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Import-DicomGatewayModule
-    Initialize-FakeWindows
+    Import-DicomGatewayModule -FakeWindows
     $script:CheckNames = @('OperatingSystem', 'Architecture', 'Processor', 'Memory', 'DataVolume', 'LocalAdministrator', 'HostName', 'StaticIPAddress', 'DicomPort')
 
     function Get-Check {
@@ -118,77 +117,47 @@ Describe 'Test-DicomGatewayPrerequisite' {
     }
 
     Context 'account' {
-        It 'fails a domain account, even an administrator' {
-            $script:Machine.Identity = [pscustomobject]@{ Name = 'HOSPITAL\jsmith'; Authority = 'HOSPITAL'; IsAdministrator = $true; IsSystem = $false; ComputerName = 'GW01' }
+        It '<Case>' -ForEach @(
+            @{ Case = 'fails a domain account, even an administrator'; Name = 'HOSPITAL\jsmith'; Authority = 'HOSPITAL'; IsAdministrator = $true; IsSystem = $false; Status = 'Fail'; Detail = @('HOSPITAL\\jsmith.*domain account') }
+            @{ Case = 'fails a Microsoft Entra account'; Name = 'AzureAD\JaneSmith'; Authority = 'AzureAD'; IsAdministrator = $true; IsSystem = $false; Status = 'Fail'; Detail = @() }
+            @{ Case = 'fails a local account that is not elevated'; Name = 'GW01\tech'; Authority = 'GW01'; IsAdministrator = $false; IsSystem = $false; Status = 'Fail'; Detail = @('not running as administrator') }
+            @{ Case = 'passes a local administrator whatever the case of the computer name'; Name = 'gw01\admin'; Authority = 'gw01'; IsAdministrator = $true; IsSystem = $false; Status = 'Pass'; Detail = @() }
+            @{ Case = 'passes SYSTEM, the account Intune installs with'; Name = 'NT AUTHORITY\SYSTEM'; Authority = 'NT AUTHORITY'; IsAdministrator = $true; IsSystem = $true; Status = 'Pass'; Detail = @('SYSTEM') }
+        ) {
+            $script:Machine.Identity = [pscustomobject]@{ Name = $Name; Authority = $Authority; IsAdministrator = $IsAdministrator; IsSystem = $IsSystem; ComputerName = 'GW01' }
             $check = Get-Check -Name 'LocalAdministrator'
-            $check.Status | Should -Be 'Fail'
-            $check.Detail | Should -Match 'HOSPITAL\\jsmith.*domain account'
-        }
-
-        It 'fails a Microsoft Entra account' {
-            $script:Machine.Identity = [pscustomobject]@{ Name = 'AzureAD\JaneSmith'; Authority = 'AzureAD'; IsAdministrator = $true; IsSystem = $false; ComputerName = 'GW01' }
-            (Get-Check -Name 'LocalAdministrator').Status | Should -Be 'Fail'
-        }
-
-        It 'fails a local account that is not elevated' {
-            $script:Machine.Identity = [pscustomobject]@{ Name = 'GW01\tech'; Authority = 'GW01'; IsAdministrator = $false; IsSystem = $false; ComputerName = 'GW01' }
-            $check = Get-Check -Name 'LocalAdministrator'
-            $check.Status | Should -Be 'Fail'
-            $check.Detail | Should -Match 'not running as administrator'
-        }
-
-        It 'passes a local administrator whatever the case of the computer name' {
-            $script:Machine.Identity = [pscustomobject]@{ Name = 'gw01\admin'; Authority = 'gw01'; IsAdministrator = $true; IsSystem = $false; ComputerName = 'GW01' }
-            (Get-Check -Name 'LocalAdministrator').Status | Should -Be 'Pass'
-        }
-
-        It 'passes SYSTEM, the account Intune installs with' {
-            $script:Machine.Identity = [pscustomobject]@{ Name = 'NT AUTHORITY\SYSTEM'; Authority = 'NT AUTHORITY'; IsAdministrator = $true; IsSystem = $true; ComputerName = 'GW01' }
-            $check = Get-Check -Name 'LocalAdministrator'
-            $check.Status | Should -Be 'Pass'
-            $check.Detail | Should -Match 'SYSTEM'
+            $check.Status | Should -Be $Status
+            foreach ($pattern in $Detail) { $check.Detail | Should -Match $pattern }
         }
     }
 
     Context 'host name' {
-        It 'fails a computer name with an underscore' {
-            $script:Machine.ComputerSystem = [pscustomobject]@{ Name = 'RAD_GW01'; DnsHostName = 'RAD_GW01'; Domain = 'WORKGROUP'; PartOfDomain = $false }
+        It '<Case>' -ForEach @(
+            @{ Case = 'fails a computer name with an underscore'; Name = 'RAD_GW01'; DnsHostName = 'RAD_GW01'; Status = 'Fail'; Detail = @("'RAD_GW01' contains an underscore") }
+            @{ Case = 'fails a DNS host name with an underscore too'; Name = 'RADGW01'; DnsHostName = 'rad_gw01'; Status = 'Fail'; Detail = @() }
+            @{ Case = 'passes a name with hyphens'; Name = 'RAD-GW01'; DnsHostName = 'rad-gw01'; Status = 'Pass'; Detail = @() }
+        ) {
+            $script:Machine.ComputerSystem = [pscustomobject]@{ Name = $Name; DnsHostName = $DnsHostName; Domain = 'WORKGROUP'; PartOfDomain = $false }
             $check = Get-Check -Name 'HostName'
-            $check.Status | Should -Be 'Fail'
-            $check.Detail | Should -Match "'RAD_GW01' contains an underscore"
-        }
-
-        It 'fails a DNS host name with an underscore too' {
-            $script:Machine.ComputerSystem = [pscustomobject]@{ Name = 'RADGW01'; DnsHostName = 'rad_gw01'; Domain = 'WORKGROUP'; PartOfDomain = $false }
-            (Get-Check -Name 'HostName').Status | Should -Be 'Fail'
-        }
-
-        It 'passes a name with hyphens' {
-            $script:Machine.ComputerSystem = [pscustomobject]@{ Name = 'RAD-GW01'; DnsHostName = 'rad-gw01'; Domain = 'WORKGROUP'; PartOfDomain = $false }
-            (Get-Check -Name 'HostName').Status | Should -Be 'Pass'
+            $check.Status | Should -Be $Status
+            foreach ($pattern in $Detail) { $check.Detail | Should -Match $pattern }
         }
     }
 
     Context 'static IP address' {
-        It 'warns on an address from plain DHCP and asks for a reservation' {
-            $script:Machine.IPConfiguration = @([pscustomobject]@{ Description = 'Ethernet'; IPv4Address = @('10.0.0.77'); DhcpEnabled = $true })
+        It '<Case>' -ForEach @(
+            @{ Case = 'warns on an address from plain DHCP and asks for a reservation'; Status = 'Warn'; Detail = @('10\.0\.0\.77', 'reservation'); Adapters = @(
+                    [pscustomobject]@{ Description = 'Ethernet'; IPv4Address = @('10.0.0.77'); DhcpEnabled = $true }) }
+            @{ Case = 'passes static addresses and ignores link-local ones'; Status = 'Pass'; Detail = @(); Adapters = @(
+                    [pscustomobject]@{ Description = 'Ethernet'; IPv4Address = @('10.0.0.5'); DhcpEnabled = $false }
+                    [pscustomobject]@{ Description = 'Unplugged'; IPv4Address = @('169.254.10.1'); DhcpEnabled = $true }) }
+            @{ Case = 'fails when no adapter has an address'; Status = 'Fail'; Detail = @(); Adapters = @(
+                    [pscustomobject]@{ Description = 'Unplugged'; IPv4Address = @('169.254.10.1'); DhcpEnabled = $true }) }
+        ) {
+            $script:Machine.IPConfiguration = $Adapters
             $check = Get-Check -Name 'StaticIPAddress'
-            $check.Status | Should -Be 'Warn'
-            $check.Detail | Should -Match '10\.0\.0\.77'
-            $check.Detail | Should -Match 'reservation'
-        }
-
-        It 'passes static addresses and ignores link-local ones' {
-            $script:Machine.IPConfiguration = @(
-                [pscustomobject]@{ Description = 'Ethernet'; IPv4Address = @('10.0.0.5'); DhcpEnabled = $false }
-                [pscustomobject]@{ Description = 'Unplugged'; IPv4Address = @('169.254.10.1'); DhcpEnabled = $true }
-            )
-            (Get-Check -Name 'StaticIPAddress').Status | Should -Be 'Pass'
-        }
-
-        It 'fails when no adapter has an address' {
-            $script:Machine.IPConfiguration = @([pscustomobject]@{ Description = 'Unplugged'; IPv4Address = @('169.254.10.1'); DhcpEnabled = $true })
-            (Get-Check -Name 'StaticIPAddress').Status | Should -Be 'Fail'
+            $check.Status | Should -Be $Status
+            foreach ($pattern in $Detail) { $check.Detail | Should -Match $pattern }
         }
 
         It 'with a bind address, looks only at the adapter that holds it' {

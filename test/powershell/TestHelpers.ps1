@@ -16,7 +16,10 @@ $script:SetterCommands = @(
 )
 
 function Import-DicomGatewayModule {
+    # A fresh copy of the module; with -FakeWindows also the mocks of Initialize-FakeWindows.
+    param([switch]$FakeWindows)
     Import-Module -Name $script:ModuleManifest -Force -ErrorAction Stop
+    if ($FakeWindows) { Initialize-FakeWindows }
 }
 
 function New-FakeMachine {
@@ -142,6 +145,27 @@ function Initialize-FakeWindows {
         [pscustomobject]@{ state = 'running'; uri = $Uri; queue = [pscustomobject]@{ pending = 0 } }
     }
     Mock @module Start-Sleep { }
+}
+
+function Register-FakeTask {
+    # A task of the gateway as an earlier install left it on the fake computer.
+    param([ValidateSet('Agent', 'Tray')][string]$Role, [string]$State = 'Ready')
+    $taskName = 'DicomGateway ' + $Role
+    $script:Machine.Tasks['\DicomGateway\' + $taskName] = [pscustomobject]@{ TaskPath = '\DicomGateway\'; TaskName = $taskName; State = $State }
+}
+
+function New-TestFolder {
+    # A path under $TestDrive that no other test uses (not created yet).
+    Join-Path $TestDrive ([guid]::NewGuid())
+}
+
+function Write-TestConfig {
+    # Writes <DataPath>/gateway.json (UTF-8, no BOM), creating the folder; returns the file's path.
+    param([string]$DataPath, [string]$Json)
+    $null = New-Item -Path $DataPath -ItemType Directory -Force
+    $file = Join-Path $DataPath 'gateway.json'
+    [System.IO.File]::WriteAllText($file, $Json)
+    $file
 }
 
 function Assert-NoSetterCalled {

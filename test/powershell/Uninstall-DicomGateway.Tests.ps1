@@ -1,13 +1,12 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Import-DicomGatewayModule
-    Initialize-FakeWindows
+    Import-DicomGatewayModule -FakeWindows
 }
 
 Describe 'Uninstall-DicomGateway' {
     BeforeEach {
         $script:Machine = New-FakeMachine
-        $root = Join-Path $TestDrive ([guid]::NewGuid())
+        $root = New-TestFolder
         $script:InstallPath = Join-Path $root 'Program Files/DicomGateway'
         $script:DataPath = Join-Path $root 'ProgramData/DicomGateway'
         $script:PostgresPath = [System.IO.Path]::Combine($script:InstallPath, 'postgres')
@@ -15,8 +14,8 @@ Describe 'Uninstall-DicomGateway' {
         Set-Content -LiteralPath (Join-Path $script:InstallPath 'gateway.exe') -Value 'exe'
         $null = New-Item -Path (Join-Path $script:DataPath 'spool') -ItemType Directory -Force
         Set-Content -LiteralPath (Join-Path $script:DataPath 'spool/1.2.3.dcm') -Value 'a study not yet uploaded'
-        $script:Machine.Tasks['\DicomGateway\DicomGateway Agent'] = [pscustomobject]@{ TaskPath = '\DicomGateway\'; TaskName = 'DicomGateway Agent'; State = 'Running' }
-        $script:Machine.Tasks['\DicomGateway\DicomGateway Tray'] = [pscustomobject]@{ TaskPath = '\DicomGateway\'; TaskName = 'DicomGateway Tray'; State = 'Ready' }
+        Register-FakeTask -Role Agent -State Running
+        Register-FakeTask -Role Tray -State Ready
         $script:Machine.FirewallRules['DicomGateway-DICOM-TCP-In'] = [pscustomobject]@{ Name = 'DicomGateway-DICOM-TCP-In' }
         foreach ($path in $script:InstallPath, $script:DataPath, $script:PostgresPath, 'E:\Other') { $script:Machine.Exclusions.Add($path) }
         $script:Machine.Processes.Add([pscustomobject]@{ ProcessId = 21; Name = 'postgres.exe'; CommandLine = 'postgres.exe -D data' })

@@ -13,19 +13,9 @@ function Compare-DicomGatewayFirewallRule {
         [object]$Wanted
     )
 
-    $differences = New-Object System.Collections.Generic.List[string]
-    if (-not $Existing.Enabled) { $differences.Add('the rule is disabled') }
-    foreach ($property in 'Direction', 'Action', 'Protocol', 'LocalPort', 'Program', 'Profile') {
-        $have = [string]$Existing.$property
-        $want = [string]$Wanted.$property
-        if (-not $have.Equals($want, [System.StringComparison]::OrdinalIgnoreCase)) {
-            $differences.Add(("{0} is '{1}', wanted '{2}'" -f $property, $have, $want))
-        }
-    }
-    $haveAddress = @(ConvertTo-DicomGatewayFirewallAddress -Address $Existing.RemoteAddress) -join ', '
-    $wantAddress = @(ConvertTo-DicomGatewayFirewallAddress -Address $Wanted.RemoteAddress) -join ', '
-    if (-not $haveAddress.Equals($wantAddress, [System.StringComparison]::OrdinalIgnoreCase)) {
-        $differences.Add(("RemoteAddress is '{0}', wanted '{1}'" -f $haveAddress, $wantAddress))
-    }
-    $differences.ToArray()
+    if (-not $Existing.Enabled) { 'the rule is disabled' }
+    Compare-DicomGatewayProperty -Property 'Direction', 'Action', 'Protocol', 'LocalPort', 'Program', 'Profile' -Existing $Existing -Wanted $Wanted
+    # Windows reports IPv4 prefixes as masks and keeps the order it was given: compare the normal forms.
+    $addressOf = { param($Rule) [pscustomobject]@{ RemoteAddress = @(ConvertTo-DicomGatewayFirewallAddress -Address $Rule.RemoteAddress) -join ', ' } }
+    Compare-DicomGatewayProperty -Property 'RemoteAddress' -Existing (& $addressOf $Existing) -Wanted (& $addressOf $Wanted)
 }

@@ -15,7 +15,11 @@ function Test-DicomGatewayTask {
     if (-not $existing) {
         return New-DicomGatewayResult -Name $Definition.Name -Status Fail -Detail ('The task {0} is not registered' -f $taskFullName)
     }
-    $differences = @(Compare-DicomGatewayScheduledTask -Existing $existing -Wanted $Definition)
+    # Windows compares the program path without regard to case; arguments and principal count exactly.
+    $differences = @(
+        Compare-DicomGatewayProperty -Property 'Execute' -Existing $existing -Wanted $Definition
+        Compare-DicomGatewayProperty -Property 'Arguments', 'Triggers', 'PrincipalSid' -Existing $existing -Wanted $Definition -CaseSensitive
+    )
     if ($differences.Count -gt 0) {
         return New-DicomGatewayResult -Name $Definition.Name -Status Fail -Detail ('The task {0} differs: {1}' -f $taskFullName, ($differences -join '; '))
     }

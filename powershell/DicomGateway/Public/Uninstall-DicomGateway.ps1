@@ -132,21 +132,19 @@ function Uninstall-DicomGateway {
                 }
         }
 
-        Invoke-DicomGatewayChange -Cmdlet $PSCmdlet -Target $layout.InstallPath -Action 'delete the install folder' `
-            -TestScript {
-                $exists = Test-Path -LiteralPath $layout.InstallPath
-                & $presence 'InstallFolder' $exists ('{0} {1}' -f $layout.InstallPath, $(if ($exists) { 'exists' } else { 'does not exist' }))
-            } `
-            -ChangeScript { Remove-Item -LiteralPath $layout.InstallPath -Recurse -Force -ErrorAction Stop }
-
+        $deletions = @([pscustomobject]@{ StepName = 'InstallFolder'; Path = $layout.InstallPath; Action = 'delete the install folder' })
         if ($RemoveData) {
-            Invoke-DicomGatewayChange -Cmdlet $PSCmdlet -Target $layout.DataPath -Action 'delete the data folder with any study not yet uploaded' `
+            $deletions += [pscustomobject]@{ StepName = 'DataFolder'; Path = $layout.DataPath; Action = 'delete the data folder with any study not yet uploaded' }
+        }
+        foreach ($deletion in $deletions) {
+            Invoke-DicomGatewayChange -Cmdlet $PSCmdlet -Target $deletion.Path -Action $deletion.Action `
                 -TestScript {
-                    $exists = Test-Path -LiteralPath $layout.DataPath
-                    & $presence 'DataFolder' $exists ('{0} {1}' -f $layout.DataPath, $(if ($exists) { 'exists' } else { 'does not exist' }))
+                    $exists = Test-Path -LiteralPath $deletion.Path
+                    & $presence $deletion.StepName $exists ('{0} {1}' -f $deletion.Path, $(if ($exists) { 'exists' } else { 'does not exist' }))
                 } `
-                -ChangeScript { Remove-Item -LiteralPath $layout.DataPath -Recurse -Force -ErrorAction Stop }
-        } elseif (Test-Path -LiteralPath $layout.DataPath) {
+                -ChangeScript { Remove-Item -LiteralPath $deletion.Path -Recurse -Force -ErrorAction Stop }
+        }
+        if (-not $RemoveData -and (Test-Path -LiteralPath $layout.DataPath)) {
             New-DicomGatewayResult -Name 'DataFolder' -Status Pass -Changed $false -Previous '' `
                 -Detail ('Kept {0} (configuration, logs, studies not yet uploaded); -RemoveData deletes it' -f $layout.DataPath)
         }

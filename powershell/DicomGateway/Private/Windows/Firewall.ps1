@@ -27,6 +27,29 @@ function Get-DgwFirewallRule {
     }
 }
 
+function ConvertTo-DgwFirewallRuleParameter {
+    # The settings New-NetFirewallRule and Set-NetFirewallRule both take from a rule, for splatting.
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param(
+        [Parameter(Mandatory)]
+        [object]$Rule
+    )
+
+    @{
+        Description   = $Rule.Description
+        Enabled       = 'True'
+        Direction     = $Rule.Direction
+        Action        = $Rule.Action
+        Protocol      = $Rule.Protocol
+        LocalPort     = $Rule.LocalPort
+        Program       = $Rule.Program
+        RemoteAddress = $Rule.RemoteAddress
+        Profile       = $Rule.Profile
+        ErrorAction   = 'Stop'
+    }
+}
+
 function New-DgwFirewallRule {
     [CmdletBinding()]
     param(
@@ -34,9 +57,8 @@ function New-DgwFirewallRule {
         [object]$Rule
     )
 
-    $null = New-NetFirewallRule -Name $Rule.Name -DisplayName $Rule.DisplayName -Group $Rule.Group -Description $Rule.Description `
-        -Enabled True -Direction $Rule.Direction -Action $Rule.Action -Protocol $Rule.Protocol -LocalPort $Rule.LocalPort `
-        -Program $Rule.Program -RemoteAddress $Rule.RemoteAddress -Profile $Rule.Profile -ErrorAction Stop
+    $settings = ConvertTo-DgwFirewallRuleParameter -Rule $Rule
+    $null = New-NetFirewallRule -Name $Rule.Name -DisplayName $Rule.DisplayName -Group $Rule.Group @settings
 }
 
 function Set-DgwFirewallRule {
@@ -46,9 +68,8 @@ function Set-DgwFirewallRule {
         [object]$Rule
     )
 
-    Set-NetFirewallRule -Name $Rule.Name -NewDisplayName $Rule.DisplayName -Description $Rule.Description `
-        -Enabled True -Direction $Rule.Direction -Action $Rule.Action -Protocol $Rule.Protocol -LocalPort $Rule.LocalPort `
-        -Program $Rule.Program -RemoteAddress $Rule.RemoteAddress -Profile $Rule.Profile -ErrorAction Stop
+    $settings = ConvertTo-DgwFirewallRuleParameter -Rule $Rule
+    Set-NetFirewallRule -Name $Rule.Name -NewDisplayName $Rule.DisplayName @settings
 }
 
 function Remove-DgwFirewallRule {
