@@ -1,17 +1,19 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Pool } from 'pg';
+import { listAssets, readAsset } from '../assets';
 import type { Logger } from '../logging';
 
-/** Numbered, forward-only SQL files: agent/db/migrations/NNNN_name.sql. */
-export const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
+/**
+ * Numbered, forward-only SQL files: agent/db/migrations/NNNN_name.sql, read as assets (embedded in the packaged
+ * executable, from the repository otherwise); the folder is given relative to the repository root.
+ */
+export const MIGRATIONS_DIR = 'agent/db/migrations';
 
 // Any constant shared by all agents: serialises migration when several agents share one server.
 const MIGRATION_LOCK = 4104_0001;
 
 /** Applies every migration not yet recorded, each in its own transaction, under an advisory lock. */
 export async function migrate(pool: Pool, log: Logger, dir = MIGRATIONS_DIR): Promise<void> {
-  const files = fs.readdirSync(dir).filter((f) => /^\d{4}_.+\.sql$/.test(f)).sort();
+  const files = listAssets(dir).filter((f) => /^\d{4}_.+\.sql$/.test(f)).sort();
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
@@ -20,7 +22,7 @@ export async function migrate(pool: Pool, log: Logger, dir = MIGRATIONS_DIR): Pr
     for (const file of files) {
       const version = Number(file.slice(0, 4));
       if (applied.has(version)) continue;
-      const sql = fs.readFileSync(path.join(dir, file), 'utf8');
+      const sql = readAsset(`${dir}/${file}`);
       try {
         await client.query('BEGIN');
         await client.query(sql);

