@@ -123,3 +123,24 @@ describe('configuration rules', () => {
     assert.equal(ok.allowedSourceAddresses.length, 3);
   });
 });
+
+describe('upstream and upload configuration', () => {
+  test('a DICOM-TLS upstream needs host, port and a valid called AE title; STOW-RS needs an https URL', () => {
+    const ok = parseConfig({ aeTitle: 'GW', dataDir: '.', upstream: { kind: 'dicom-tls', host: 'cloud.example', port: 2762, calledAeTitle: 'CLOUD', caFile: 'ca.pem' } }, '/etc/gw');
+    assert.equal(ok.upstream!.caFile, '/etc/gw/ca.pem');
+    assert.equal(ok.upstream!.storageCommitment, true);
+    assert.throws(() => parseConfig({ aeTitle: 'GW', dataDir: '.', upstream: { kind: 'dicom-tls', host: 'h', port: 2762 } }, '/'), /upstream\.calledAeTitle/);
+    assert.throws(() => parseConfig({ aeTitle: 'GW', dataDir: '.', upstream: { kind: 'stow-rs', url: 'http://cloud/dicomweb' } }, '/'), /https:\/\//);
+    assert.throws(() => parseConfig({ aeTitle: 'GW', dataDir: '.', upstream: { kind: 'ftp' } }, '/'), /upstream\.kind/);
+    assert.throws(() => parseConfig({ aeTitle: 'GW', dataDir: '.', upstream: { kind: 'stow-rs', url: 'https://c/d', proxy: 'socks5://p:1080' } }, '/'), /http:\/\/ proxy/);
+    assert.throws(() => parseConfig({ aeTitle: 'GW', dataDir: '.', upstream: { kind: 'stow-rs', url: 'https://c/d', certFile: 'c.pem' } }, '/'), /certFile and upstream\.keyFile go together/);
+  });
+
+  test('upload schedule windows and priorities are checked', () => {
+    const config = parseConfig({ aeTitle: 'GW', dataDir: '.', upload: { maxMbps: 0, schedule: [{ days: 'weekdays', from: '07:00', to: '19:00', maxMbps: 10 }], priorities: [{ modality: 'CT', priority: 10 }] } }, '/');
+    assert.deepEqual(config.upload.schedule, [{ days: [1, 2, 3, 4, 5], from: '07:00', to: '19:00', maxMbps: 10 }]);
+    assert.throws(() => parseConfig({ aeTitle: 'GW', dataDir: '.', upload: { schedule: [{ from: '7am', to: '19:00', maxMbps: 1 }] } }, '/'), /upload\.schedule\[0\]\.from/);
+    assert.throws(() => parseConfig({ aeTitle: 'GW', dataDir: '.', upload: { schedule: [{ days: ['funday'], from: '07:00', to: '19:00', maxMbps: 1 }] } }, '/'), /not a day/);
+    assert.equal(parseConfig({ aeTitle: 'GW', dataDir: '.' }, '/').upstream, undefined, 'no upstream: receive and keep only');
+  });
+});

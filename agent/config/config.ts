@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
 import { aeTitleProblem } from './ae-title';
+import { ConfigError } from './config-error';
+import { boolean, integer, object, only, optionalObject, string } from './validate';
+import { parseStudies, parseUpload, parseUpstream, type StudiesConfig, type UploadConfig, type UpstreamConfig } from './upstream-config';
 
 /** The agent's whole configuration, as validated from one JSON file. */
 export interface GatewayConfig {
@@ -45,9 +48,13 @@ export interface GatewayConfig {
     /** Days of rotated log files to keep. */
     keepDays: number;
   };
+  /** The cloud PACS; absent = receive and keep only (nothing is uploaded). */
+  upstream?: UpstreamConfig;
+  upload: UploadConfig;
+  studies: StudiesConfig;
 }
 
-export class ConfigError extends Error {}
+export { ConfigError };
 
 const DEFAULTS = {
   port: 4104,
@@ -55,8 +62,6 @@ const DEFAULTS = {
   limits: { maxAssociations: 32, maxPduLength: 262144, idleTimeoutSeconds: 120, pduTimeoutSeconds: 60, minFreeDiskMb: 2048 },
   log: { level: 'info', keepDays: 30 },
 } as const;
-
-type Json = Record<string, unknown>;
 
 /** Reads and validates a configuration file; every error names the file and the bad key. */
 export function loadConfig(file: string): GatewayConfig {
@@ -83,7 +88,7 @@ export function loadConfig(file: string): GatewayConfig {
 /** Validates a parsed configuration object; relative paths resolve against baseDir. */
 export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
   const root = object(raw, '(top level)');
-  only(root, '', ['aeTitle', 'port', 'bindAddress', 'dataDir', 'database', 'tls', 'allowedCallingAeTitles', 'allowedSourceAddresses', 'limits', 'log']);
+  only(root, '', ['aeTitle', 'port', 'bindAddress', 'dataDir', 'database', 'tls', 'allowedCallingAeTitles', 'allowedSourceAddresses', 'limits', 'log', 'upstream', 'upload', 'studies']);
 
   const aeProblem = aeTitleProblem(root.aeTitle);
   if (root.aeTitle === undefined) throw new ConfigError('aeTitle is required (the licensed, case-sensitive AE title)');
@@ -125,6 +130,9 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
       level: oneOf(log.level ?? DEFAULTS.log.level, 'log.level', ['error', 'warn', 'info', 'debug'] as const),
       keepDays: integer(log.keepDays ?? DEFAULTS.log.keepDays, 'log.keepDays', 1, 3650),
     },
+    upstream: parseUpstream(root.upstream, baseDir),
+    upload: parseUpload(root.upload),
+    studies: parseStudies(root.studies),
   };
 
   if (root.tls !== undefined) {
@@ -143,38 +151,6 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
     if (config.tls.port === config.port) throw new ConfigError(`tls.port ${config.tls.port} is the same as port`);
   }
   return config;
-}
-
-function object(value: unknown, key: string): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${key} must be an object`);
-  return value as Json;
-}
-
-function optionalObject(value: unknown, key: string): Json {
-  return value === undefined ? {} : object(value, key);
-}
-
-function only(value: Json, prefix: string, allowed: string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw new ConfigError(`unknown key ${prefix}${key} (allowed: ${allowed.join(', ')})`);
-  }
-}
-
-function string(value: unknown, key: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(`${key} must be a non-empty string`);
-  return value;
-}
-
-function boolean(value: unknown, key: string): boolean {
-  if (typeof value !== 'boolean') throw new ConfigError(`${key} must be true or false`);
-  return value;
-}
-
-function integer(value: unknown, key: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${key} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
-  }
-  return value;
 }
 
 function port(value: unknown, key: string): number {

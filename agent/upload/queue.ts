@@ -1,0 +1,123 @@
+import type { Pool } from 'pg';
+
+/** One instance claimed for delivery. */
+export interface ClaimedUpload {
+  sopInstanceUid: string;
+  studyUid: string;
+  sopClassUid: string;
+  transferSyntaxUid: string;
+  /** Relative to <dataDir>/spool. */
+  spoolPath: string;
+  fileBytes: number;
+  datasetSha256: Buffer;
+  attempts: number;
+}
+
+export interface ClaimOptions {
+  /** Who claims: agent and worker, for the lease and for support. */
+  owner: string;
+  limit: number;
+  leaseSeconds: number;
+  /** Modality priorities: a study takes the highest of its series' modalities (default 0). */
+  priorities: Array<{ modality: string; priority: number }>;
+}
+
+/**
+ * Claims up to `limit` instances due for delivery: queued ones whose next attempt is due, and ones whose lease
+ * expired (their worker or agent died). FOR UPDATE SKIP LOCKED lets any number of workers and agents on one
+ * database claim at once without ever getting the same instance. Order: study priority, then study arrival.
+ */
+export async function claimUploads(pool: Pool, options: ClaimOptions): Promise<ClaimedUpload[]> {
+  const { rows } = await pool.query(
+    `WITH due AS (
+       SELECT u.sop_instance_uid
+         FROM uploads u JOIN studies s ON s.study_uid = u.study_uid
+        WHERE (u.state = 'queued' AND u.next_attempt_at <= now())
+           OR (u.state = 'sending' AND u.lease_expires_at < now())
+        ORDER BY (SELECT coalesce(max(p.priority), 0)
+                    FROM series se JOIN unnest($4::text[], $5::int[]) AS p (modality, priority) ON p.modality = se.modality
+                   WHERE se.study_uid = u.study_uid) DESC,
+                 s.first_received_at, u.queued_at, u.sop_instance_uid
+        LIMIT $2
+        FOR UPDATE OF u SKIP LOCKED)
+     UPDATE uploads u
+        SET state = 'sending', lease_owner = $1, lease_expires_at = now() + make_interval(secs => $3), attempts = u.attempts + 1
+       FROM due, instances i
+      WHERE u.sop_instance_uid = due.sop_instance_uid AND i.sop_instance_uid = u.sop_instance_uid
+     RETURNING u.sop_instance_uid, u.study_uid, i.sop_class_uid, i.transfer_syntax_uid, i.spool_path, i.file_bytes, u.dataset_sha256, u.attempts,
+               (SELECT s.first_received_at FROM studies s WHERE s.study_uid = u.study_uid) AS study_arrival`,
+    [options.owner, options.limit, options.leaseSeconds, options.priorities.map((p) => p.modality), options.priorities.map((p) => p.priority)],
+  );
+  // RETURNING does not keep the CTE's order; within one claim, send by study arrival.
+  rows.sort((a, b) => a.study_arrival - b.study_arrival || String(a.sop_instance_uid).localeCompare(String(b.sop_instance_uid)));
+  return rows.map((r) => ({
+    sopInstanceUid: r.sop_instance_uid,
+    studyUid: r.study_uid,
+    sopClassUid: r.sop_class_uid,
+    transferSyntaxUid: r.transfer_syntax_uid,
+    spoolPath: r.spool_path,
+    fileBytes: Number(r.file_bytes),
+    datasetSha256: r.dataset_sha256,
+    attempts: r.attempts,
+  }));
+}
+
+/** Keeps a claim alive while a long transfer runs. */
+export async function renewLease(pool: Pool, owner: string, sopInstanceUids: string[], leaseSeconds: number): Promise<void> {
+  await pool.query(
+    `UPDATE uploads SET lease_expires_at = now() + make_interval(secs => $3)
+      WHERE sop_instance_uid = ANY($2) AND state = 'sending' AND lease_owner = $1`,
+    [owner, sopInstanceUids, leaseSeconds],
+  );
+}
+
+/**
+ * Marks instances delivered, only for the version that was sent: a correction that arrived meanwhile stays queued.
+ * Returns the SOP Instance UIDs that were marked.
+ */
+export async function markDelivered(pool: Pool, owner: string, delivered: Array<{ sopInstanceUid: string; datasetSha256: Buffer }>): Promise<string[]> {
+  if (delivered.length === 0) return [];
+  const { rows } = await pool.query(
+    `UPDATE uploads u SET state = 'done', delivered_at = now(), lease_owner = NULL, lease_expires_at = NULL, last_error = NULL
+       FROM unnest($2::text[], $3::bytea[]) AS d (sop_instance_uid, dataset_sha256)
+      WHERE u.sop_instance_uid = d.sop_instance_uid AND u.dataset_sha256 = d.dataset_sha256 AND u.state = 'sending' AND u.lease_owner = $1
+     RETURNING u.sop_instance_uid`,
+    [owner, delivered.map((d) => d.sopInstanceUid), delivered.map((d) => d.datasetSha256)],
+  );
+  return rows.map((r) => r.sop_instance_uid);
+}
+
+/**
+ * Records failed attempts. Transient errors (network, refused, busy peer) are retried after a capped exponential
+ * backoff with jitter (half fixed, half random, so many instances failed together do not retry together);
+ * permanent ones (the cloud refuses this instance) go to the visible failed state. Nothing is ever dropped.
+ */
+export async function markFailed(
+  pool: Pool,
+  owner: string,
+  failures: Array<{ sopInstanceUid: string; error: string; permanent: boolean }>,
+  retry: { baseSeconds: number; maxSeconds: number },
+): Promise<void> {
+  if (failures.length === 0) return;
+  await pool.query(
+    `WITH f AS (SELECT * FROM unnest($2::text[], $3::text[], $4::boolean[]) AS f (sop_instance_uid, error, permanent))
+     UPDATE uploads u
+        SET state = CASE WHEN f.permanent THEN 'failed' ELSE 'queued' END,
+            next_attempt_at = now() + make_interval(secs => CASE WHEN f.permanent THEN 0 ELSE
+              greatest(1, least($6::float8, $5::float8 * power(2, greatest(0, u.attempts - 1))) * (0.5 + random() / 2)) END),
+            last_error = left(f.error, 1000), lease_owner = NULL, lease_expires_at = NULL
+       FROM f
+      WHERE u.sop_instance_uid = f.sop_instance_uid AND u.state = 'sending' AND u.lease_owner = $1`,
+    [owner, failures.map((f) => f.sopInstanceUid), failures.map((f) => f.error), failures.map((f) => f.permanent), retry.baseSeconds, retry.maxSeconds],
+  );
+}
+
+/** `gateway retry`: queues failed instances again, of one study or all; resolves to how many. */
+export async function requeueFailed(pool: Pool, studyUid?: string): Promise<number> {
+  const result = await pool.query(
+    `UPDATE uploads SET state = 'queued', next_attempt_at = now(), attempts = 0, last_error = NULL
+      WHERE state = 'failed' AND ($1::text IS NULL OR study_uid = $1)`,
+    [studyUid ?? null],
+  );
+  return result.rowCount ?? 0;
+}
