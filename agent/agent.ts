@@ -4,6 +4,7 @@ import type { GatewayConfig } from './config/config';
 import { createLogger, type Logger } from './logging';
 import { openDatabase, type Database } from './db/database';
 import { recoverSpool } from './studies/recover-spool';
+import { startStudyBookkeeping } from './studies/bookkeeping';
 import { startReceiver, type Receiver } from './receive/receiver';
 import { readRunningAgent, removeRuntimeFile, writeRuntimeFile } from './runtime-file';
 import { VERSION } from './version';
@@ -28,10 +29,12 @@ export async function startAgent(config: GatewayConfig): Promise<RunningAgent> {
   fs.mkdirSync(spoolDir, { recursive: true });
   const database = await openDatabase(config, log);
   let receiver: Receiver;
+  const bookkeeping = startStudyBookkeeping(database.pool, config.studies, log);
   try {
     await recoverSpool(database.pool, spoolDir, log);
     receiver = await startReceiver(config, { pool: database.pool, spoolDir, log });
   } catch (err) {
+    await bookkeeping.stop();
     await database.close().catch(() => undefined);
     throw err;
   }
@@ -54,6 +57,7 @@ export async function startAgent(config: GatewayConfig): Promise<RunningAgent> {
       stopping ??= (async () => {
         log.info('agent stopping');
         await receiver.close(graceMs);
+        await bookkeeping.stop();
         await database.close();
         removeRuntimeFile(config.dataDir);
         log.info('agent stopped');

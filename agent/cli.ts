@@ -9,6 +9,9 @@ import { runAgentUntilSignalled } from './agent';
 import { formatStatus, readStatus } from './status';
 import { sendEcho } from './receive/echo';
 import { doctorCommand } from './host/doctor';
+import pg from 'pg';
+import { databaseUrlFor } from './db/database-url';
+import { requeueFailed } from './upload/queue';
 
 const HELP = `gateway ${VERSION} - DICOM cloud gateway
 
@@ -19,6 +22,8 @@ Commands:
   init     --ae-title TITLE [--port N] [--data-dir DIR] [--config FILE] [--force]
                                         Write a configuration file
   status   [--config FILE] [--json]     Show whether the agent runs and what it holds
+  retry    (--study UID | --all) [--config FILE]
+                                        Queue failed uploads again (one study, or all)
   echo     [--config FILE] [--host H] [--port N] [--ae-title TITLE]
                                         Send a C-ECHO to the gateway (checks the AE title)
   doctor   [--config FILE] [--json]     Check this computer (PowerShell module DicomGateway)
@@ -44,6 +49,8 @@ export async function main(argv: string[]): Promise<number> {
         return await statusCommand(rest);
       case 'echo':
         return await echoCommand(rest);
+      case 'retry':
+        return await retryCommand(rest);
       case 'doctor':
         return await doctorCommand(rest);
       case 'version':
@@ -116,6 +123,22 @@ async function statusCommand(args: string[]): Promise<number> {
   const status = await readStatus(config);
   console.log(values.json ? JSON.stringify(status, null, 2) : formatStatus(status));
   return status.agent.running ? 0 : 3;
+}
+
+async function retryCommand(args: string[]): Promise<number> {
+  const values = parse(args, { config: { type: 'string' }, study: { type: 'string' }, all: { type: 'boolean' } });
+  if (!values.study === !values.all) throw new UsageError('retry needs either --study UID or --all');
+  const config = loadConfig(values.config ?? defaultConfigPath());
+  const url = databaseUrlFor(config);
+  if (!url) throw new Error('the embedded database runs only while the agent runs: start it (gateway run), then retry');
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    const count = await requeueFailed(pool, values.study);
+    console.log(`${count} failed instance${count === 1 ? '' : 's'} queued again${values.study ? ` for study ${values.study}` : ''}`);
+    return 0;
+  } finally {
+    await pool.end();
+  }
 }
 
 async function echoCommand(args: string[]): Promise<number> {

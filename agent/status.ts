@@ -1,13 +1,17 @@
 import pg from 'pg';
 import type { GatewayConfig } from './config/config';
 import { readRunningAgent } from './runtime-file';
+import { databaseUrlFor } from './db/database-url';
 import { freeDiskBytes } from './spool/disk-space';
+import { recentReceipts, type Receipt } from './studies/completion';
 
 export interface GatewayStatus {
   aeTitle: string;
   agent: { running: boolean; pid?: number; version?: string; startedAt?: string; port: number; tlsPort?: number };
   database: { reachable: boolean; error?: string };
   spool?: { studies: number; instances: number; bytes: number; missingFiles: number; corrections: number; lastReceivedAt: string | null };
+  queue?: { queued: number; sending: number; failed: number; delivered: number; bytesWaiting: number; lastDeliveredAt: string | null; studiesDone: number };
+  receipts?: Receipt[];
   freeDiskBytes?: number;
 }
 
@@ -22,7 +26,7 @@ export async function readStatus(config: GatewayConfig): Promise<GatewayStatus> 
     database: { reachable: false },
   };
   status.freeDiskBytes = await freeDiskBytes(config.dataDir).catch(() => undefined);
-  const url = config.database.url ?? running?.databaseUrl;
+  const url = databaseUrlFor(config);
   if (!url) {
     status.database.error = 'the embedded database runs only while the agent runs';
     return status;
@@ -39,6 +43,25 @@ export async function readStatus(config: GatewayConfig): Promise<GatewayStatus> 
              max(received_at) AS last
         FROM instances`);
     const row = rows[0];
+    const queue = (await client.query(`
+      SELECT count(*) FILTER (WHERE u.state = 'queued')::int AS queued,
+             count(*) FILTER (WHERE u.state = 'sending')::int AS sending,
+             count(*) FILTER (WHERE u.state = 'failed')::int AS failed,
+             count(*) FILTER (WHERE u.state = 'done')::int AS delivered,
+             coalesce(sum(i.file_bytes) FILTER (WHERE u.state <> 'done'), 0)::bigint AS waiting,
+             max(u.delivered_at) AS last,
+             (SELECT count(*) FROM studies WHERE done_at IS NOT NULL)::int AS done
+        FROM uploads u JOIN instances i USING (sop_instance_uid)`)).rows[0];
+    status.queue = {
+      queued: queue.queued,
+      sending: queue.sending,
+      failed: queue.failed,
+      delivered: queue.delivered,
+      bytesWaiting: Number(queue.waiting),
+      lastDeliveredAt: queue.last ? new Date(queue.last).toISOString() : null,
+      studiesDone: queue.done,
+    };
+    status.receipts = await recentReceipts(client, 5);
     status.database.reachable = true;
     status.spool = {
       studies: row.studies,
@@ -72,6 +95,17 @@ export function formatStatus(status: GatewayStatus): string {
     );
     if (status.spool.corrections) lines.push(`Corrections     ${status.spool.corrections} instances replaced by a resend with different bytes`);
     if (status.spool.missingFiles) lines.push(`MISSING FILES   ${status.spool.missingFiles} indexed instances have no file on disk`);
+  }
+  if (status.queue) {
+    const q = status.queue;
+    lines.push(
+      `Upload queue    ${q.queued} queued, ${q.sending} sending, ${formatBytes(q.bytesWaiting)} waiting; ${q.delivered} delivered`,
+      `Last uploaded   ${q.lastDeliveredAt ?? 'never'}`,
+    );
+    if (q.failed) lines.push(`FAILED UPLOADS  ${q.failed} instances (see the log; \`gateway retry --all\` queues them again)`);
+  }
+  for (const receipt of status.receipts ?? []) {
+    lines.push(`Receipt         ${receipt.studyUid}: ${receipt.instances} instances, ${formatBytes(receipt.bytes)}, sha256 ${receipt.sha256.slice(0, 16)}..., done ${receipt.doneAt}`);
   }
   if (status.freeDiskBytes !== undefined) lines.push(`Free disk       ${formatBytes(status.freeDiskBytes)}`);
   return lines.join('\n');
