@@ -5,6 +5,8 @@ import { createLogger, type Logger } from './logging';
 import { openDatabase, type Database } from './db/database';
 import { recoverSpool } from './studies/recover-spool';
 import { startStudyBookkeeping } from './studies/bookkeeping';
+import { startUpload } from './upload/start-upload';
+import type { Uploader } from './upload/uploader';
 import { startReceiver, type Receiver } from './receive/receiver';
 import { readRunningAgent, removeRuntimeFile, writeRuntimeFile } from './runtime-file';
 import { VERSION } from './version';
@@ -13,6 +15,8 @@ export interface RunningAgent {
   log: Logger;
   database: Database;
   receiver: Receiver;
+  /** Absent when no upstream is configured. */
+  uploader?: Uploader;
   /** Stops accepting, lets in-flight associations finish (up to graceMs), then closes the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -29,11 +33,14 @@ export async function startAgent(config: GatewayConfig): Promise<RunningAgent> {
   fs.mkdirSync(spoolDir, { recursive: true });
   const database = await openDatabase(config, log);
   let receiver: Receiver;
+  let uploader: Uploader | undefined;
   const bookkeeping = startStudyBookkeeping(database.pool, config.studies, log);
   try {
     await recoverSpool(database.pool, spoolDir, log);
+    uploader = startUpload(config, database.pool, spoolDir, log);
     receiver = await startReceiver(config, { pool: database.pool, spoolDir, log });
   } catch (err) {
+    await uploader?.stop();
     await bookkeeping.stop();
     await database.close().catch(() => undefined);
     throw err;
@@ -53,10 +60,12 @@ export async function startAgent(config: GatewayConfig): Promise<RunningAgent> {
     log,
     database,
     receiver,
+    uploader,
     stop(graceMs = 10000) {
       stopping ??= (async () => {
         log.info('agent stopping');
         await receiver.close(graceMs);
+        await uploader?.stop();
         await bookkeeping.stop();
         await database.close();
         removeRuntimeFile(config.dataDir);

@@ -1,0 +1,33 @@
+import type { Pool } from 'pg';
+import type { GatewayConfig } from '../config/config';
+import type { UpstreamConfig } from '../config/upstream-config';
+import type { Logger } from '../logging';
+import { createDicomTlsTransport } from './dicom-tls-transport';
+import { createPacer } from './pacer';
+import { currentMaxMbps } from './schedule';
+import { createStowRsTransport } from './stow-rs-transport';
+import type { Pacer, Transport } from './transport';
+import { startUploader, type Uploader } from './uploader';
+
+/** The transport the configuration names; reading its certificate files may throw (a configuration error). */
+export function createTransport(config: GatewayConfig & { upstream: UpstreamConfig }, pacer: Pacer): Transport {
+  if (config.upstream.kind === 'stow-rs') return createStowRsTransport(config.upstream, pacer, { batchMaxBytes: config.upload.batchMaxBytes });
+  return createDicomTlsTransport(config.upstream, config.aeTitle, pacer);
+}
+
+/**
+ * Starts the upload stage when an upstream is configured: one pacer (upload.maxMbps and its schedule) shared by
+ * upload.workers workers, each with its own connection to the cloud.
+ */
+export function startUpload(config: GatewayConfig, pool: Pool, spoolDir: string, log: Logger): Uploader | undefined {
+  const { upstream } = config;
+  if (!upstream) {
+    log.info('no upstream configured: instances are kept and queued, nothing is uploaded');
+    return undefined;
+  }
+  const pacer = createPacer(() => currentMaxMbps(config.upload));
+  // Fail at start on unreadable certificate files rather than in every worker.
+  void createTransport({ ...config, upstream }, pacer).close();
+  log.info('upload started', { kind: upstream.kind, target: upstream.kind === 'stow-rs' ? upstream.url : `${upstream.calledAeTitle}@${upstream.host}:${upstream.port}`, workers: config.upload.workers });
+  return startUploader({ pool, upload: config.upload, spoolDir, log, createTransport: () => createTransport({ ...config, upstream }, pacer) });
+}

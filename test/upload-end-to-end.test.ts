@@ -1,0 +1,129 @@
+// storescu -> gateway -> cloud (the STOW-RS simulator over HTTPS): every instance arrives byte for byte, the
+// study completes with a receipt; an outage and a crash of the agent lose nothing.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { createTestDatabase, query } from './helpers/database';
+import { runDcmtk } from './helpers/dcmtk';
+import { GATEWAY_BIN, launchGateway, startGateway, type GatewayProcess } from './helpers/gateway-process';
+import { tempDir } from './helpers/temp-dir';
+import { makeCloudPki, type CloudPki } from './cloud-simulator/pki';
+import { startStowRsSimulator, type StowRsSimulator } from './cloud-simulator/stow-rs-server';
+import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function stowGatewayConfig(cloud: StowRsSimulator, pki: CloudPki, extra: Record<string, unknown> = {}) {
+  return {
+    upstream: { kind: 'stow-rs', url: cloud.url, caFile: pki.caFile, token: 'site-token' },
+    upload: { workers: 2, batchMaxInstances: 20, retryBaseSeconds: 1, retryMaxSeconds: 2, leaseSeconds: 10, ...extra },
+    studies: { seriesQuietSeconds: 1, studyQuietSeconds: 2, forceCompleteMinutes: 60 },
+  };
+}
+
+async function deliveredCount(databaseUrl: string): Promise<number> {
+  return (await query(databaseUrl, "SELECT count(*)::int AS n FROM uploads WHERE state = 'done'"))[0].n;
+}
+
+/** The spool file of each instance equals what the cloud stored, byte for byte. */
+async function assertCloudHasSpool(gateway: GatewayProcess, databaseUrl: string, cloud: StowRsSimulator): Promise<void> {
+  for (const row of await query(databaseUrl, 'SELECT sop_instance_uid, spool_path FROM instances')) {
+    const kept = fs.readFileSync(path.join(gateway.dataDir, 'spool', ...String(row.spool_path).split('/')));
+    assert.ok(kept.equals(fs.readFileSync(cloud.storedPath(row.sop_instance_uid))), `${row.sop_instance_uid} stored in the cloud as kept`);
+  }
+}
+
+describe('upload through STOW-RS', () => {
+  test('a pushed series reaches the cloud byte for byte and the study is done with a receipt', async () => {
+    const pki = makeCloudPki(tempDir('e2e-pki'));
+    const cloud = await startStowRsSimulator({ pki, storeDir: tempDir('e2e-cloud'), token: 'site-token' });
+    const databaseUrl = await createTestDatabase();
+    const gateway = await startGateway({ dataDir: tempDir('e2e'), database: databaseUrl, aeTitle: 'E2EGW', config: stowGatewayConfig(cloud, pki) });
+    try {
+      const series = writeSyntheticCtSeries(tempDir('e2e-ct'), { slices: 30, rows: 128, columns: 128 });
+      assert.equal((await runDcmtk('storescu', ['-aec', 'E2EGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
+      await waitFor('every instance delivered', async () => (await deliveredCount(databaseUrl)) === 30);
+      await assertCloudHasSpool(gateway, databaseUrl, cloud);
+      assert.ok(cloud.requests.every((r) => r.authorization === 'Bearer site-token'));
+      await waitFor('the study done', async () => (await query(databaseUrl, 'SELECT done_at FROM studies'))[0].done_at !== null, 30000);
+      const status = execFileSync(process.execPath, [GATEWAY_BIN, 'status', '--config', gateway.configFile], { encoding: 'utf8' });
+      assert.match(status, new RegExp(`Receipt\\s+${series.studyInstanceUid.replace(/\./g, '\\.')}: 30 instances`));
+      assert.match(status, /0 queued, 0 sending/);
+    } finally {
+      await gateway.stop();
+      await cloud.stop();
+    }
+  });
+
+  test('the cloud down for a while, then back: everything delivered, nothing lost', async () => {
+    const pki = makeCloudPki(tempDir('outage-pki'));
+    const cloud = await startStowRsSimulator({ pki, storeDir: tempDir('outage-cloud'), token: 'site-token', fault: { kind: 'status', status: 503 } });
+    const databaseUrl = await createTestDatabase();
+    const gateway = await startGateway({ dataDir: tempDir('outage'), database: databaseUrl, aeTitle: 'OUTAGEGW', config: stowGatewayConfig(cloud, pki) });
+    try {
+      const series = writeSyntheticCtSeries(tempDir('outage-ct'), { slices: 10, rows: 64, columns: 64 });
+      assert.equal((await runDcmtk('storescu', ['-aec', 'OUTAGEGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
+      await waitFor('failed attempts recorded', async () => (await query(databaseUrl, "SELECT count(*)::int AS n FROM uploads WHERE last_error LIKE '%503%'"))[0].n > 0);
+      assert.equal(await deliveredCount(databaseUrl), 0);
+      cloud.settings.fault = undefined;
+      await waitFor('every instance delivered after the outage', async () => (await deliveredCount(databaseUrl)) === 10);
+      await assertCloudHasSpool(gateway, databaseUrl, cloud);
+    } finally {
+      await gateway.stop();
+      await cloud.stop();
+    }
+  });
+
+  test('a permanent refusal is shown as failed, and `gateway retry` delivers it once the cloud accepts it', async () => {
+    const pki = makeCloudPki(tempDir('refuse-pki'));
+    const cloud = await startStowRsSimulator({ pki, storeDir: tempDir('refuse-cloud'), token: 'site-token' });
+    const databaseUrl = await createTestDatabase();
+    const gateway = await startGateway({ dataDir: tempDir('refuse'), database: databaseUrl, aeTitle: 'REFUSEGW', config: stowGatewayConfig(cloud, pki) });
+    try {
+      const series = writeSyntheticCtSeries(tempDir('refuse-ct'), { slices: 3, rows: 64, columns: 64 });
+      cloud.settings.failInstances = new Map([[series.sopInstanceUids[1], 0xa900]]);
+      assert.equal((await runDcmtk('storescu', ['-aec', 'REFUSEGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
+      await waitFor('two delivered and one failed', async () => {
+        const rows = await query(databaseUrl, 'SELECT state, count(*)::int AS n FROM uploads GROUP BY state ORDER BY state');
+        return JSON.stringify(rows) === JSON.stringify([{ state: 'done', n: 2 }, { state: 'failed', n: 1 }]);
+      });
+      const status = execFileSync(process.execPath, [GATEWAY_BIN, 'status', '--config', gateway.configFile], { encoding: 'utf8' });
+      assert.match(status, /FAILED UPLOADS\s+1 instances/);
+      cloud.settings.failInstances = undefined;
+      const retried = execFileSync(process.execPath, [GATEWAY_BIN, 'retry', '--all', '--config', gateway.configFile], { encoding: 'utf8' });
+      assert.match(retried, /1 failed instance queued again/);
+      await waitFor('the retried instance delivered', async () => (await deliveredCount(databaseUrl)) === 3);
+    } finally {
+      await gateway.stop();
+      await cloud.stop();
+    }
+  });
+
+  test('kill -9 of the agent in the middle of an upload: everything delivered after the restart', async () => {
+    const pki = makeCloudPki(tempDir('crash-up-pki'));
+    const cloud = await startStowRsSimulator({ pki, storeDir: tempDir('crash-up-cloud'), token: 'site-token', throttleMbps: 40 });
+    const databaseUrl = await createTestDatabase();
+    let gateway = await startGateway({ dataDir: tempDir('crash-up'), database: databaseUrl, aeTitle: 'CRASHUPGW', config: stowGatewayConfig(cloud, pki, { batchMaxInstances: 5 }) });
+    try {
+      const series = writeSyntheticCtSeries(tempDir('crash-up-ct'), { slices: 40, seed: 5 });
+      assert.equal((await runDcmtk('storescu', ['-aec', 'CRASHUPGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
+      await waitFor('some instances delivered', async () => (await deliveredCount(databaseUrl)) > 0);
+      await gateway.kill();
+      assert.ok((await deliveredCount(databaseUrl)) < 40, 'the crash came in the middle of the upload');
+      gateway = await launchGateway(gateway.configFile, gateway.port, gateway.aeTitle, gateway.dataDir);
+      await waitFor('every instance delivered after the restart', async () => (await deliveredCount(databaseUrl)) === 40, 90000);
+      await assertCloudHasSpool(gateway, databaseUrl, cloud);
+    } finally {
+      await gateway.stop();
+      await cloud.stop();
+    }
+  });
+});
