@@ -588,6 +588,7 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
     const fail = (instance: OutgoingInstance, error: string, permanent: boolean) => outcome.failed.push({ instance, error, permanent });
     let connectionError: string | undefined;
     const retried = new Set<OutgoingInstance>();
+    let transferFailures = 0;
     for (let i = 0; i < batch.length; i++) {
       const instance = batch[i];
       if (connectionError) {
@@ -652,14 +653,22 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
         const message = (err as Error).message;
         if (current === association) current = undefined;
         association.abort(message);
+        const error = `sending to ${where} failed: ${message}`;
+        // A silent or stalled peer: the rest of the batch fails now, not after one timeout per instance.
+        if (/did not answer|stopped reading/.test(message)) {
+          connectionError = error;
+          fail(instance, error, false);
+          continue;
+        }
         // A kept association the peer closed meanwhile (idle limit, restart): this instance once more on a new one.
-        if (reused && !retried.has(instance) && !/did not answer|stopped reading/.test(message)) {
+        if (reused && !retried.has(instance)) {
           retried.add(instance);
           i--;
           continue;
         }
-        fail(instance, `sending to ${where} failed: ${message}`, false);
-        // Later instances get their own attempt on a new association.
+        fail(instance, error, false);
+        // One more association for the next instance; a peer that aborts again fails the rest of the batch.
+        if (++transferFailures >= 2) connectionError = error;
       }
     }
     if (current?.usable) scheduleIdleRelease();

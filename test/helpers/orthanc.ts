@@ -1,0 +1,148 @@
+// A real Orthanc (Debian package, /usr/sbin/Orthanc 1.10.1) as the cloud PACS: DICOM over mutual TLS, its own
+// storage in a temp folder, REST API on 127.0.0.1 to look at what it stored. One per test file.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { TestPki } from './certificates';
+
+export interface OrthancOptions {
+  dir: string;
+  pki: TestPki;
+  aeTitle?: string;
+  /** Modalities Orthanc knows (name -> AE title, host, port), e.g. the gateway for Storage Commitment. */
+  modalities?: Record<string, [string, string, number]>;
+  /** Require our client certificate (default true: mutual TLS). */
+  remoteCertificateRequired?: boolean;
+  /** Orthanc's DicomScpTimeout in seconds (its idle limit for an association; default 30). */
+  scpTimeoutSeconds?: number;
+}
+
+export interface Orthanc {
+  aeTitle: string;
+  dicomPort: number;
+  httpPort: number;
+  logFile: string;
+  /** GET on the REST API, parsed JSON. */
+  get<T = unknown>(urlPath: string): Promise<T>;
+  /** Orthanc ids of the stored instances. */
+  listInstances(): Promise<string[]>;
+  /** The Part 10 file Orthanc stored for this instance (its own meta header + the dataset). */
+  instanceFile(id: string): Promise<Buffer>;
+  /** SOP Instance UID -> Orthanc id. */
+  instancesBySopInstanceUid(): Promise<Map<string, string>>;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startOrthanc(options: OrthancOptions): Promise<Orthanc> {
+  const aeTitle = options.aeTitle ?? 'CLOUDPACS';
+  const dicomPort = await freePort();
+  const httpPort = await freePort();
+  fs.mkdirSync(options.dir, { recursive: true });
+  const storage = path.join(options.dir, 'storage');
+  fs.mkdirSync(storage, { recursive: true });
+  const config = {
+    Name: 'gateway-test-cloud',
+    StorageDirectory: storage,
+    IndexDirectory: storage,
+    StorageCompression: false,
+    Plugins: [],
+    HttpServerEnabled: true,
+    HttpPort: httpPort,
+    RemoteAccessAllowed: false,
+    AuthenticationEnabled: false,
+    SslEnabled: false,
+    DicomServerEnabled: true,
+    DicomAet: aeTitle,
+    DicomPort: dicomPort,
+    DicomCheckCalledAet: true,
+    DicomScpTimeout: options.scpTimeoutSeconds ?? 30,
+    DicomAlwaysAllowStore: true,
+    DicomAlwaysAllowEcho: true,
+    DicomTlsEnabled: true,
+    DicomTlsCertificate: options.pki.serverCertFile,
+    DicomTlsPrivateKey: options.pki.serverKeyFile,
+    DicomTlsTrustedCertificates: options.pki.caFile,
+    DicomTlsRemoteCertificateRequired: options.remoteCertificateRequired ?? true,
+    DicomModalities: options.modalities ?? {},
+    // IngestTranscoding left unset: received files are kept in the transfer syntax they came in.
+    OverwriteInstances: true,
+    SaveJobs: false,
+  };
+  const configFile = path.join(options.dir, 'orthanc.json');
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+  const logFile = path.join(options.dir, 'orthanc.log');
+  const out = fs.openSync(logFile, 'a');
+  const child: ChildProcess = spawn('/usr/sbin/Orthanc', ['--verbose', configFile], {
+    stdio: ['ignore', out, out],
+    env: { ...process.env, TCP_NODELAY: '1' },
+  });
+  fs.closeSync(out);
+  let exited = false;
+  child.on('exit', () => {
+    exited = true;
+  });
+  const base = `http://127.0.0.1:${httpPort}`;
+  const get = async <T>(urlPath: string): Promise<T> => {
+    const response = await fetch(`${base}${urlPath}`);
+    if (!response.ok) throw new Error(`Orthanc GET ${urlPath}: HTTP ${response.status}`);
+    return (await response.json()) as T;
+  };
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    if (exited) throw new Error(`Orthanc exited at startup:\n${fs.readFileSync(logFile, 'utf8').slice(-3000)}`);
+    try {
+      await get('/system');
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`Orthanc's REST API did not answer within 30 s:\n${fs.readFileSync(logFile, 'utf8').slice(-3000)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  // No probe of the DICOM port: Orthanc starts its DICOM server before its REST API (and a bare TCP probe logs a TLS error).
+  return {
+    aeTitle,
+    dicomPort,
+    httpPort,
+    logFile,
+    get,
+    listInstances: () => get<string[]>('/instances'),
+    async instanceFile(id: string) {
+      const response = await fetch(`${base}/instances/${id}/file`);
+      if (!response.ok) throw new Error(`Orthanc GET /instances/${id}/file: HTTP ${response.status}`);
+      return Buffer.from(await response.arrayBuffer());
+    },
+    async instancesBySopInstanceUid() {
+      const map = new Map<string, string>();
+      for (const id of await get<string[]>('/instances')) {
+        const info = await get<{ MainDicomTags: { SOPInstanceUID: string } }>(`/instances/${id}`);
+        map.set(info.MainDicomTags.SOPInstanceUID, id);
+      }
+      return map;
+    },
+    log: () => fs.readFileSync(logFile, 'utf8'),
+    async stop() {
+      if (exited) return;
+      const gone = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+      await gone;
+      clearTimeout(timer);
+    },
+  };
+}
