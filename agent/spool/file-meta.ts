@@ -1,7 +1,4 @@
-/** Our implementation identity in every file meta header we write (PS3.7 D.3.3.2). */
-// A UUID-derived UID (PS3.5 B.2), fixed once for this product.
-export const IMPLEMENTATION_CLASS_UID = '2.25.309057510696628743230267443875099345122';
-export const IMPLEMENTATION_VERSION_NAME = 'DCMCLOUDGW_010';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../version';
 
 export interface FileMetaFields {
   sopClassUid: string;

@@ -4,6 +4,7 @@
 // would mean overriding more of its internals. Here the spool file's dataset is read from disk in chunks and
 // written in P-DATA PDUs up to the peer's maximum PDU length, with socket backpressure and the pacer respected.
 import fs from 'node:fs';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../version';
 import type net from 'node:net';
 import tls from 'node:tls';
 import { PduReader, encodeCommandSet } from '../receive/pdu-path';
@@ -30,8 +31,6 @@ export interface NegotiatedContext {
   result: number;
 }
 
-export const IMPLEMENTATION_CLASS_UID = '1.2.826.0.1.3680043.10.1451.1';
-export const IMPLEMENTATION_VERSION_NAME = 'GATEWAY_SCU_1';
 const APPLICATION_CONTEXT = '1.2.840.10008.3.1.1.1';
 
 function item(type: number, body: Buffer): Buffer {
