@@ -12,6 +12,8 @@ import { tempDir } from './helpers/temp-dir';
 import { makeCloudPki, type CloudPki } from './cloud-simulator/pki';
 import { startStowRsSimulator, type StowRsSimulator } from './cloud-simulator/stow-rs-server';
 import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
+import { datasetBytes } from './helpers/dcmtk';
+import { startOrthanc } from './helpers/orthanc';
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -124,6 +126,43 @@ describe('upload through STOW-RS', () => {
     } finally {
       await gateway.stop();
       await cloud.stop();
+    }
+  });
+});
+
+describe('upload through DICOM-TLS', () => {
+  test('storescu -> gateway -> Orthanc over mutual TLS: every instance arrives byte for byte and the study is done', async () => {
+    const pki = makeCloudPki(tempDir('orthanc-pki'));
+    const orthanc = await startOrthanc({ dir: tempDir('orthanc'), pki });
+    const databaseUrl = await createTestDatabase();
+    const gateway = await startGateway({
+      dataDir: tempDir('tls-e2e'),
+      database: databaseUrl,
+      aeTitle: 'TLSUPGW',
+      config: {
+        upstream: { kind: 'dicom-tls', host: 'localhost', port: orthanc.dicomPort, calledAeTitle: orthanc.aeTitle, caFile: pki.caFile, certFile: pki.clientCertFile, keyFile: pki.clientKeyFile, storageCommitment: false },
+        upload: { workers: 2, batchMaxInstances: 10, retryBaseSeconds: 1, retryMaxSeconds: 2 },
+        studies: { seriesQuietSeconds: 1, studyQuietSeconds: 2, forceCompleteMinutes: 60 },
+      },
+    });
+    try {
+      const series = writeSyntheticCtSeries(tempDir('tls-e2e-ct'), { slices: 25, rows: 128, columns: 128, seed: 9 });
+      assert.equal((await runDcmtk('storescu', ['-aec', 'TLSUPGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
+      await waitFor('every instance delivered', async () => (await deliveredCount(databaseUrl)) === 25);
+      const stored = await orthanc.instancesBySopInstanceUid();
+      for (const row of await query(databaseUrl, 'SELECT sop_instance_uid, spool_path FROM instances')) {
+        const kept = datasetBytes(path.join(gateway.dataDir, 'spool', ...String(row.spool_path).split('/')));
+        const id = stored.get(row.sop_instance_uid);
+        assert.ok(id, `${row.sop_instance_uid} is in Orthanc`);
+        const theirs = await orthanc.instanceFile(id);
+        const tmp = path.join(tempDir('orthanc-file'), 'x.dcm');
+        fs.writeFileSync(tmp, theirs);
+        assert.ok(datasetBytes(tmp).equals(kept), `${row.sop_instance_uid}: Orthanc stored the spooled dataset bytes`);
+      }
+      await waitFor('the study done', async () => (await query(databaseUrl, 'SELECT done_at FROM studies'))[0].done_at !== null, 30000);
+    } finally {
+      await gateway.stop();
+      await orthanc.stop();
     }
   });
 });
