@@ -12,6 +12,7 @@ import { doctorCommand } from './host/doctor';
 import pg from 'pg';
 import { databaseUrlFor } from './db/database-url';
 import { requeueFailed } from './upload/queue';
+import { testConnectivityCommand } from './connectivity/test-connectivity';
 
 const HELP = `gateway ${VERSION} - DICOM cloud gateway
 
@@ -22,6 +23,8 @@ Commands:
   init     --ae-title TITLE [--port N] [--data-dir DIR] [--config FILE] [--force]
                                         Write a configuration file
   status   [--config FILE] [--json]     Show whether the agent runs and what it holds
+  test-connectivity [--config FILE] [--json]
+                                        Check DNS, TCP, TLS, C-ECHO / HTTPS to the cloud and the upload rate
   retry    (--study UID | --all) [--config FILE]
                                         Queue failed uploads again (one study, or all)
   echo     [--config FILE] [--host H] [--port N] [--ae-title TITLE]
@@ -49,6 +52,8 @@ export async function main(argv: string[]): Promise<number> {
         return await statusCommand(rest);
       case 'echo':
         return await echoCommand(rest);
+      case 'test-connectivity':
+        return await testConnectivityCommand(rest);
       case 'retry':
         return await retryCommand(rest);
       case 'doctor':

@@ -153,13 +153,19 @@ export async function startStowRsSimulator(options: StowRsOptionsInput): Promise
       req.resume();
       return answer(403, 'The SSL certificate error');
     }
-    if (req.method !== 'POST' || req.url !== `${basePath}/studies`) {
-      req.resume();
-      return answer(404, 'not found');
-    }
     if (s.token !== undefined && req.headers.authorization !== `Bearer ${s.token}`) {
       req.resume();
       return answer(401, 'invalid token', { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    }
+    // A minimal QIDO-RS search (the connectivity test's authenticated request): no studies.
+    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === `${basePath}/studies`) {
+      req.resume();
+      if (s.fault?.kind === 'status') return answer(s.fault.status, `simulated ${s.fault.status}`);
+      return answer(200, []);
+    }
+    if (req.method !== 'POST' || req.url !== `${basePath}/studies`) {
+      req.resume();
+      return answer(404, 'not found');
     }
     const boundary = /boundary="?([^";]+)"?/i.exec(req.headers['content-type'] ?? '')?.[1];
     if (!/^multipart\/related/i.test(req.headers['content-type'] ?? '') || !boundary) {

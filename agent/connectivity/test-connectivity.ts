@@ -1,0 +1,521 @@
+// `gateway test-connectivity [--json]`: can this computer reach the cloud PACS, and how fast does it upload?
+// Steps in order — DNS, TCP (direct or through the CONNECT proxy), TLS handshake, the service itself (C-ECHO over
+// DICOM-TLS, or an authenticated QIDO-RS request to the STOW-RS base), and the effective upload rate of recent
+// transfers — each with pass / warn / fail / skipped, what was seen, and a plain fix hint. Never prints the token or
+// the proxy password. Reusable: the tray and the local API call runConnectivityTest(config).
+import dns from 'node:dns';
+import http from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { loadConfig, type GatewayConfig } from '../config/config';
+import { defaultConfigPath } from '../config/paths';
+import type { UpstreamConfig } from '../config/upstream-config';
+import { databaseUrlFor } from '../db/database-url';
+import { PduReader, encodeCommandSet } from '../receive/pdu-path';
+import {
+  A_RELEASE_RQ,
+  associateRequest,
+  describeAssociateReject,
+  parseAssociateAccept,
+  parseCommandSet,
+  pDataPdu,
+  type ProposedContext,
+} from '../upload/dicom-tls-transport';
+import { effectiveProxy, openTunnel, redactProxy, TunnelError } from '../upload/proxy-tunnel';
+import { describeTlsFailure, keepPeerCertificateOnError, tlsOptions } from '../upload/tls-failure';
+
+export type StepStatus = 'pass' | 'warn' | 'fail' | 'skipped';
+
+export interface ConnectivityStep {
+  name: string;
+  status: StepStatus;
+  detail: string;
+  hint?: string;
+  ms: number;
+}
+
+export interface ConnectivityReport {
+  /** What was tested: kind and target (never the token or the proxy password). */
+  upstream?: { kind: UpstreamConfig['kind']; target: string; proxy?: string };
+  steps: ConnectivityStep[];
+  /** True when no step failed. */
+  ok: boolean;
+  /** The effective upload rate of recent transfers, when measured. */
+  uploadMbps?: number;
+}
+
+export interface ConnectivityOptions {
+  /** TCP connect / TLS handshake timeout (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Waiting for the service's answer (default 15 s). */
+  responseTimeoutMs?: number;
+  /** The database to read recent transfers from (default databaseUrlFor(config)); null = do not look. */
+  databaseUrl?: string | null;
+}
+
+export const MINIMUM_MBPS = 5;
+export const RECOMMENDED_MBPS = 20;
+const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
+const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
+const RATE_WINDOW_MINUTES = 15;
+const EXPIRY_WARN_DAYS = 30;
+
+const HINTS = {
+  dns: 'check the host name in the upstream settings and this computer\'s DNS server; if the cloud is only reachable through a proxy, set upstream.proxy or HTTPS_PROXY',
+  proxyDns: 'check the proxy host name in upstream.proxy / HTTPS_PROXY and this computer\'s DNS server',
+  firewall: (port: number) =>
+    `a firewall may block outbound port ${port}${port === 443 ? ' (HTTPS)' : ' (the DICOM-TLS port)'}: ask IT to allow this computer to reach the cloud, or set a proxy (upstream.proxy or HTTPS_PROXY) if one is required`,
+  proxyAuth: 'the proxy wants a user and password: put them in upstream.proxy as http://user:password@proxy:port (ask IT for the account)',
+  proxy: 'check the proxy address in upstream.proxy / HTTPS_PROXY, and ask IT to allow the cloud host and port through it',
+  interception: 'a proxy or firewall is intercepting TLS (its CA issued the certificate): add that CA to upstream.caFile, or ask IT to exempt the cloud host from TLS inspection',
+  expired: 'the cloud\'s certificate has expired: the cloud provider must renew it (also check this computer\'s date and time)',
+  hostMismatch: 'the certificate is for another host: check the host in the upstream settings, or a proxy is answering with its own certificate',
+  clientCert: 'check upstream.certFile and upstream.keyFile: the client certificate the cloud issued, still valid',
+  tls: 'check that the port speaks TLS, and upstream.caFile / certFile / keyFile',
+  wrongAe: 'check upstream.calledAeTitle (the cloud\'s AE title) and that the cloud knows this gateway\'s AE title',
+  token: 'bad or expired token: put the current token from the cloud provider in upstream.token',
+};
+
+function ms(since: number): number {
+  return Date.now() - since;
+}
+
+function hostOf(upstream: UpstreamConfig): { host: string; port: number } | undefined {
+  if (upstream.kind === 'dicom-tls') return upstream.host && upstream.port ? { host: upstream.host, port: upstream.port } : undefined;
+  if (!upstream.url) return undefined;
+  try {
+    const url = new URL(upstream.url);
+    return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port === '' ? 443 : Number(url.port) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes anything secret (the token, the proxy password) from a message. */
+function redact(text: string, upstream: UpstreamConfig | undefined, proxy: string | undefined): string {
+  let out = text;
+  const secrets: string[] = [];
+  if (upstream?.token) secrets.push(upstream.token);
+  for (const p of [proxy, upstream?.proxy]) {
+    if (!p) continue;
+    try {
+      const url = new URL(p);
+      if (url.password) secrets.push(url.password, decodeURIComponent(url.password));
+      secrets.push(p);
+    } catch {
+      // nothing to take out
+    }
+  }
+  for (const secret of secrets.filter((s) => s.length >= 3).sort((a, b) => b.length - a.length)) {
+    out = out.split(secret).join(secret === proxy || secret === upstream?.proxy ? redactProxy(secret) : '***');
+  }
+  return out;
+}
+
+/** Runs every step against the configured upstream; never throws (a step fails instead). */
+export async function runConnectivityTest(config: GatewayConfig, options: ConnectivityOptions = {}): Promise<ConnectivityReport> {
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const responseTimeoutMs = options.responseTimeoutMs ?? 15_000;
+  const steps: ConnectivityStep[] = [];
+  const upstream = config.upstream;
+  const target = upstream ? hostOf(upstream) : undefined;
+  if (!upstream || !target) {
+    steps.push({
+      name: 'upstream',
+      status: 'fail',
+      detail: 'upstream not configured',
+      hint: 'add an "upstream" section to the configuration (kind dicom-tls with host, port, calledAeTitle; or kind stow-rs with url and token)',
+      ms: 0,
+    });
+    return { steps, ok: false };
+  }
+  const proxy = effectiveProxy(upstream.proxy, target);
+  const report: ConnectivityReport = {
+    upstream: { kind: upstream.kind, target: upstream.kind === 'stow-rs' ? upstream.url! : `${target.host}:${target.port} (${upstream.calledAeTitle})`, ...(proxy ? { proxy: redactProxy(proxy) } : {}) },
+    steps,
+    ok: false,
+  };
+  const add = (step: ConnectivityStep) => {
+    step.detail = redact(step.detail, upstream, proxy);
+    if (step.hint) step.hint = redact(step.hint, upstream, proxy);
+    steps.push(step);
+  };
+  const skipRest = (names: string[], why: string) => {
+    for (const name of names) add({ name, status: 'skipped', detail: why, ms: 0 });
+  };
+  const serviceName = upstream.kind === 'dicom-tls' ? 'C-ECHO' : 'HTTPS request';
+
+  // --- DNS
+  let started = Date.now();
+  const dnsProblems: string[] = [];
+  let dnsStatus: StepStatus = 'pass';
+  let dnsHint: string | undefined;
+  const resolved: string[] = [];
+  let proxyUrl: URL | undefined;
+  if (proxy) {
+    try {
+      proxyUrl = new URL(proxy);
+    } catch {
+      proxyUrl = undefined;
+    }
+  }
+  const lookup = async (host: string) => {
+    if (net.isIP(host)) return host;
+    const answer = await dns.promises.lookup(host);
+    return answer.address;
+  };
+  try {
+    resolved.push(`${target.host} → ${await lookup(target.host)}`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    if (proxy) {
+      dnsStatus = 'warn';
+      dnsProblems.push(`${target.host} does not resolve here (${code}); the proxy may resolve it`);
+      dnsHint = `if the next step fails, ${HINTS.dns}`;
+    } else {
+      dnsStatus = 'fail';
+      dnsProblems.push(`${target.host} does not resolve (${code})`);
+      dnsHint = HINTS.dns;
+    }
+  }
+  if (proxy) {
+    if (!proxyUrl) {
+      dnsStatus = 'fail';
+      dnsProblems.push(`proxy setting ${redactProxy(proxy)} is not a URL`);
+      dnsHint = 'set upstream.proxy / HTTPS_PROXY to http://[user:password@]host:port';
+    } else {
+      const proxyHost = proxyUrl.hostname.replace(/^\[(.*)\]$/, '$1');
+      try {
+        resolved.push(`proxy ${proxyHost} → ${await lookup(proxyHost)}`);
+      } catch (err) {
+        dnsStatus = 'fail';
+        dnsProblems.push(`proxy host ${proxyHost} does not resolve (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        dnsHint = HINTS.proxyDns;
+      }
+    }
+  }
+  add({ name: 'DNS', status: dnsStatus, detail: [...resolved, ...dnsProblems].join('; '), ...(dnsHint ? { hint: dnsHint } : {}), ms: ms(started) });
+  const later = ['TCP connect', 'TLS handshake', serviceName];
+  if (dnsStatus === 'fail') {
+    skipRest(later, 'skipped: DNS failed');
+    return finish(report, await rateStep(config, options, add));
+  }
+
+  // --- TCP
+  started = Date.now();
+  let raw: net.Socket;
+  const via = proxy ? ` through proxy ${redactProxy(proxy)}` : ' (direct)';
+  try {
+    raw = await openTunnel(target, upstream.proxy, connectTimeoutMs);
+    add({ name: 'TCP connect', status: 'pass', detail: `connected to ${target.host}:${target.port}${via}`, ms: ms(started) });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const code = err instanceof TunnelError ? err.code : (err as NodeJS.ErrnoException).code ?? '';
+    let hint: string;
+    if (code === 'EPROXYAUTH') hint = HINTS.proxyAuth;
+    else if (proxy) hint = code === 'EPROXYUNREACHABLE' ? `${HINTS.proxy}; ${HINTS.firewall(target.port)}` : HINTS.proxy;
+    else hint = HINTS.firewall(target.port);
+    add({ name: 'TCP connect', status: 'fail', detail: proxy && !/proxy/.test(message) ? `${message} (through proxy ${redactProxy(proxy)})` : message, hint, ms: ms(started) });
+    skipRest(later.slice(1), 'skipped: no connection');
+    return finish(report, await rateStep(config, options, add));
+  }
+
+  // --- TLS
+  started = Date.now();
+  let secure: tls.TLSSocket;
+  try {
+    secure = await handshake(raw, upstream, target.host, connectTimeoutMs);
+    const cert = secure.getPeerCertificate(false);
+    const subject = cnOf(cert?.subject);
+    const issuer = cnOf(cert?.issuer);
+    const validTo = cert?.valid_to ? new Date(cert.valid_to) : undefined;
+    const days = validTo ? Math.floor((validTo.getTime() - Date.now()) / 86_400_000) : undefined;
+    const detail = `${secure.getProtocol() ?? 'TLS'}; subject ${subject}, issuer ${issuer}, valid to ${validTo?.toISOString() ?? '?'} (${days ?? '?'} days left)`;
+    if (days !== undefined && days < EXPIRY_WARN_DAYS) {
+      add({ name: 'TLS handshake', status: 'warn', detail, hint: `the cloud's certificate expires in ${days} days: tell the cloud provider to renew it`, ms: ms(started) });
+    } else {
+      add({ name: 'TLS handshake', status: 'pass', detail, ms: ms(started) });
+    }
+  } catch (err) {
+    raw.destroy();
+    const described = err instanceof HandshakeError ? err.message : describeTlsFailure(err);
+    add({ name: 'TLS handshake', status: 'fail', detail: described, hint: tlsHint(err, described), ms: ms(started) });
+    skipRest([serviceName], 'skipped: no TLS connection');
+    return finish(report, await rateStep(config, options, add));
+  }
+
+  // --- Service
+  started = Date.now();
+  try {
+    const result = upstream.kind === 'dicom-tls' ? await cEcho(secure, upstream, config.aeTitle, responseTimeoutMs) : await qido(secure, upstream, responseTimeoutMs);
+    add({ name: serviceName, ...result, ms: ms(started) });
+  } catch (err) {
+    const described = describeTlsFailure(err);
+    add({ name: serviceName, status: 'fail', detail: described, hint: tlsHint(err, described), ms: ms(started) });
+  } finally {
+    secure.destroy();
+  }
+
+  return finish(report, await rateStep(config, options, add));
+}
+
+function finish(report: ConnectivityReport, uploadMbps: number | undefined): ConnectivityReport {
+  if (uploadMbps !== undefined) report.uploadMbps = Math.round(uploadMbps * 10) / 10;
+  report.ok = !report.steps.some((step) => step.status === 'fail');
+  return report;
+}
+
+function cnOf(name: tls.Certificate | undefined): string {
+  if (!name) return '?';
+  const cn = Array.isArray(name.CN) ? name.CN.join(',') : name.CN;
+  const o = Array.isArray(name.O) ? name.O.join(',') : name.O;
+  return cn ? `CN=${cn}` : o ? `O=${o}` : '?';
+}
+
+class HandshakeError extends Error {}
+
+function tlsHint(err: unknown, described: string): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
+  if (/unknown issuer/.test(described)) return HINTS.interception;
+  if (code === 'CERT_HAS_EXPIRED' || /expired/.test(described)) return HINTS.expired;
+  if (code === 'CERT_NOT_YET_VALID') return 'check this computer\'s date and time';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return HINTS.hostMismatch;
+  if (/client certificate/.test(described)) return HINTS.clientCert;
+  if (/^E[A-Z]+$/.test(code)) return 'the connection broke: a firewall or proxy may be cutting it, or the server is restarting';
+  return HINTS.tls;
+}
+
+function handshake(raw: net.Socket, upstream: UpstreamConfig, host: string, timeoutMs: number): Promise<tls.TLSSocket> {
+  let options: tls.ConnectionOptions;
+  try {
+    options = tlsOptions(upstream, host);
+  } catch (err) {
+    return Promise.reject(new HandshakeError(`cannot read the TLS files of upstream (caFile/certFile/keyFile): ${(err as Error).message}`));
+  }
+  return new Promise((resolve, reject) => {
+    let socket: tls.TLSSocket;
+    try {
+      socket = tls.connect({ ...options, socket: raw, rejectUnauthorized: true });
+      keepPeerCertificateOnError(socket);
+    } catch (err) {
+      reject(new HandshakeError(`TLS setup failed: ${(err as Error).message} (check upstream.certFile/keyFile/caFile)`));
+      return;
+    }
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new HandshakeError(`TLS handshake did not complete within ${Math.round(timeoutMs / 1000)} s: is that port TLS?`));
+    }, timeoutMs);
+    const onError = (err: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    };
+    socket.once('error', onError);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      socket.on('error', () => undefined);
+      resolve(socket);
+    });
+  });
+}
+
+type ServiceResult = Omit<ConnectivityStep, 'name' | 'ms'>;
+
+/** GET <url>/studies?limit=1 (QIDO-RS) over the open TLS connection, with the bearer token. */
+function qido(socket: tls.TLSSocket, upstream: UpstreamConfig, timeoutMs: number): Promise<ServiceResult> {
+  const url = new URL(`${upstream.url}/studies?limit=1`);
+  const headers: http.OutgoingHttpHeaders = { Host: url.host, Accept: 'application/dicom+json', Connection: 'close' };
+  if (upstream.token) headers.Authorization = `Bearer ${upstream.token}`;
+  return new Promise((resolve, reject) => {
+    const request = http.request({ method: 'GET', path: `${url.pathname}${url.search}`, headers, createConnection: () => socket });
+    const timer = setTimeout(() => {
+      request.destroy(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`));
+    }, timeoutMs);
+    request.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    request.on('response', (response) => {
+      clearTimeout(timer);
+      response.resume();
+      const status = response.statusCode ?? 0;
+      const what = `GET ${url.pathname}${url.search} answered HTTP ${status}${response.statusMessage ? ` ${response.statusMessage}` : ''}`;
+      const auth = upstream.token ? 'with the token' : upstream.certFile ? 'with the client certificate' : 'without credentials';
+      if (status >= 200 && status < 300) resolve({ status: 'pass', detail: `${what}: reachable and authenticated (${auth})` });
+      else if (status === 401 || status === 403) {
+        resolve({ status: 'fail', detail: `${what}: the cloud refused our credentials (${auth})`, hint: upstream.token || !upstream.certFile ? HINTS.token : `${HINTS.clientCert}; or the token is bad or expired` });
+      } else if (status === 404 || status === 405) {
+        resolve({
+          status: 'warn',
+          detail: `${what}: the server answers, but does not offer QIDO-RS at that path, so the token could not be checked`,
+          hint: 'check upstream.url (the STOW-RS base, without /studies); if it is right, this server simply has no search endpoint',
+        });
+      } else if (status >= 500) resolve({ status: 'fail', detail: `${what}: the cloud has a server error`, hint: 'the cloud service has a problem: try again later, or tell the cloud provider' });
+      else resolve({ status: 'warn', detail: `${what}: unexpected answer`, hint: 'check upstream.url' });
+    });
+    request.end();
+  });
+}
+
+/** An association proposing Verification, one C-ECHO, then release, over the open TLS connection. */
+async function cEcho(socket: tls.TLSSocket, upstream: UpstreamConfig, callingAe: string, timeoutMs: number): Promise<ServiceResult> {
+  const calledAe = upstream.calledAeTitle ?? '';
+  const reader = new PduReader();
+  const pdus: Buffer[] = [];
+  let ended: Error | undefined;
+  let wake: (() => void) | undefined;
+  socket.on('data', (chunk: Buffer) => {
+    reader.push(chunk);
+    for (let next = reader.header(); next && reader.buffered >= next.length + 6; next = reader.header()) {
+      if (next.length > 1 << 20) {
+        ended = new Error(`the cloud sent an invalid PDU (type ${next.type}, ${next.length} bytes)`);
+        socket.destroy();
+        break;
+      }
+      pdus.push(Buffer.from(reader.take(next.length + 6)));
+    }
+    wake?.();
+  });
+  socket.on('error', (err) => {
+    ended ??= err;
+    wake?.();
+  });
+  socket.on('close', () => {
+    ended ??= new Error('the cloud closed the connection');
+    wake?.();
+  });
+  const next = async (what: string): Promise<Buffer> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const pdu = pdus.shift();
+      if (pdu) {
+        if (pdu[0] === 0x07) throw new Error(`the cloud aborted the association (A-ABORT source ${pdu[8]}, reason ${pdu[9]}) while we waited for ${what}`);
+        return pdu;
+      }
+      if (ended) throw new Error(`${describeTlsFailure(ended)} (while we waited for ${what})`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`the cloud did not answer within ${Math.round(timeoutMs / 1000)} s (waiting for ${what})`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        wake = () => {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve();
+        };
+      });
+    }
+  };
+
+  const proposed: ProposedContext[] = [{ abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [IMPLICIT_VR_LITTLE_ENDIAN] }];
+  socket.write(associateRequest(calledAe, callingAe, proposed));
+  const answer = await next('the association answer');
+  if (answer[0] === 0x03) {
+    return { status: 'fail', detail: describeAssociateReject(answer[7], answer[8], answer[9], calledAe, callingAe), hint: HINTS.wrongAe };
+  }
+  if (answer[0] !== 0x02) return { status: 'fail', detail: `the cloud answered the association request with PDU type ${answer[0]}`, hint: 'is that port a DICOM port?' };
+  const accepted = parseAssociateAccept(answer, proposed);
+  const context = accepted.contexts.find((c) => c.id === 1);
+  if (!context || context.result !== 0) {
+    socket.write(A_RELEASE_RQ);
+    return { status: 'fail', detail: `association accepted, but Verification (C-ECHO) was refused (result ${context?.result ?? 'missing'})`, hint: 'the cloud does not allow C-ECHO from this gateway: ask the cloud provider' };
+  }
+  const command = encodeCommandSet({ AffectedSOPClassUID: VERIFICATION_SOP_CLASS, CommandField: 0x0030, MessageID: 1, CommandDataSetType: 0x0101 })!;
+  socket.write(pDataPdu(context.id, command, true, true));
+  const parts: Buffer[] = [];
+  for (let last = false; !last; ) {
+    const pdu = await next('the C-ECHO response');
+    if (pdu[0] !== 0x04) throw new Error(`the cloud sent PDU type ${pdu[0]} instead of a C-ECHO response`);
+    for (let pos = 6; pos + 6 <= pdu.length; ) {
+      const length = pdu.readUInt32BE(pos);
+      const control = pdu[pos + 5];
+      if (control & 0x01) {
+        parts.push(pdu.subarray(pos + 6, pos + 4 + length));
+        if (control & 0x02) last = true;
+      }
+      pos += 4 + length;
+    }
+  }
+  const response = parseCommandSet(Buffer.concat(parts));
+  // Release politely; a peer that does not answer the release does not fail the test.
+  socket.write(A_RELEASE_RQ);
+  await next('the release answer').catch(() => undefined);
+  const where = `${calledAe} as ${callingAe}`;
+  if (response.commandField !== 0x8030) return { status: 'fail', detail: `the cloud sent command field 0x${(response.commandField ?? 0).toString(16)} instead of a C-ECHO response`, hint: 'is that port a DICOM port?' };
+  if (response.status === 0x0000) return { status: 'pass', detail: `association with ${where} accepted, C-ECHO status 0x0000 (success), released` };
+  const hex = `0x${(response.status ?? 0xffff).toString(16).toUpperCase().padStart(4, '0')}`;
+  return { status: 'fail', detail: `C-ECHO answered status ${hex}${response.errorComment ? ` (${response.errorComment})` : ''}`, hint: 'the cloud refused the echo: ask the cloud provider whether this gateway is allowed' };
+}
+
+/** The effective upload rate of the deliveries in the last 15 minutes. */
+async function rateStep(config: GatewayConfig, options: ConnectivityOptions, add: (step: ConnectivityStep) => void): Promise<number | undefined> {
+  const name = 'upload rate';
+  const started = Date.now();
+  const url = options.databaseUrl === undefined ? databaseUrlFor(config) : options.databaseUrl ?? undefined;
+  if (!url) {
+    add({ name, status: 'skipped', detail: 'skipped: the database is not reachable (the embedded database runs only while the agent runs)', ms: ms(started) });
+    return undefined;
+  }
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n, coalesce(sum(i.file_bytes), 0)::bigint AS bytes,
+              extract(epoch FROM max(u.delivered_at) - min(u.delivered_at))::float8 AS seconds
+         FROM uploads u JOIN instances i USING (sop_instance_uid)
+        WHERE u.state = 'done' AND u.delivered_at > now() - make_interval(mins => $1)`,
+      [RATE_WINDOW_MINUTES],
+    );
+    const row = rows[0] as { n: number; bytes: string; seconds: number | null };
+    const seconds = row.seconds ?? 0;
+    if (row.n < 2 || seconds < 1) {
+      add({ name, status: 'skipped', detail: `skipped: no recent uploads (${row.n} delivered in the last ${RATE_WINDOW_MINUTES} minutes${row.n >= 2 ? ', within less than 1 s' : ''})`, ms: ms(started) });
+      return undefined;
+    }
+    const bytes = Number(row.bytes);
+    const mbps = (bytes * 8) / seconds / 1e6;
+    const shown = Math.round(mbps * 10) / 10;
+    const detail = `${shown} Mbps: ${row.n} instances, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s (last ${RATE_WINDOW_MINUTES} minutes)`;
+    const limit = config.upload.maxMbps > 0 ? ` (upload.maxMbps caps it at ${config.upload.maxMbps} Mbps)` : '';
+    if (mbps >= RECOMMENDED_MBPS) add({ name, status: 'pass', detail, ms: ms(started) });
+    else if (mbps >= MINIMUM_MBPS) add({ name, status: 'warn', detail: `${detail}: below the recommended ${RECOMMENDED_MBPS} Mbps`, hint: `a faster uplink, or a higher upload.maxMbps / schedule limit${limit}`, ms: ms(started) });
+    else add({ name, status: 'fail', detail: `${detail}: below the ${MINIMUM_MBPS} Mbps minimum`, hint: `the uplink is too slow for the studies to arrive in time: check the line, the proxy, and upload.maxMbps / schedule${limit}`, ms: ms(started) });
+    return mbps;
+  } catch (err) {
+    add({ name, status: 'skipped', detail: `skipped: the database is not reachable (${(err as Error).message})`, ms: ms(started) });
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The report as a table with hints (what `gateway test-connectivity` prints). */
+export function formatConnectivityReport(report: ConnectivityReport): string {
+  const lines: string[] = [];
+  if (report.upstream) lines.push(`Upstream  ${report.upstream.kind} ${report.upstream.target}${report.upstream.proxy ? ` via proxy ${report.upstream.proxy}` : ''}`, '');
+  const width = Math.max(...report.steps.map((s) => s.name.length), 4);
+  for (const step of report.steps) {
+    lines.push(`${step.status.toUpperCase().padEnd(7)} ${step.name.padEnd(width)}  ${step.detail}${step.status === 'skipped' ? '' : ` (${step.ms} ms)`}`);
+    if (step.hint) lines.push(`${''.padEnd(8 + width)}  fix: ${step.hint}`);
+  }
+  lines.push('', report.ok ? 'Connectivity OK' : 'Connectivity FAILED');
+  return lines.join('\n');
+}
+
+/** `gateway test-connectivity [--config FILE] [--json]`: 0 when no step failed, 1 otherwise, 2 on a usage error. */
+export async function testConnectivityCommand(args: string[]): Promise<number> {
+  let values: { config?: string; json?: boolean };
+  try {
+    values = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    console.error(`gateway: ${(err as Error).message}\nUsage: gateway test-connectivity [--config FILE] [--json]`);
+    return 2;
+  }
+  const config = loadConfig(values.config ?? defaultConfigPath());
+  const report = await runConnectivityTest(config);
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatConnectivityReport(report));
+  return report.ok ? 0 : 1;
+}
