@@ -1,0 +1,604 @@
+// Upload benchmark (a script, not a timed test): the 200-slice synthetic CT series (512 KiB files) sent upstream.
+//
+//   test/bench/upload [--runs 3] [--slices 200] [--workers 1,4] [--only a,b,c] [--no-agent-tls]
+//
+// (a) Backlog over a 20 Mbps link: the real agent (bin/gateway.js) first receives the series with no upstream
+//     configured (so everything is queued), is stopped, gets an upstream and is started again; the whole backlog
+//     then goes to the STOW-RS simulator. Link utilization = file bytes * 8 / seconds / 20e6, seconds from the
+//     first byte on the link to the last instance marked done in the database. Two links:
+//       - a shared 20 Mbps link: a TCP relay in front of the simulator paces every connection together (a real
+//         uplink: 4 workers share it), with upload.workers 1 and 4;
+//       - the simulator's own throttleMbps 20: it paces each request on its own, so it models the link only for
+//         one request at a time (workers 1).
+// (b) DICOM-TLS over unthrottled loopback: the gateway's DICOM-TLS transport (createDicomTlsTransport, batches of
+//     100 on one association, mutual TLS) against DCMTK `storescu +tls` (TCP_NODELAY=1) sending the same files,
+//     alternately, to a fresh Orthanc each run (its own storage: disk + SQLite index) and to the DICOM-TLS
+//     simulator (a raw-PDU SCP that keeps the datasets in memory, in its own process: the network-only reference).
+//     Then the full agent (workers 1 and 4) as backlog to Orthanc, unthrottled.
+// (c) STOW-RS over unthrottled loopback: the gateway's STOW-RS transport (one request with all instances) against
+//     `curl --data-binary @body` posting a multipart body with the same parts built beforehand, to a fresh
+//     simulator (in its own process) each run; curl's time is its own %{time_total} (the POST only).
+//
+// MB/s are 1e6 bytes of DICOM files per second; figures are medians of --runs runs; each transport first makes one
+// untimed send (JIT warm, as in a running agent). Starts its own PostgreSQL
+// unless TEST_DATABASE_URL is set. Everything lives in a fresh temp folder, removed at the end.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../../agent/db/embedded-postgres';
+import { consoleLogger } from '../../agent/logging';
+import type { UpstreamConfig } from '../../agent/config/upstream-config';
+import { createDicomTlsTransport } from '../../agent/upload/dicom-tls-transport';
+import { createPacer } from '../../agent/upload/pacer';
+import { createStowRsTransport } from '../../agent/upload/stow-rs-transport';
+import type { OutgoingInstance, Transport } from '../../agent/upload/transport';
+import { startDicomTlsScp } from '../cloud-simulator/dicom-tls-scp';
+import { outgoingSeries } from '../cloud-simulator/outgoing';
+import { startStowRsSimulator } from '../cloud-simulator/stow-rs-server';
+import { makeTestPki, type TestPki } from '../helpers/certificates';
+import { createTestDatabase } from '../helpers/database';
+import { runDcmtk } from '../helpers/dcmtk';
+import { launchGateway, startGateway } from '../helpers/gateway-process';
+import { startOrthanc, type Orthanc } from '../helpers/orthanc';
+
+const LINK_MBPS = 20;
+const UTILIZATION_TARGET = 0.9;
+const RATIO_TARGET = 1.0;
+const BATCH = 100; // upload.batchMaxInstances default: the uploader's batch size
+
+interface Options {
+  runs: number;
+  slices: number;
+  workers: number[];
+  only: Set<string>;
+  agentTls: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const options: Options = { runs: 3, slices: 200, workers: [1, 4], only: new Set(['a', 'b', 'c']), agentTls: true };
+  for (let i = 0; i < argv.length; i++) {
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${argv[i - 1]} needs a value`);
+      return next;
+    };
+    if (argv[i] === '--runs') options.runs = Math.max(1, Number(value()));
+    else if (argv[i] === '--slices') options.slices = Math.max(1, Number(value()));
+    else if (argv[i] === '--workers') options.workers = value().split(',').filter(Boolean).map(Number);
+    else if (argv[i] === '--only') options.only = new Set(value().split(',').filter(Boolean));
+    else if (argv[i] === '--no-agent-tls') options.agentTls = false;
+    else throw new Error(`unknown argument ${argv[i]} (usage: upload.ts [--runs N] [--slices N] [--workers 1,4] [--only a,b,c] [--no-agent-tls])`);
+  }
+  return options;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
+    });
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Simulators in their own process (so the transport under test does not share an event loop with its peer)
+
+type ServeKind = 'stow' | 'dicom-tls';
+
+/** Child mode: `upload.ts --serve stow|dicom-tls <pkiDir> [storeDir]`; prints {"port":N} and runs until SIGTERM. */
+async function serve(kind: ServeKind, pkiDir: string, storeDir: string | undefined): Promise<void> {
+  const pki = JSON.parse(fs.readFileSync(path.join(pkiDir, 'pki.json'), 'utf8')) as TestPki;
+  let stop: () => Promise<unknown>;
+  let port: number;
+  if (kind === 'stow') {
+    const sim = await startStowRsSimulator({ pki: pki as Parameters<typeof startStowRsSimulator>[0]['pki'], storeDir: storeDir!, token: 't' });
+    port = sim.port;
+    stop = sim.stop;
+  } else {
+    const scp = await startDicomTlsScp({ certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, caFile: pki.caFile, requireClientCertificate: true, aeTitle: 'CLOUDSIM' });
+    port = scp.port;
+    stop = scp.close;
+    // Counts, on demand (SIGUSR2), how many instances it has kept.
+    process.on('SIGUSR2', () => process.stdout.write(`${JSON.stringify({ stored: scp.stored.length })}\n`));
+  }
+  process.on('SIGTERM', () => {
+    void stop().finally(() => process.exit(0));
+  });
+  process.stdout.write(`${JSON.stringify({ port })}\n`);
+}
+
+interface ServedPeer {
+  port: number;
+  child: ChildProcess;
+  /** dicom-tls only: instances the simulator kept. */
+  stored(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startServed(kind: ServeKind, pkiDir: string, storeDir?: string): Promise<ServedPeer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--serve', kind, pkiDir, ...(storeDir ? [storeDir] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let buffered = '';
+  const listeners = new Set<() => void>();
+  child.stdout!.on('data', (data: Buffer) => {
+    buffered += data.toString();
+    let at: number;
+    while ((at = buffered.indexOf('\n')) >= 0) {
+      lines.push(buffered.slice(0, at));
+      buffered = buffered.slice(at + 1);
+    }
+    for (const listener of listeners) listener();
+  });
+  const nextLine = (timeoutMs: number) =>
+    withTimeout(
+      new Promise<string>((resolve, reject) => {
+        const check = () => {
+          const line = lines.shift();
+          if (line !== undefined) {
+            listeners.delete(check);
+            resolve(line);
+          } else if (child.exitCode !== null) {
+            listeners.delete(check);
+            reject(new Error(`${kind} simulator exited (code ${child.exitCode})`));
+          }
+        };
+        listeners.add(check);
+        child.once('exit', check);
+        check();
+      }),
+      timeoutMs,
+      `${kind} simulator`,
+    );
+  const { port } = JSON.parse(await nextLine(30000)) as { port: number };
+  return {
+    port,
+    child,
+    async stored() {
+      child.kill('SIGUSR2');
+      return (JSON.parse(await nextLine(10000)) as { stored: number }).stored;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+      await gone;
+      clearTimeout(timer);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A link: a TCP relay pacing the client-to-server bytes of all its connections together (0 = unpaced)
+
+interface Link {
+  port: number;
+  bytes: number;
+  firstByteAt?: number;
+  stop(): Promise<void>;
+}
+
+async function startLink(targetPort: number, mbps: number): Promise<Link> {
+  const sockets = new Set<net.Socket>();
+  let nextFree = 0; // performance.now() at which the link is free again
+  const link: Link = { port: 0, bytes: 0, stop: async () => {} };
+  const server = net.createServer((client) => {
+    client.setNoDelay(true);
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    upstream.setNoDelay(true);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    let heldUntil = 0;
+    let needDrain = false;
+    const maybeResume = () => {
+      if (needDrain) return;
+      const left = heldUntil - performance.now();
+      // Timers may fire a little early: wait out the rest rather than stall.
+      if (left > 0.5) setTimeout(maybeResume, Math.ceil(left));
+      else client.resume();
+    };
+    client.on('data', (chunk: Buffer) => {
+      const now = performance.now();
+      link.firstByteAt ??= Date.now();
+      link.bytes += chunk.length;
+      if (!upstream.write(chunk)) {
+        needDrain = true;
+        client.pause();
+        upstream.once('drain', () => {
+          needDrain = false;
+          maybeResume();
+        });
+      }
+      if (mbps > 0) {
+        nextFree = Math.max(now, nextFree) + (chunk.length * 8) / (mbps * 1000);
+        const wait = nextFree - now;
+        if (wait > 1) {
+          heldUntil = nextFree;
+          client.pause();
+          setTimeout(maybeResume, wait);
+        }
+      }
+    });
+    client.on('end', () => upstream.end());
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  link.port = (server.address() as net.AddressInfo).port;
+  link.stop = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    });
+  return link;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The whole agent: a queued backlog, then upload
+
+const databases: string[] = [];
+
+async function dropDatabases(): Promise<void> {
+  const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+  await admin.connect();
+  try {
+    for (const url of databases.splice(0)) await admin.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+interface BacklogResult {
+  /** First byte on the link to the last instance marked done. */
+  seconds: number;
+  /** "agent ready" of the restarted agent to the last instance marked done. */
+  readySeconds: number;
+  linkBytes: number;
+}
+
+/**
+ * Receives the files into an agent with no upstream (all queued), stops it, configures `upstream` (pointed at a link
+ * to targetPort) and upload.workers, starts it again and waits until every instance is done.
+ */
+async function agentBacklog(root: string, files: string[], target: { port: number; upstream: (linkPort: number) => Record<string, unknown> }, linkMbps: number, workers: number, timeoutMs: number): Promise<BacklogResult> {
+  const dataDir = fs.mkdtempSync(path.join(root, 'agent-'));
+  const database = await createTestDatabase();
+  databases.push(database);
+  const first = await startGateway({ dataDir, database, config: { limits: { minFreeDiskMb: 64 } } });
+  try {
+    const sent = await runDcmtk('storescu', ['-aet', 'BENCH', '-aec', first.aeTitle, '127.0.0.1', String(first.port), ...files], 600000);
+    if (sent.code !== 0 || /Store Failed|Status: [^0]/i.test(sent.stderr)) throw new Error(`storescu into the agent failed (code ${sent.code}): ${sent.stderr.slice(-2000)}`);
+  } finally {
+    await first.stop();
+  }
+  const pool = new pg.Pool({ connectionString: database, max: 1 });
+  const link = await startLink(target.port, linkMbps);
+  try {
+    const queued = await pool.query<{ n: string }>("SELECT count(*) AS n FROM uploads WHERE state = 'queued'");
+    if (Number(queued.rows[0].n) !== files.length) throw new Error(`the agent queued ${queued.rows[0].n} uploads, expected ${files.length}`);
+    const config = JSON.parse(fs.readFileSync(first.configFile, 'utf8')) as Record<string, unknown>;
+    config.upstream = target.upstream(link.port);
+    config.upload = { workers };
+    fs.writeFileSync(first.configFile, JSON.stringify(config, null, 2));
+    spawnSync('sync');
+    const gateway = await launchGateway(first.configFile, first.port, first.aeTitle, dataDir);
+    const ready = Date.now();
+    try {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const { rows } = await pool.query<{ done: string; failed: string; last: number | null; error: string | null }>(
+          "SELECT count(*) FILTER (WHERE state = 'done') AS done, count(*) FILTER (WHERE state = 'failed') AS failed, (extract(epoch FROM max(delivered_at)) * 1000)::float8 AS last, max(last_error) AS error FROM uploads",
+        );
+        const row = rows[0];
+        if (Number(row.failed) > 0) throw new Error(`${row.failed} uploads failed permanently: ${row.error}`);
+        if (Number(row.done) === files.length) {
+          const end = row.last!;
+          return { seconds: (end - (link.firstByteAt ?? ready)) / 1000, readySeconds: (end - ready) / 1000, linkBytes: link.bytes };
+        }
+        if (Date.now() > deadline) throw new Error(`only ${row.done} of ${files.length} uploads done after ${timeoutMs / 1000} s (last error: ${row.error}); agent output:\n${gateway.output().slice(-3000)}`);
+        await sleep(100);
+      }
+    } finally {
+      await gateway.stop();
+    }
+  } finally {
+    await link.stop();
+    await pool.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Transports on their own
+
+async function sendThrough(transport: Transport, instances: OutgoingInstance[], batchSize: number): Promise<number> {
+  const start = performance.now();
+  try {
+    for (let i = 0; i < instances.length; i += batchSize) {
+      const outcome = await transport.send(instances.slice(i, i + batchSize));
+      if (outcome.failed.length > 0) throw new Error(`${outcome.failed.length} instances not delivered: ${outcome.failed[0].error}`);
+    }
+  } finally {
+    await transport.close();
+  }
+  return (performance.now() - start) / 1000;
+}
+
+function dicomTlsUpstream(pki: TestPki, port: number, calledAeTitle: string): UpstreamConfig {
+  return { kind: 'dicom-tls', host: 'localhost', port, calledAeTitle, caFile: pki.caFile, certFile: pki.clientCertFile, keyFile: pki.clientKeyFile, storageCommitment: false };
+}
+
+async function storescuTls(pki: TestPki, port: number, calledAeTitle: string, files: string[]): Promise<number> {
+  const start = performance.now();
+  const result = await runDcmtk('storescu', ['+tls', pki.clientKeyFile, pki.clientCertFile, '+cf', pki.caFile, '-aet', 'BENCH', '-aec', calledAeTitle, 'localhost', String(port), ...files], 600000);
+  const seconds = (performance.now() - start) / 1000;
+  if (result.code !== 0 || /Store Failed|Status: [^0]|Association Rejected|Abort/i.test(result.stderr)) throw new Error(`storescu +tls failed (code ${result.code}): ${result.stderr.slice(-2000)}`);
+  return seconds;
+}
+
+async function withOrthanc<T>(root: string, pki: TestPki, expected: number, run: (orthanc: Orthanc) => Promise<T>): Promise<T> {
+  const orthanc = await startOrthanc({ dir: fs.mkdtempSync(path.join(root, 'orthanc-')), pki });
+  try {
+    const result = await run(orthanc);
+    const kept = (await orthanc.listInstances()).length;
+    if (kept !== expected) throw new Error(`Orthanc kept ${kept} instances, expected ${expected}`);
+    return result;
+  } finally {
+    await orthanc.stop();
+  }
+}
+
+async function withDicomTlsSim<T>(pkiDir: string, expected: number, run: (port: number) => Promise<T>): Promise<T> {
+  const sim = await startServed('dicom-tls', pkiDir);
+  try {
+    const result = await run(sim.port);
+    const kept = await sim.stored();
+    if (kept !== expected) throw new Error(`the DICOM-TLS simulator kept ${kept} instances, expected ${expected}`);
+    return result;
+  } finally {
+    await sim.stop();
+  }
+}
+
+async function withStowSim<T>(root: string, pkiDir: string, expected: number, run: (url: string) => Promise<T>): Promise<T> {
+  const storeDir = fs.mkdtempSync(path.join(root, 'stow-'));
+  const sim = await startServed('stow', pkiDir, storeDir);
+  try {
+    const result = await run(`https://localhost:${sim.port}/dicom-web`);
+    const kept = fs.readdirSync(storeDir).length;
+    if (kept !== expected) throw new Error(`the STOW-RS simulator kept ${kept} instances, expected ${expected}`);
+    return result;
+  } finally {
+    await sim.stop();
+    fs.rmSync(storeDir, { recursive: true, force: true });
+  }
+}
+
+/** The multipart body the STOW-RS transport would send, as one file, for curl. */
+function writeMultipartBody(file: string, files: string[]): string {
+  const boundary = `bench-${crypto.randomBytes(16).toString('hex')}`;
+  const fd = fs.openSync(file, 'w');
+  files.forEach((part, i) => {
+    fs.writeSync(fd, Buffer.from(`${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`, 'latin1'));
+    fs.writeSync(fd, fs.readFileSync(part));
+  });
+  fs.writeSync(fd, Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1'));
+  fs.closeSync(fd);
+  return boundary;
+}
+
+async function curlPost(url: string, caFile: string, bodyFile: string, boundary: string): Promise<number> {
+  const args = [
+    '-sS', '--cacert', caFile, '-o', '/dev/null', '-w', '%{http_code} %{time_total}',
+    '-H', 'Authorization: Bearer t',
+    '-H', `Content-Type: multipart/related; type="application/dicom"; boundary=${boundary}`,
+    '-H', 'Accept: application/dicom+json',
+    // No "Expect: 100-continue" round trip (the transport does not wait for one either).
+    '-H', 'Expect:',
+    '--data-binary', `@${bodyFile}`,
+    `${url}/studies`,
+  ];
+  const result = await withTimeout(
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn('curl', args);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    }),
+    600000,
+    'curl',
+  );
+  const [status, seconds] = result.stdout.trim().split(' ');
+  if (result.code !== 0 || status !== '200') throw new Error(`curl failed (exit ${result.code}, HTTP ${status}): ${result.stderr}`);
+  return Number(seconds);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-bench-upload-'));
+  // PostgreSQL (run as 'postgres' when this runs as root) must be able to enter it.
+  fs.chmodSync(root, 0o755);
+  const externalDatabase = Boolean(process.env.TEST_DATABASE_URL);
+  let stopDatabase = async () => {};
+  const out: string[] = [];
+  const log = (line: string) => {
+    console.log(line);
+    out.push(line);
+  };
+  try {
+    if (!externalDatabase && (options.only.has('a') || (options.only.has('b') && options.agentTls))) {
+      const databaseDir = path.join(root, 'postgres');
+      fs.mkdirSync(databaseDir);
+      fs.chmodSync(databaseDir, 0o755);
+      const database = await startEmbeddedPostgres(databaseDir, 0, consoleLogger('warn'));
+      process.env.TEST_DATABASE_URL = database.url;
+      stopDatabase = database.stop;
+    }
+    const pkiDir = path.join(root, 'pki');
+    const pki = makeTestPki(pkiDir);
+    fs.writeFileSync(path.join(pkiDir, 'pki.json'), JSON.stringify(pki));
+    const instances = outgoingSeries(path.join(root, 'series'), { slices: options.slices });
+    const files = instances.map((i) => i.filePath);
+    const totalBytes = instances.reduce((sum, i) => sum + i.fileBytes, 0);
+    const mb = totalBytes / 1e6;
+    const rate = (seconds: number) => mb / seconds;
+    spawnSync('sync');
+    log(`${files.length} CT files, ${mb.toFixed(1)} MB (${((totalBytes * 8) / 1e6).toFixed(0)} Mbit); ${options.runs} runs each; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}); node ${process.version}; temp dir ${root}`);
+    const table: string[] = [];
+
+    if (options.only.has('a')) {
+      log(`\n(a) backlog through the real agent to the STOW-RS simulator at ${LINK_MBPS} Mbps`);
+      const idealSeconds = (totalBytes * 8) / (LINK_MBPS * 1e6);
+      const timeoutMs = idealSeconds * 4000 + 120000;
+      const stowTarget = async (throttleMbps: number, run: (target: Parameters<typeof agentBacklog>[2]) => Promise<BacklogResult>) => {
+        const storeDir = fs.mkdtempSync(path.join(root, 'stow-'));
+        const sim = await startStowRsSimulator({ pki: pki as Parameters<typeof startStowRsSimulator>[0]['pki'], storeDir, token: 't', throttleMbps });
+        try {
+          const result = await run({ port: sim.port, upstream: (linkPort) => ({ kind: 'stow-rs', url: `https://localhost:${linkPort}/dicom-web`, caFile: pki.caFile, token: 't', storageCommitment: false }) });
+          const kept = fs.readdirSync(storeDir).length;
+          if (kept !== files.length) throw new Error(`the simulator kept ${kept} instances, expected ${files.length}`);
+          return result;
+        } finally {
+          await sim.stop();
+          fs.rmSync(storeDir, { recursive: true, force: true });
+        }
+      };
+      const variants: Array<{ label: string; linkMbps: number; simMbps: number; workers: number }> = [
+        ...options.workers.map((workers) => ({ label: `shared ${LINK_MBPS} Mbps link, workers ${workers}`, linkMbps: LINK_MBPS, simMbps: 0, workers })),
+        { label: `simulator throttleMbps ${LINK_MBPS} (per request), workers 1`, linkMbps: 0, simMbps: LINK_MBPS, workers: 1 },
+      ];
+      for (const variant of variants) {
+        // One run each: ~45 s of transfer per run at 20 Mbps, and a paced link varies little.
+        const result = await stowTarget(variant.simMbps, (target) => agentBacklog(root, files, target, variant.linkMbps, variant.workers, timeoutMs));
+        const utilization = (totalBytes * 8) / result.seconds / (LINK_MBPS * 1e6);
+        const overhead = result.linkBytes / totalBytes - 1;
+        log(`  ${variant.label}: ${result.seconds.toFixed(1)} s first byte to last done (${result.readySeconds.toFixed(1)} s from "agent ready"; ideal ${idealSeconds.toFixed(1)} s), link bytes +${(overhead * 100).toFixed(2)}% over file bytes (TLS, HTTP)`);
+        table.push(row(`(a) ${variant.label}`, `${(rate(result.seconds) * 8).toFixed(2)} Mbit/s`, `${(utilization * 100).toFixed(1)}% utilization`, `>= ${UTILIZATION_TARGET * 100}%`, utilization >= UTILIZATION_TARGET));
+      }
+    }
+
+    if (options.only.has('b')) {
+      log('\n(b) DICOM-TLS, unthrottled loopback: gateway transport vs storescu +tls (TCP_NODELAY=1), alternately');
+      const peers: Array<{ name: string; run: <T>(fn: (port: number, ae: string) => Promise<T>) => Promise<T> }> = [
+        { name: 'Orthanc', run: (fn) => withOrthanc(root, pki, files.length, (orthanc) => fn(orthanc.dicomPort, orthanc.aeTitle)) },
+        { name: 'DICOM-TLS simulator', run: (fn) => withDicomTlsSim(pkiDir, files.length, (port) => fn(port, 'CLOUDSIM')) },
+      ];
+      // The agent is a long-running process: one untimed send first, so the transport's code is compiled (JIT) as
+      // it is in an agent that has been running for a while (storescu is native code).
+      await withDicomTlsSim(pkiDir, files.length, (port) => sendThrough(createDicomTlsTransport(dicomTlsUpstream(pki, port, 'CLOUDSIM'), 'BENCH', createPacer(() => 0)), instances, BATCH));
+      for (const peer of peers) {
+        const gateway: number[] = [];
+        const storescu: number[] = [];
+        for (let run = 0; run < options.runs; run++) {
+          const g = await peer.run((port, ae) => withTimeout(sendThrough(createDicomTlsTransport(dicomTlsUpstream(pki, port, ae), 'BENCH', createPacer(() => 0)), instances, BATCH), 600000, 'DICOM-TLS transport'));
+          spawnSync('sync');
+          const s = await peer.run((port, ae) => storescuTls(pki, port, ae, files));
+          spawnSync('sync');
+          gateway.push(g);
+          storescu.push(s);
+          log(`  ${peer.name} run ${run + 1}: transport ${g.toFixed(2)} s (${rate(g).toFixed(1)} MB/s), storescu ${s.toFixed(2)} s (${rate(s).toFixed(1)} MB/s)`);
+        }
+        const ratio = rate(median(gateway)) / rate(median(storescu));
+        table.push(row(`(b) DICOM-TLS transport -> ${peer.name}`, `${rate(median(gateway)).toFixed(1)} vs ${rate(median(storescu)).toFixed(1)} MB/s`, `ratio ${ratio.toFixed(2)}`, `>= ${RATIO_TARGET.toFixed(1)}`, ratio >= RATIO_TARGET));
+      }
+      if (options.agentTls) {
+        // Alternately in each run: storescu +tls, then the agent with each worker count, each to a fresh Orthanc.
+        const reference: number[] = [];
+        const agent = new Map<number, number[]>(options.workers.map((w) => [w, []]));
+        for (let run = 0; run < options.runs; run++) {
+          const s = await withOrthanc(root, pki, files.length, (o) => storescuTls(pki, o.dicomPort, o.aeTitle, files));
+          spawnSync('sync');
+          reference.push(s);
+          const parts = [`storescu ${s.toFixed(2)} s (${rate(s).toFixed(1)} MB/s)`];
+          for (const workers of options.workers) {
+            const result = await withOrthanc(root, pki, files.length, (orthanc) =>
+              agentBacklog(root, files, { port: orthanc.dicomPort, upstream: (linkPort) => ({ ...dicomTlsUpstream(pki, linkPort, orthanc.aeTitle) }) }, 0, workers, 300000),
+            );
+            spawnSync('sync');
+            agent.get(workers)!.push(result.seconds);
+            parts.push(`agent workers ${workers} ${result.seconds.toFixed(2)} s (${rate(result.seconds).toFixed(1)} MB/s; ${result.readySeconds.toFixed(2)} s from "agent ready")`);
+          }
+          log(`  agent backlog -> Orthanc run ${run + 1}: ${parts.join(', ')}`);
+        }
+        const storescuOrthanc = rate(median(reference));
+        for (const workers of options.workers) {
+          const agentRate = rate(median(agent.get(workers)!));
+          const ratio = agentRate / storescuOrthanc;
+          table.push(row(`(b) full agent, workers ${workers} -> Orthanc`, `${agentRate.toFixed(1)} vs ${storescuOrthanc.toFixed(1)} MB/s`, `ratio ${ratio.toFixed(2)}`, `>= ${RATIO_TARGET.toFixed(1)}`, ratio >= RATIO_TARGET));
+        }
+      }
+    }
+
+    if (options.only.has('c')) {
+      log('\n(c) STOW-RS, unthrottled loopback, all instances in one request: gateway transport vs curl --data-binary, alternately');
+      const bodyFile = path.join(root, 'body.multipart');
+      const boundary = writeMultipartBody(bodyFile, files);
+      spawnSync('sync');
+      const stowTransport = (url: string) => createStowRsTransport({ kind: 'stow-rs', url, caFile: pki.caFile, token: 't', storageCommitment: false }, createPacer(() => 0), { batchMaxBytes: 1024 ** 3 });
+      // One untimed send first (JIT warm, as in a running agent; curl is native code).
+      await withStowSim(root, pkiDir, files.length, (url) => sendThrough(stowTransport(url), instances, instances.length));
+      const gateway: number[] = [];
+      const curl: number[] = [];
+      for (let run = 0; run < options.runs; run++) {
+        const g = await withStowSim(root, pkiDir, files.length, (url) =>
+          withTimeout(sendThrough(stowTransport(url), instances, instances.length), 600000, 'STOW-RS transport'),
+        );
+        spawnSync('sync');
+        const c = await withStowSim(root, pkiDir, files.length, (url) => curlPost(url, pki.caFile, bodyFile, boundary));
+        spawnSync('sync');
+        gateway.push(g);
+        curl.push(c);
+        log(`  run ${run + 1}: transport ${g.toFixed(2)} s (${rate(g).toFixed(1)} MB/s), curl ${c.toFixed(2)} s (${rate(c).toFixed(1)} MB/s)`);
+      }
+      const ratio = rate(median(gateway)) / rate(median(curl));
+      table.push(row('(c) STOW-RS transport -> simulator', `${rate(median(gateway)).toFixed(1)} vs ${rate(median(curl)).toFixed(1)} MB/s`, `ratio ${ratio.toFixed(2)}`, `>= ${RATIO_TARGET.toFixed(1)}`, ratio >= RATIO_TARGET));
+    }
+
+    log(`\nSummary (medians of ${options.runs} runs for (b) and (c); (a) one run each; "A vs B" = gateway vs reference)`);
+    log(`${'measure'.padEnd(58)}  ${'figure'.padEnd(22)}  ${'result'.padEnd(20)}  ${'target'.padEnd(8)}  met`);
+    for (const line of table) log(line);
+  } finally {
+    if (databases.length > 0) await dropDatabases().catch(() => undefined);
+    await stopDatabase();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+function row(measure: string, figure: string, result: string, target: string, met: boolean): string {
+  return `${measure.padEnd(58)}  ${figure.padEnd(22)}  ${result.padEnd(20)}  ${target.padEnd(8)}  ${met ? 'yes' : 'NO'}`;
+}
+
+if (process.argv[2] === '--serve') {
+  serve(process.argv[3] as ServeKind, process.argv[4], process.argv[5]).catch((err) => {
+    console.error(`simulator failed: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  });
+} else {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(`upload benchmark failed: ${(err as Error).stack ?? err}`);
+      process.exit(1);
+    },
+  );
+}
