@@ -14,6 +14,8 @@ export interface GatewayOptions {
   port?: number;
   /** Further configuration keys, merged over the defaults. */
   config?: Record<string, unknown>;
+  /** Extra flags for node itself (e.g. --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 export interface GatewayProcess {
@@ -50,12 +52,12 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
     ...options.config,
   };
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
-  return launchGateway(configFile, port, aeTitle, options.dataDir);
+  return launchGateway(configFile, port, aeTitle, options.dataDir, options.nodeArgs);
 }
 
 /** Runs `gateway run` on an existing configuration (a restart after a crash). */
-export function launchGateway(configFile: string, port: number, aeTitle: string, dataDir: string): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [GATEWAY_BIN, 'run', '--config', configFile], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export function launchGateway(configFile: string, port: number, aeTitle: string, dataDir: string, nodeArgs: string[] = []): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, GATEWAY_BIN, 'run', '--config', configFile], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
   const take = (data: Buffer) => {

@@ -1,0 +1,328 @@
+// Receive benchmark (a script, not a timed test): the same synthetic CT series sent by DCMTK storescu into the
+// gateway (durable acknowledgement: fsync, rename, folder fsync, row committed) and into DCMTK `storescp +B`
+// (the reference receiver), alternately, on one association and then on 4 and 8 concurrent ones.
+//
+//   npx tsx test/bench/receive.ts [--runs 3] [--slices 200] [--concurrency 4,8] [--cpu-prof]
+//
+// Starts its own PostgreSQL unless TEST_DATABASE_URL is set. MB/s = total file bytes / wall clock from the first
+// storescu start to the last storescu exit (the median of the runs); every run gets a fresh gateway and storescp,
+// both writing under os.tmpdir(), and each first takes an untimed warm-up series of the same size. Last, it
+// measures what the durable acknowledgement alone costs on this disk, the ceiling for one association.
+// --cpu-prof runs the gateway under `node --cpu-prof` and summarises where its main thread spent the transfer.
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { freePort, startEmbeddedPostgres } from '../../agent/db/embedded-postgres';
+import { migrate } from '../../agent/db/migrate';
+import { consoleLogger } from '../../agent/logging';
+import { writeSyntheticCtSeries } from '../fixtures/synthetic-ct';
+import { createTestDatabase, query } from '../helpers/database';
+import { runDcmtk, waitForPort } from '../helpers/dcmtk';
+import { startGateway } from '../helpers/gateway-process';
+
+interface Options {
+  runs: number;
+  slices: number;
+  concurrency: number[];
+  cpuProf: boolean;
+}
+
+interface Row {
+  associations: number;
+  gatewaySeconds: number[];
+  storescpSeconds: number[];
+  peakRssBytes: number[];
+}
+
+function parseOptions(argv: string[]): Options {
+  const options: Options = { runs: 3, slices: 200, concurrency: [4, 8], cpuProf: false };
+  for (let i = 0; i < argv.length; i++) {
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${argv[i - 1]} needs a value`);
+      return next;
+    };
+    if (argv[i] === '--runs') options.runs = Math.max(1, Number(value()));
+    else if (argv[i] === '--slices') options.slices = Number(value());
+    else if (argv[i] === '--concurrency') options.concurrency = value().split(',').filter(Boolean).map(Number);
+    else if (argv[i] === '--cpu-prof') options.cpuProf = true;
+    else throw new Error(`unknown argument ${argv[i]} (usage: receive.ts [--runs N] [--slices N] [--concurrency 4,8] [--cpu-prof])`);
+  }
+  return options;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+const nowMicros = () => Number(process.hrtime.bigint() / 1000n);
+
+/** Splits the files into n contiguous parts and runs one storescu per part, all at once; resolves to seconds. */
+async function sendAll(files: string[], parts: number, port: number, aeTitle: string): Promise<{ seconds: number; start: number; end: number }> {
+  const size = Math.ceil(files.length / parts);
+  const groups = Array.from({ length: parts }, (_, i) => files.slice(i * size, (i + 1) * size)).filter((g) => g.length > 0);
+  const start = nowMicros();
+  const results = await Promise.all(groups.map((group) => runDcmtk('storescu', ['-aet', 'BENCH', '-aec', aeTitle, '127.0.0.1', String(port), ...group], 600000)));
+  const end = nowMicros();
+  for (const result of results) {
+    if (result.code !== 0 || /Store Failed|Status: [^0]/i.test(result.stderr)) throw new Error(`storescu failed (code ${result.code}): ${result.stderr.slice(-2000)}`);
+  }
+  return { seconds: (end - start) / 1e6, start, end };
+}
+
+/** Databases of this run, dropped at the end (dropping deletes files, which would slow the next run's creates). */
+const databases: string[] = [];
+
+async function newDatabase(): Promise<string> {
+  const url = await createTestDatabase();
+  databases.push(url);
+  return url;
+}
+
+async function dropDatabases(): Promise<void> {
+  const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+  await admin.connect();
+  try {
+    for (const url of databases.splice(0)) await admin.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+async function gatewayRun(root: string, files: string[], warmUp: string[], parts: number, profileDir: string | undefined): Promise<{ seconds: number; peakRss: number; window: [number, number] }> {
+  const dataDir = fs.mkdtempSync(path.join(root, 'gateway-'));
+  const database = await newDatabase();
+  const gateway = await startGateway({
+    dataDir,
+    database,
+    config: { limits: { minFreeDiskMb: 64, maxAssociations: Math.max(32, parts) } },
+    nodeArgs: profileDir ? ['--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${profileDir}`] : [],
+  });
+  try {
+    await sendAll(warmUp, 1, gateway.port, gateway.aeTitle);
+    const { seconds, start, end } = await sendAll(files, parts, gateway.port, gateway.aeTitle);
+    // bin/gateway.js runs the agent in the node process itself, so the child's high-water mark is the agent's.
+    const status = fs.readFileSync(`/proc/${gateway.pid}/status`, 'utf8');
+    const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
+    const [{ count }] = await query<{ count: string }>(database, 'SELECT count(*) FROM instances');
+    if (Number(count) !== files.length + warmUp.length) throw new Error(`gateway indexed ${count} instances, expected ${files.length + warmUp.length}`);
+    return { seconds, peakRss, window: [start, end] };
+  } finally {
+    await gateway.stop();
+  }
+}
+
+async function storescpRun(root: string, files: string[], warmUp: string[], parts: number): Promise<number> {
+  const dir = fs.mkdtempSync(path.join(root, 'storescp-'));
+  const port = await freePort();
+  // storescp serves one association at a time; --fork gives each association its own process.
+  const args = ['+xa', '-pm', '+B', ...(parts > 1 ? ['--fork'] : []), '-aet', 'REFERENCE', '-od', dir, String(port)];
+  const child = spawn('storescp', args, { env: { ...process.env, TCP_NODELAY: '1' }, stdio: 'ignore', detached: true });
+  try {
+    await waitForPort(port);
+    await sendAll(warmUp, 1, port, 'REFERENCE');
+    const { seconds } = await sendAll(files, parts, port, 'REFERENCE');
+    const kept = fs.readdirSync(dir).length;
+    if (kept !== files.length + warmUp.length) throw new Error(`storescp kept ${kept} files, expected ${files.length + warmUp.length}`);
+    return seconds;
+  } finally {
+    // The whole process group: with --fork, children of finished associations may still be exiting.
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    process.kill(-child.pid!, 'SIGTERM');
+    await exited;
+  }
+}
+
+/**
+ * What the durable acknowledgement alone costs on this disk, per instance and with no network: write the file,
+ * fsync, rename, then the folder's fsync alongside record_instance's commit (as the gateway does).
+ */
+async function durableFloor(root: string, files: string[]): Promise<{ fsync: number; placeAndCommit: number }> {
+  const database = await newDatabase();
+  const pool = new pg.Pool({ connectionString: database, max: 2 });
+  // pool.end() does not wait for the sockets to close: one may yet hear the server stop, which is no error here.
+  pool.on('error', () => undefined);
+  const incoming = fs.mkdtempSync(path.join(root, 'floor-'));
+  const folder = fs.mkdtempSync(path.join(root, 'floor-kept-'));
+  const fsync = (fd: number) => new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+  const totals = { fsync: 0, placeAndCommit: 0 };
+  try {
+    await migrate(pool, consoleLogger('warn'));
+    for (const [i, file] of files.entries()) {
+      const bytes = fs.readFileSync(file);
+      const temp = path.join(incoming, `${i}.part`);
+      const fd = fs.openSync(temp, 'w');
+      fs.writeSync(fd, bytes);
+      const written = performance.now();
+      await fsync(fd);
+      fs.closeSync(fd);
+      const synced = performance.now();
+      fs.renameSync(temp, path.join(folder, `${i}.dcm`));
+      const dir = fs.openSync(folder, 'r');
+      await Promise.all([
+        fsync(dir).finally(() => fs.closeSync(dir)),
+        pool.query('SELECT record_instance($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', [`2.25.${i + 1}`, '2.25.0.1', '2.25.0.2', 'CT', '1.2.840.10008.5.1.4.1.1.2', '1.2.840.10008.1.2.1', `floor/${i}.dcm`, bytes.length, crypto.createHash('sha256').update(bytes).digest(), 'BENCH', null]),
+      ]);
+      totals.fsync += synced - written;
+      totals.placeAndCommit += performance.now() - synced;
+    }
+  } finally {
+    await pool.end();
+  }
+  return { fsync: totals.fsync / files.length, placeAndCommit: totals.placeAndCommit / files.length };
+}
+
+// --- CPU profile summary -------------------------------------------------------------------------------------
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const CATEGORIES: Array<[string, (frame: ProfileNode['callFrame']) => boolean]> = [
+  ['idle', (f) => f.functionName === '(idle)'],
+  ['GC', (f) => f.functionName === '(garbage collector)'],
+  ['crypto hash', (f) => f.url.includes('internal/crypto')],
+  ['dcmjs-dimse (with dcmjs and its other deps)', (f) => /node_modules\/(dcmjs|dcmjs-dimse|memorystream|smart-buffer|ts-mixer|async-event-emitter2)\//.test(f.url)],
+  ['pg', (f) => /node_modules\/(pg|pg-protocol|pg-pool)\//.test(f.url)],
+  ['fs/io', (f) => /node:fs|internal\/fs\//.test(f.url)],
+  ['net/streams', (f) => /node:net|internal\/(stream_base_commons|streams\/|net)/.test(f.url)],
+  ['logging', (f) => /node_modules\/(winston|logform|winston-daily-rotate-file)/.test(f.url)],
+  ['agent code', (f) => f.url.includes('/agent/')],
+  ['node: buffers, events, ticks', (f) => f.url.startsWith('node:')],
+  ['(program)', (f) => f.functionName === '(program)'],
+];
+
+/** Self time per function and per category, for the samples taken inside the transfer windows. */
+function summariseProfiles(files: string[], windows: Array<[number, number]>): void {
+  const byFunction = new Map<string, number>();
+  const byCategory = new Map<string, number>();
+  let total = 0;
+  files.forEach((file, index) => {
+    const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
+    const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parents = new Map<number, number>();
+    for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
+    const categoryOf = (id: number): string => {
+      // Native frames (no URL) take the category of their nearest JavaScript caller.
+      for (let at: number | undefined = id; at !== undefined; at = parents.get(at)) {
+        const frame = nodes.get(at)!.callFrame;
+        const match = CATEGORIES.find(([, test]) => test(frame));
+        if (match) return match[0];
+        if (frame.url) return 'other';
+      }
+      return 'other';
+    };
+    const [from, to] = windows[index];
+    let time = profile.startTime;
+    profile.samples.forEach((id, i) => {
+      time += profile.timeDeltas[i];
+      const delta = profile.timeDeltas[i + 1] ?? 0;
+      if (time < from || time > to) return;
+      const { functionName, url, lineNumber } = nodes.get(id)!.callFrame;
+      const where = url ? `${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(agent|test)\//, '$1/')}:${lineNumber + 1}` : '(native)';
+      const key = `${functionName || '(anonymous)'}  ${where}`;
+      byFunction.set(key, (byFunction.get(key) ?? 0) + delta);
+      const category = categoryOf(id);
+      byCategory.set(category, (byCategory.get(category) ?? 0) + delta);
+      total += delta;
+    });
+  });
+  if (total === 0) {
+    console.log('\nno profile samples fell inside the transfer windows');
+    return;
+  }
+  const line = (ms: number, label: string) => `${(ms / 1000).toFixed(0).padStart(7)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${label}`;
+  console.log(`\nGateway main thread during the single-association transfers (${files.length} run(s), ${(total / 1000).toFixed(0)} ms sampled)`);
+  console.log('Top 15 functions by self time:');
+  for (const [key, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(line(us, key));
+  console.log('By category (native frames counted with their caller):');
+  for (const [key, us] of [...byCategory].sort((a, b) => b[1] - a[1])) console.log(line(us, key));
+}
+
+// --- main ----------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  // Every run's folders stay until the end (just after mass deletion ext4 is slow to create files: it skips
+  // recently freed inodes), and each run's writeback is flushed before the next starts: neither taxes the next run.
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-bench-receive-'));
+  const externalDatabase = Boolean(process.env.TEST_DATABASE_URL);
+  let stopDatabase = async () => {};
+  try {
+    if (!externalDatabase) {
+      const databaseDir = path.join(root, 'postgres');
+      fs.mkdirSync(databaseDir);
+      fs.chmodSync(root, 0o755);
+      fs.chmodSync(databaseDir, 0o755);
+      const database = await startEmbeddedPostgres(databaseDir, 0, consoleLogger('warn'));
+      process.env.TEST_DATABASE_URL = database.url;
+      stopDatabase = database.stop;
+    }
+    const series = writeSyntheticCtSeries(path.join(root, 'series'), { slices: options.slices });
+    // Each receiver first takes another series of the same size on its own association, untimed: the agent's JIT
+    // is then warm, as in an agent that has been running for a while.
+    const warmUp = writeSyntheticCtSeries(path.join(root, 'warm-up'), { slices: options.slices, seed: 2 }).files;
+    // The fixtures' own writeback must not compete with the first run.
+    spawnSync('sync');
+    const totalBytes = series.files.reduce((sum, file) => sum + fs.statSync(file).size, 0);
+    console.log(`${series.files.length} CT files, ${(totalBytes / 1e6).toFixed(1)} MB; ${options.runs} runs each, gateway and storescp alternately, each after an untimed warm-up series; temp dir ${root}`);
+
+    const rows: Row[] = [];
+    const profiles: string[] = [];
+    const windows: Array<[number, number]> = [];
+    for (const associations of [1, ...options.concurrency]) {
+      const row: Row = { associations, gatewaySeconds: [], storescpSeconds: [], peakRssBytes: [] };
+      for (let run = 0; run < options.runs; run++) {
+        const profileDir = options.cpuProf && associations === 1 ? fs.mkdtempSync(path.join(root, 'profile-')) : undefined;
+        const gateway = await gatewayRun(root, series.files, warmUp, associations, profileDir);
+        spawnSync('sync');
+        if (profileDir) {
+          profiles.push(...fs.readdirSync(profileDir).map((f) => path.join(profileDir, f)));
+          windows.push(gateway.window);
+        }
+        const storescp = await storescpRun(root, series.files, warmUp, associations);
+        spawnSync('sync');
+        row.gatewaySeconds.push(gateway.seconds);
+        row.peakRssBytes.push(gateway.peakRss);
+        row.storescpSeconds.push(storescp);
+        const rate = (seconds: number) => (totalBytes / 1e6 / seconds).toFixed(1);
+        console.log(`  ${associations} assoc run ${run + 1}: gateway ${gateway.seconds.toFixed(2)} s (${rate(gateway.seconds)} MB/s, peak RSS ${(gateway.peakRss / 1048576).toFixed(0)} MiB), storescp ${storescp.toFixed(2)} s (${rate(storescp)} MB/s)`);
+      }
+      rows.push(row);
+    }
+
+    const mbps = (seconds: number) => totalBytes / 1e6 / seconds;
+    console.log(`\nMedian of ${options.runs} runs${options.cpuProf ? ' (gateway under --cpu-prof for 1 association: slower than usual)' : ''}; storescp with --fork when concurrent`);
+    console.log('associations  gateway MB/s  storescp MB/s  ratio  gateway peak RSS (highest run)');
+    for (const row of rows) {
+      const gateway = mbps(median(row.gatewaySeconds));
+      const storescp = mbps(median(row.storescpSeconds));
+      console.log(`${String(row.associations).padStart(12)}  ${gateway.toFixed(1).padStart(12)}  ${storescp.toFixed(1).padStart(13)}  ${(gateway / storescp).toFixed(2).padStart(5)}  ${(Math.max(...row.peakRssBytes) / 1048576).toFixed(0).padStart(12)} MiB`);
+    }
+    const floor = await durableFloor(root, series.files);
+    const ceiling = mbps((series.files.length * (floor.fsync + floor.placeAndCommit)) / 1000);
+    console.log(`\nDurable acknowledgement alone on this disk, no network: fsync ${floor.fsync.toFixed(2)} ms, then rename and folder fsync || commit ${floor.placeAndCommit.toFixed(2)} ms per instance;`);
+    console.log(`on one association these alone allow at most ${ceiling.toFixed(0)} MB/s (${(ceiling / mbps(median(rows[0].storescpSeconds))).toFixed(2)}x storescp).`);
+    if (options.cpuProf) summariseProfiles(profiles, windows);
+  } finally {
+    if (externalDatabase) await dropDatabases();
+    await stopDatabase();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(`receive benchmark failed: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  },
+);
