@@ -6,6 +6,7 @@ import { openDatabase, type Database } from './db/database';
 import { recoverSpool } from './studies/recover-spool';
 import { startStudyBookkeeping } from './studies/bookkeeping';
 import { startUpload } from './upload/start-upload';
+import { readOrCreateSpoolId } from './spool/spool-id';
 import type { Uploader } from './upload/uploader';
 import { startReceiver, type Receiver } from './receive/receiver';
 import { readRunningAgent, removeRuntimeFile, writeRuntimeFile } from './runtime-file';
@@ -31,13 +32,14 @@ export async function startAgent(config: GatewayConfig): Promise<RunningAgent> {
   log.info('agent starting', { version: VERSION, aeTitle: config.aeTitle, port: config.port, dataDir: config.dataDir });
   const spoolDir = path.join(config.dataDir, 'spool');
   fs.mkdirSync(spoolDir, { recursive: true });
-  const database = await openDatabase(config, log);
+  const spoolId = readOrCreateSpoolId(spoolDir);
+  const database = await openDatabase(config, log, spoolId);
   let receiver: Receiver;
   let uploader: Uploader | undefined;
   const bookkeeping = startStudyBookkeeping(database.pool, config.studies, log);
   try {
     await recoverSpool(database.pool, spoolDir, log);
-    uploader = startUpload(config, database.pool, spoolDir, log);
+    uploader = startUpload(config, database.pool, spoolDir, spoolId, log);
     receiver = await startReceiver(config, { pool: database.pool, spoolDir, log });
   } catch (err) {
     await uploader?.stop();

@@ -36,7 +36,7 @@ test('a study completes after its quiet period, becomes done once delivered, wit
     assert.deepEqual(await completeQuietStudies(pool, STUDIES), [{ studyUid: '9.1', forced: false }]);
 
     assert.deepEqual(await finishDeliveredStudies(pool), [], 'not delivered yet');
-    const claimed = await claimUploads(pool, { owner: 'w', limit: 10, leaseSeconds: 60, priorities: [] });
+    const claimed = await claimUploads(pool, { owner: 'w', limit: 10, leaseSeconds: 60, priorities: [], spoolId: 'spool-a' });
     await markDelivered(pool, 'w', claimed);
     const [receipt] = await finishDeliveredStudies(pool);
     assert.equal(receipt.studyUid, '9.1');

@@ -45,10 +45,10 @@ describe('upload queue', () => {
       const first = [await keep(pool, '1.1'), await keep(pool, '1.1')];
       const second = [await keep(pool, '2.2')];
       assert.equal((await query(url, "SELECT count(*)::int AS n FROM uploads WHERE state = 'queued'"))[0].n, 3);
-      const claimed = await claimUploads(pool, { owner: 'agent-a/1', limit: 10, leaseSeconds: 60, priorities: NO_PRIORITIES });
+      const claimed = await claimUploads(pool, { owner: 'agent-a/1', limit: 10, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-a' });
       assert.deepEqual(claimed.map((c) => c.sopInstanceUid), [...first, ...second]);
       assert.equal(claimed[0].attempts, 1);
-      assert.equal((await claimUploads(pool, { owner: 'agent-a/2', limit: 10, leaseSeconds: 60, priorities: NO_PRIORITIES })).length, 0, 'claimed instances are not claimed twice');
+      assert.equal((await claimUploads(pool, { owner: 'agent-a/2', limit: 10, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-a' })).length, 0, 'claimed instances are not claimed twice');
     } finally {
       await pool.end();
     }
@@ -59,7 +59,7 @@ describe('upload queue', () => {
     try {
       await keep(pool, '3.1', 'US');
       const urgent = await keep(pool, '3.2', 'CT');
-      const [next] = await claimUploads(pool, { owner: 'a', limit: 1, leaseSeconds: 60, priorities: [{ modality: 'CT', priority: 10 }] });
+      const [next] = await claimUploads(pool, { owner: 'a', limit: 1, leaseSeconds: 60, priorities: [{ modality: 'CT', priority: 10 }], spoolId: 'spool-a' });
       assert.equal(next.sopInstanceUid, urgent);
     } finally {
       await pool.end();
@@ -72,7 +72,7 @@ describe('upload queue', () => {
     try {
       for (let i = 0; i < 200; i++) await keep(pool, `4.${i % 7}`);
       const claims = await Promise.all(
-        Array.from({ length: 16 }, (_, i) => claimUploads(i % 2 ? other : pool, { owner: `agent-${i % 2}/${i}`, limit: 20, leaseSeconds: 60, priorities: NO_PRIORITIES })),
+        Array.from({ length: 16 }, (_, i) => claimUploads(i % 2 ? other : pool, { owner: `agent-${i % 2}/${i}`, limit: 20, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-a' })),
       );
       const all = claims.flat().map((c) => c.sopInstanceUid);
       assert.equal(new Set(all).size, all.length, 'no instance claimed twice');
@@ -83,13 +83,36 @@ describe('upload queue', () => {
     }
   });
 
+  test('agents with their own spools on one database claim only instances whose files they hold', async () => {
+    const { pool, url } = await freshQueue();
+    const agentA = new pg.Pool({ connectionString: url, max: 2 });
+    const agentB = new pg.Pool({ connectionString: url, max: 2 });
+    for (const [agent, spool] of [[agentA, 'spool-a'], [agentB, 'spool-b']] as const) {
+      agent.on('connect', (client) => void client.query("SELECT set_config('gateway.spool_id', $1, false)", [spool]));
+    }
+    try {
+      const keptByA = [await keep(agentA, '4.9'), await keep(agentA, '4.9')];
+      const keptByB = [await keep(agentB, '4.8')];
+      const [row] = await query(url, 'SELECT spool_id FROM instances WHERE sop_instance_uid = $1', [keptByB[0]]);
+      assert.equal(row.spool_id, 'spool-b');
+      const claimedByB = await claimUploads(agentB, { owner: 'b', limit: 10, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-b' });
+      assert.deepEqual(claimedByB.map((c) => c.sopInstanceUid), keptByB);
+      const claimedByA = await claimUploads(agentA, { owner: 'a', limit: 10, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-a' });
+      assert.deepEqual(claimedByA.map((c) => c.sopInstanceUid).sort(), [...keptByA].sort());
+    } finally {
+      await agentA.end();
+      await agentB.end();
+      await pool.end();
+    }
+  });
+
   test('an expired lease (a crashed worker) is claimed again', async () => {
     const { pool, url } = await freshQueue();
     try {
       const sop = await keep(pool, '5.1');
-      await claimUploads(pool, { owner: 'dead-agent', limit: 1, leaseSeconds: 60, priorities: NO_PRIORITIES });
+      await claimUploads(pool, { owner: 'dead-agent', limit: 1, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-a' });
       await query(url, "UPDATE uploads SET lease_expires_at = now() - interval '1 second'");
-      const [again] = await claimUploads(pool, { owner: 'live-agent', limit: 1, leaseSeconds: 60, priorities: NO_PRIORITIES });
+      const [again] = await claimUploads(pool, { owner: 'live-agent', limit: 1, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-a' });
       assert.equal(again.sopInstanceUid, sop);
       assert.equal(again.attempts, 2);
       assert.deepEqual(await markDelivered(pool, 'dead-agent', [again]), [], 'the dead worker cannot complete it any more');
@@ -103,7 +126,7 @@ describe('upload queue', () => {
     const { pool, url } = await freshQueue();
     try {
       const [transient, permanent] = [await keep(pool, '6.1'), await keep(pool, '6.1')];
-      await claimUploads(pool, { owner: 'w', limit: 2, leaseSeconds: 60, priorities: NO_PRIORITIES });
+      await claimUploads(pool, { owner: 'w', limit: 2, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-a' });
       await markFailed(pool, 'w', [
         { sopInstanceUid: transient, error: 'connect ECONNREFUSED cloud:2762', permanent: false },
         { sopInstanceUid: permanent, error: 'C-STORE refused: 0xA900 data set does not match SOP class', permanent: true },
@@ -114,9 +137,9 @@ describe('upload queue', () => {
       assert.ok(byUid.get(transient)!.wait >= 14 && byUid.get(transient)!.wait <= 31, `backoff ${byUid.get(transient)!.wait} s`);
       assert.match(byUid.get(transient)!.last_error, /ECONNREFUSED/);
       assert.equal(byUid.get(permanent)!.state, 'failed');
-      assert.equal((await claimUploads(pool, { owner: 'w', limit: 2, leaseSeconds: 60, priorities: NO_PRIORITIES })).length, 0, 'nothing due yet');
+      assert.equal((await claimUploads(pool, { owner: 'w', limit: 2, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-a' })).length, 0, 'nothing due yet');
       assert.equal(await requeueFailed(pool, '6.1'), 1);
-      assert.equal((await claimUploads(pool, { owner: 'w', limit: 2, leaseSeconds: 60, priorities: NO_PRIORITIES }))[0].sopInstanceUid, permanent);
+      assert.equal((await claimUploads(pool, { owner: 'w', limit: 2, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-a' }))[0].sopInstanceUid, permanent);
     } finally {
       await pool.end();
     }
@@ -126,7 +149,7 @@ describe('upload queue', () => {
     const { pool, url } = await freshQueue();
     try {
       const sop = await keep(pool, '7.1');
-      const [claimed] = await claimUploads(pool, { owner: 'w', limit: 1, leaseSeconds: 60, priorities: NO_PRIORITIES });
+      const [claimed] = await claimUploads(pool, { owner: 'w', limit: 1, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-a' });
       await recordInstance(pool, {
         sopInstanceUid: sop, seriesUid: '7.1.1.CT', studyUid: '7.1', modality: 'CT', sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
         transferSyntaxUid: '1.2.840.10008.1.2.1', spoolPath: `7.1/${sop}_b.dcm`, fileBytes: 1001,

@@ -20,6 +20,8 @@ export interface ClaimOptions {
   leaseSeconds: number;
   /** Modality priorities: a study takes the highest of its series' modalities (default 0). */
   priorities: Array<{ modality: string; priority: number }>;
+  /** Only instances kept in this spool (or in no recorded spool) are claimed: their files are readable here. */
+  spoolId: string;
 }
 
 /**
@@ -31,9 +33,10 @@ export async function claimUploads(pool: Pool, options: ClaimOptions): Promise<C
   const { rows } = await pool.query(
     `WITH due AS (
        SELECT u.sop_instance_uid
-         FROM uploads u JOIN studies s ON s.study_uid = u.study_uid
-        WHERE (u.state = 'queued' AND u.next_attempt_at <= now())
-           OR (u.state = 'sending' AND u.lease_expires_at < now())
+         FROM uploads u JOIN studies s ON s.study_uid = u.study_uid JOIN instances i ON i.sop_instance_uid = u.sop_instance_uid
+        WHERE ((u.state = 'queued' AND u.next_attempt_at <= now())
+            OR (u.state = 'sending' AND u.lease_expires_at < now()))
+          AND (i.spool_id IS NULL OR i.spool_id = $6)
         ORDER BY (SELECT coalesce(max(p.priority), 0)
                     FROM series se JOIN unnest($4::text[], $5::int[]) AS p (modality, priority) ON p.modality = se.modality
                    WHERE se.study_uid = u.study_uid) DESC,
@@ -46,7 +49,7 @@ export async function claimUploads(pool: Pool, options: ClaimOptions): Promise<C
       WHERE u.sop_instance_uid = due.sop_instance_uid AND i.sop_instance_uid = u.sop_instance_uid
      RETURNING u.sop_instance_uid, u.study_uid, i.sop_class_uid, i.transfer_syntax_uid, i.spool_path, i.file_bytes, u.dataset_sha256, u.attempts,
                (SELECT s.first_received_at FROM studies s WHERE s.study_uid = u.study_uid) AS study_arrival`,
-    [options.owner, options.limit, options.leaseSeconds, options.priorities.map((p) => p.modality), options.priorities.map((p) => p.priority)],
+    [options.owner, options.limit, options.leaseSeconds, options.priorities.map((p) => p.modality), options.priorities.map((p) => p.priority), options.spoolId],
   );
   // RETURNING does not keep the CTE's order; within one claim, send by study arrival.
   rows.sort((a, b) => a.study_arrival - b.study_arrival || String(a.sop_instance_uid).localeCompare(String(b.sop_instance_uid)));

@@ -19,7 +19,7 @@ export function createTransport(config: GatewayConfig & { upstream: UpstreamConf
  * Starts the upload stage when an upstream is configured: one pacer (upload.maxMbps and its schedule) shared by
  * upload.workers workers, each with its own connection to the cloud.
  */
-export function startUpload(config: GatewayConfig, pool: Pool, spoolDir: string, log: Logger): Uploader | undefined {
+export function startUpload(config: GatewayConfig, pool: Pool, spoolDir: string, spoolId: string, log: Logger): Uploader | undefined {
   const { upstream } = config;
   if (!upstream) {
     log.info('no upstream configured: instances are kept and queued, nothing is uploaded');
@@ -29,5 +29,5 @@ export function startUpload(config: GatewayConfig, pool: Pool, spoolDir: string,
   // Fail at start on unreadable certificate files rather than in every worker.
   void createTransport({ ...config, upstream }, pacer).close();
   log.info('upload started', { kind: upstream.kind, target: upstream.kind === 'stow-rs' ? upstream.url : `${upstream.calledAeTitle}@${upstream.host}:${upstream.port}`, workers: config.upload.workers });
-  return startUploader({ pool, upload: config.upload, spoolDir, log, createTransport: () => createTransport({ ...config, upstream }, pacer) });
+  return startUploader({ pool, upload: config.upload, spoolDir, spoolId, log, createTransport: () => createTransport({ ...config, upstream }, pacer) });
 }

@@ -11,6 +11,8 @@ export interface UploaderDeps {
   pool: Pool;
   upload: UploadConfig;
   spoolDir: string;
+  /** Claims are limited to instances kept in this spool. */
+  spoolId: string;
   log: Logger;
   /** One transport per worker: a worker keeps its association or connection across batches. */
   createTransport(): Transport;
@@ -63,7 +65,7 @@ export function startUploader(deps: UploaderDeps): Uploader {
         }
         let batch: ClaimedUpload[];
         try {
-          batch = await claimUploads(deps.pool, { owner: me, limit: deps.upload.batchMaxInstances, leaseSeconds: deps.upload.leaseSeconds, priorities: deps.upload.priorities });
+          batch = await claimUploads(deps.pool, { owner: me, limit: deps.upload.batchMaxInstances, leaseSeconds: deps.upload.leaseSeconds, priorities: deps.upload.priorities, spoolId: deps.spoolId });
         } catch (err) {
           deps.log.warn('cannot claim uploads from the database', { error: (err as Error).message });
           await sleep(5000);
