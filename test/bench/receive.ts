@@ -14,6 +14,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { freePort, startEmbeddedPostgres } from '../../agent/db/embedded-postgres';
 import { migrate } from '../../agent/db/migrate';
@@ -38,20 +39,11 @@ interface Row {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { runs: 3, slices: 200, concurrency: [4, 8], cpuProf: false };
-  for (let i = 0; i < argv.length; i++) {
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined) throw new Error(`${argv[i - 1]} needs a value`);
-      return next;
-    };
-    if (argv[i] === '--runs') options.runs = Math.max(1, Number(value()));
-    else if (argv[i] === '--slices') options.slices = Number(value());
-    else if (argv[i] === '--concurrency') options.concurrency = value().split(',').filter(Boolean).map(Number);
-    else if (argv[i] === '--cpu-prof') options.cpuProf = true;
-    else throw new Error(`unknown argument ${argv[i]} (usage: receive.ts [--runs N] [--slices N] [--concurrency 4,8] [--cpu-prof])`);
-  }
-  return options;
+  const { values } = parseArgs({
+    args: argv,
+    options: { runs: { type: 'string', default: '3' }, slices: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '4,8' }, 'cpu-prof': { type: 'boolean', default: false } },
+  });
+  return { runs: Math.max(1, Number(values.runs)), slices: Number(values.slices), concurrency: values.concurrency!.split(',').filter(Boolean).map(Number), cpuProf: values['cpu-prof']! };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];

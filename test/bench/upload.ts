@@ -28,6 +28,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../agent/db/embedded-postgres';
 import { consoleLogger } from '../../agent/logging';
@@ -59,21 +60,23 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { runs: 3, slices: 200, workers: [1, 4], only: new Set(['a', 'b', 'c']), agentTls: true };
-  for (let i = 0; i < argv.length; i++) {
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined) throw new Error(`${argv[i - 1]} needs a value`);
-      return next;
-    };
-    if (argv[i] === '--runs') options.runs = Math.max(1, Number(value()));
-    else if (argv[i] === '--slices') options.slices = Math.max(1, Number(value()));
-    else if (argv[i] === '--workers') options.workers = value().split(',').filter(Boolean).map(Number);
-    else if (argv[i] === '--only') options.only = new Set(value().split(',').filter(Boolean));
-    else if (argv[i] === '--no-agent-tls') options.agentTls = false;
-    else throw new Error(`unknown argument ${argv[i]} (usage: upload.ts [--runs N] [--slices N] [--workers 1,4] [--only a,b,c] [--no-agent-tls])`);
-  }
-  return options;
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      runs: { type: 'string', default: '3' },
+      slices: { type: 'string', default: '200' },
+      workers: { type: 'string', default: '1,4' },
+      only: { type: 'string', default: 'a,b,c' },
+      'no-agent-tls': { type: 'boolean', default: false },
+    },
+  });
+  return {
+    runs: Math.max(1, Number(values.runs)),
+    slices: Math.max(1, Number(values.slices)),
+    workers: values.workers!.split(',').filter(Boolean).map(Number),
+    only: new Set(values.only!.split(',').filter(Boolean)),
+    agentTls: !values['no-agent-tls'],
+  };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
