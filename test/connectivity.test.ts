@@ -20,7 +20,8 @@ import { makeCloudPki, type CloudPki } from './cloud-simulator/pki';
 import type { StowRsSimulator, StowRsSimulatorOptions } from './cloud-simulator/stow-rs-server';
 import { startStowRsSimulator } from './cloud-simulator/stow-rs-server';
 import { createTestDatabase } from './helpers/database';
-import { freePort, startOrthanc } from './helpers/orthanc';
+import { freePort } from '../agent/db/embedded-postgres';
+import { startOrthanc } from './helpers/orthanc';
 import { tempDir } from './helpers/temp-dir';
 
 const TOKEN = 'sekrit-token-0123456789';

@@ -5,25 +5,17 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startEmbeddedPostgres } from '../agent/db/embedded-postgres';
-import { consoleLogger } from '../agent/logging';
+import { ensureTestPostgres } from './helpers/database';
 
 async function main(): Promise<number> {
   const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.ts')).sort().map((f) => path.join('test', f));
-  let stopDatabase = async () => {};
-  let databaseDir: string | undefined;
-  if (!process.env.TEST_DATABASE_URL) {
-    databaseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-suite-postgres-'));
-    fs.chmodSync(databaseDir, 0o755);
-    const database = await startEmbeddedPostgres(databaseDir, 0, consoleLogger('warn'));
-    process.env.TEST_DATABASE_URL = database.url;
-    stopDatabase = database.stop;
-  }
+  const databaseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-suite-postgres-'));
+  const stopDatabase = await ensureTestPostgres(databaseDir);
   const concurrency = process.env.TEST_CONCURRENCY ?? '2';
   const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--import', 'tsx', ...files], { stdio: 'inherit', cwd: path.join(__dirname, '..') });
   const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
   await stopDatabase();
-  if (databaseDir) fs.rmSync(databaseDir, { recursive: true, force: true });
+  fs.rmSync(databaseDir, { recursive: true, force: true });
   return code;
 }
 

@@ -17,6 +17,7 @@ import { PduReader, encodeCommandSet } from '../receive/pdu-path';
 import {
   A_RELEASE_RQ,
   associateRequest,
+  commandFragments,
   describeAssociateReject,
   parseAssociateAccept,
   parseCommandSet,
@@ -428,15 +429,9 @@ async function cEcho(socket: tls.TLSSocket, upstream: UpstreamConfig, callingAe:
   for (let last = false; !last; ) {
     const pdu = await next('the C-ECHO response');
     if (pdu[0] !== 0x04) throw new Error(`the cloud sent PDU type ${pdu[0]} instead of a C-ECHO response`);
-    for (let pos = 6; pos + 6 <= pdu.length; ) {
-      const length = pdu.readUInt32BE(pos);
-      const control = pdu[pos + 5];
-      if (control & 0x01) {
-        parts.push(pdu.subarray(pos + 6, pos + 4 + length));
-        if (control & 0x02) last = true;
-      }
-      pos += 4 + length;
-    }
+    const fragments = commandFragments(pdu);
+    parts.push(...fragments.parts);
+    last = fragments.last;
   }
   const response = parseCommandSet(Buffer.concat(parts));
   // Release politely; a peer that does not answer the release does not fail the test.

@@ -112,6 +112,22 @@ export function abortPdu(source = 0, reason = 0): Buffer {
   return Buffer.from([0x07, 0, 0, 0, 0, 4, 0, 0, source, reason]);
 }
 
+/** The command-set fragments in a P-DATA-TF PDU, and whether the last of the command is among them. */
+export function commandFragments(pdu: Buffer): { parts: Buffer[]; last: boolean } {
+  const parts: Buffer[] = [];
+  let last = false;
+  for (let pos = 6; pos + 6 <= pdu.length; ) {
+    const itemLength = pdu.readUInt32BE(pos);
+    const control = pdu[pos + 5];
+    if (control & 0x01) {
+      parts.push(pdu.subarray(pos + 6, pos + 4 + itemLength));
+      if (control & 0x02) last = true;
+    }
+    pos += 4 + itemLength;
+  }
+  return { parts, last };
+}
+
 /** Reads the elements of a command set (implicit VR little endian) that a response carries. */
 export function parseCommandSet(commandSet: Buffer): { status?: number; commandField?: number; errorComment?: string; affectedSopInstanceUid?: string; messageIdBeingRespondedTo?: number } {
   const out: ReturnType<typeof parseCommandSet> = {};
@@ -544,17 +560,9 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
           association.abort('unexpected PDU');
           throw new AssociationError(`the cloud sent PDU type ${pdu[0]} instead of a C-STORE response`, 'transfer');
         }
-        let last = false;
-        for (let pos = 6; pos + 6 <= pdu.length; ) {
-          const itemLength = pdu.readUInt32BE(pos);
-          const control = pdu[pos + 5];
-          if (control & 0x01) {
-            parts.push(pdu.subarray(pos + 6, pos + 4 + itemLength));
-            if (control & 0x02) last = true;
-          }
-          pos += 4 + itemLength;
-        }
-        if (last) break;
+        const fragments = commandFragments(pdu);
+        parts.push(...fragments.parts);
+        if (fragments.last) break;
       }
       const response = parseCommandSet(Buffer.concat(parts));
       if (response.status === undefined || response.commandField !== 0x8001) {

@@ -16,11 +16,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { freePort, startEmbeddedPostgres } from '../../agent/db/embedded-postgres';
+import { freePort } from '../../agent/db/embedded-postgres';
 import { migrate } from '../../agent/db/migrate';
 import { consoleLogger } from '../../agent/logging';
 import { writeSyntheticCtSeries } from '../fixtures/synthetic-ct';
-import { createTestDatabase, query } from '../helpers/database';
+import { createTestDatabase, dropTestDatabases, ensureTestPostgres, query } from '../helpers/database';
 import { runDcmtk, waitForPort } from '../helpers/dcmtk';
 import { startGateway } from '../helpers/gateway-process';
 
@@ -71,15 +71,6 @@ async function newDatabase(): Promise<string> {
   return url;
 }
 
-async function dropDatabases(): Promise<void> {
-  const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
-  await admin.connect();
-  try {
-    for (const url of databases.splice(0)) await admin.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
-}
 
 async function gatewayRun(root: string, files: string[], warmUp: string[], parts: number, profileDir: string | undefined): Promise<{ seconds: number; peakRss: number; window: [number, number] }> {
   const dataDir = fs.mkdtempSync(path.join(root, 'gateway-'));
@@ -249,15 +240,7 @@ async function main(): Promise<void> {
   const externalDatabase = Boolean(process.env.TEST_DATABASE_URL);
   let stopDatabase = async () => {};
   try {
-    if (!externalDatabase) {
-      const databaseDir = path.join(root, 'postgres');
-      fs.mkdirSync(databaseDir);
-      fs.chmodSync(root, 0o755);
-      fs.chmodSync(databaseDir, 0o755);
-      const database = await startEmbeddedPostgres(databaseDir, 0, consoleLogger('warn'));
-      process.env.TEST_DATABASE_URL = database.url;
-      stopDatabase = database.stop;
-    }
+    stopDatabase = await ensureTestPostgres(root);
     const series = writeSyntheticCtSeries(path.join(root, 'series'), { slices: options.slices });
     // Each receiver first takes another series of the same size on its own association, untimed: the agent's JIT
     // is then warm, as in an agent that has been running for a while.
@@ -305,7 +288,7 @@ async function main(): Promise<void> {
     console.log(`on one association these alone allow at most ${ceiling.toFixed(0)} MB/s (${(ceiling / mbps(median(rows[0].storescpSeconds))).toFixed(2)}x storescp).`);
     if (options.cpuProf) summariseProfiles(profiles, windows);
   } finally {
-    if (externalDatabase) await dropDatabases();
+    if (externalDatabase) await dropTestDatabases(databases.splice(0));
     await stopDatabase();
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -30,8 +30,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../../agent/db/embedded-postgres';
-import { consoleLogger } from '../../agent/logging';
 import type { UpstreamConfig } from '../../agent/config/upstream-config';
 import { createDicomTlsTransport } from '../../agent/upload/dicom-tls-transport';
 import { createPacer } from '../../agent/upload/pacer';
@@ -41,7 +39,7 @@ import { startDicomTlsScp } from '../cloud-simulator/dicom-tls-scp';
 import { outgoingSeries } from '../cloud-simulator/outgoing';
 import { startStowRsSimulator } from '../cloud-simulator/stow-rs-server';
 import { makeTestPki, type TestPki } from '../helpers/certificates';
-import { createTestDatabase } from '../helpers/database';
+import { createTestDatabase, dropTestDatabases, ensureTestPostgres } from '../helpers/database';
 import { runDcmtk } from '../helpers/dcmtk';
 import { launchGateway, startGateway } from '../helpers/gateway-process';
 import { startOrthanc, type Orthanc } from '../helpers/orthanc';
@@ -257,15 +255,6 @@ async function startLink(targetPort: number, mbps: number): Promise<Link> {
 
 const databases: string[] = [];
 
-async function dropDatabases(): Promise<void> {
-  const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
-  await admin.connect();
-  try {
-    for (const url of databases.splice(0)) await admin.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
-}
 
 interface BacklogResult {
   /** First byte on the link to the last instance marked done. */
@@ -441,7 +430,6 @@ async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-bench-upload-'));
   // PostgreSQL (run as 'postgres' when this runs as root) must be able to enter it.
   fs.chmodSync(root, 0o755);
-  const externalDatabase = Boolean(process.env.TEST_DATABASE_URL);
   let stopDatabase = async () => {};
   const out: string[] = [];
   const log = (line: string) => {
@@ -449,14 +437,7 @@ async function main(): Promise<void> {
     out.push(line);
   };
   try {
-    if (!externalDatabase && (options.only.has('a') || (options.only.has('b') && options.agentTls))) {
-      const databaseDir = path.join(root, 'postgres');
-      fs.mkdirSync(databaseDir);
-      fs.chmodSync(databaseDir, 0o755);
-      const database = await startEmbeddedPostgres(databaseDir, 0, consoleLogger('warn'));
-      process.env.TEST_DATABASE_URL = database.url;
-      stopDatabase = database.stop;
-    }
+    if (options.only.has('a') || (options.only.has('b') && options.agentTls)) stopDatabase = await ensureTestPostgres(root);
     const pkiDir = path.join(root, 'pki');
     const pki = makeTestPki(pkiDir);
     fs.writeFileSync(path.join(pkiDir, 'pki.json'), JSON.stringify(pki));
@@ -581,7 +562,7 @@ async function main(): Promise<void> {
     log(`${'measure'.padEnd(58)}  ${'figure'.padEnd(22)}  ${'result'.padEnd(20)}  ${'target'.padEnd(8)}  met`);
     for (const line of table) log(line);
   } finally {
-    if (databases.length > 0) await dropDatabases().catch(() => undefined);
+    if (databases.length > 0) await dropTestDatabases(databases.splice(0)).catch(() => undefined);
     await stopDatabase();
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -1,8 +1,8 @@
 // A real Orthanc (Debian package, /usr/sbin/Orthanc 1.10.1) as the cloud PACS: DICOM over mutual TLS, its own
 // storage in a temp folder, REST API on 127.0.0.1 to look at what it stored. One per test file.
+import { freePort } from '../../agent/db/embedded-postgres';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { TestPki } from './certificates';
 
@@ -35,16 +35,6 @@ export interface Orthanc {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startOrthanc(options: OrthancOptions): Promise<Orthanc> {
   const aeTitle = options.aeTitle ?? 'CLOUDPACS';
