@@ -1,0 +1,101 @@
+/**
+ * The local API's contract: what the agent serves on 127.0.0.1:<api.port> and what the tray,
+ * the status page and Get-DicomGatewayStatus read. The tray imports only this file and the client.
+ */
+
+/** Default `api.port` (the PowerShell module assumes the same). */
+export const DEFAULT_API_PORT = 4180;
+
+/** The token file in the data folder: mutating calls send it as `Authorization: Bearer <token>`. */
+export const API_TOKEN_FILE = 'api-token';
+
+export type OverallState = 'green' | 'amber' | 'red';
+
+export interface StatusReason {
+  /** Stable machine code, e.g. 'upstream-unreachable', 'uploads-failed', 'disk-low', 'paused'. */
+  code: string;
+  state: OverallState;
+  /** One plain sentence for staff ("The cloud has not answered for 12 minutes"). */
+  message: string;
+}
+
+/** GET /api/status */
+export interface ApiStatus {
+  state: OverallState;
+  /** Every reason the state is not green (empty when green). */
+  reasons: StatusReason[];
+  version: string;
+  aeTitle: string;
+  startedAt: string;
+  receiver: { listening: boolean; port: number; tlsPort?: number; activeAssociations: number };
+  upstream: {
+    configured: boolean;
+    kind?: 'dicom-tls' | 'stow-rs';
+    /** host:port or URL, never a token. */
+    target?: string;
+    /** False after consecutive transport failures; null when nothing was tried yet. */
+    reachable: boolean | null;
+    /** Since when it has been unreachable (ISO time), when it is. */
+    unreachableSince?: string;
+    lastError?: string;
+  };
+  queue: { studies: number; instances: number; bytes: number; failed: number };
+  lastReceivedAt: string | null;
+  lastUploadedAt: string | null;
+  /** Payload megabits per second delivered over the last minutes (0 when idle). */
+  uploadMbps: number;
+  freeDiskBytes: number | null;
+  database: { ok: boolean; error?: string };
+  paused: boolean;
+  /** Path of the logs folder, for the tray's "Open logs folder". */
+  logsDir: string;
+}
+
+export type StudyState = 'receiving' | 'queued' | 'uploading' | 'failed' | 'done';
+
+export interface ApiStudy {
+  studyUid: string;
+  modality: string | null;
+  instancesReceived: number;
+  instancesUploaded: number;
+  instancesFailed: number;
+  bytes: number;
+  bytesUploaded: number;
+  state: StudyState;
+  firstReceivedAt: string;
+  lastReceivedAt: string;
+  completedAt: string | null;
+  doneAt: string | null;
+  /** Only with ?patient=1 (never by default). */
+  patientName?: string;
+}
+
+/** GET /api/studies?limit=&offset= */
+export interface ApiStudiesPage {
+  studies: ApiStudy[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export type ConnectivityStepStatus = 'pass' | 'warn' | 'fail' | 'skipped';
+
+/** POST /api/connectivity-test (same shape as `gateway test-connectivity --json`). */
+export interface ApiConnectivityReport {
+  upstream?: { kind: 'dicom-tls' | 'stow-rs'; target: string; proxy?: string };
+  steps: Array<{ name: string; status: ConnectivityStepStatus; detail: string; hint?: string; ms: number }>;
+  ok: boolean;
+  uploadMbps?: number;
+}
+
+/** POST /api/check-this-pc: the PowerShell module's checks, run by the agent through node-powershell. */
+export interface ApiThisPcReport {
+  available: boolean;
+  results: Array<{ Name: string; Status: 'Pass' | 'Warn' | 'Fail' | 'NotApplicable'; Detail: string; Requirement: string }>;
+  message?: string;
+}
+
+/** Every error answer: 4xx/5xx with this body. */
+export interface ApiError {
+  error: string;
+}
