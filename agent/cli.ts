@@ -13,6 +13,8 @@ import pg from 'pg';
 import { databaseUrlFor } from './db/database-url';
 import { requeueFailed } from './upload/queue';
 import { testConnectivityCommand } from './connectivity/test-connectivity';
+import { isPackaged } from './assets';
+import { trayCommand } from '../tray/tray-command';
 
 const HELP = `gateway ${VERSION} - DICOM cloud gateway
 
@@ -30,8 +32,11 @@ Commands:
   echo     [--config FILE] [--host H] [--port N] [--ae-title TITLE]
                                         Send a C-ECHO to the gateway (checks the AE title)
   doctor   [--config FILE] [--json]     Check this computer (PowerShell module DicomGateway)
+  tray     [--config FILE]              The tray icon: the agent's state, pause/resume, checks, status page
   version                               Print the version
   help, --help                          This text
+  (no command)                          On a desktop, with a configuration in its default place: the agent
+                                        and the tray together (demo); Quit in the tray menu stops both
 
 The configuration file defaults to $GATEWAY_CONFIG, else ${defaultConfigPath()}.
 Exit status: 0 success, 1 failure, 2 usage error, 3 agent not running (status),
@@ -58,16 +63,19 @@ export async function main(argv: string[]): Promise<number> {
         return await retryCommand(rest);
       case 'doctor':
         return await doctorCommand(rest);
+      case 'tray':
+        return await trayCliCommand(rest);
       case 'version':
       case '--version':
         console.log(VERSION);
         return 0;
       case undefined:
+        return await desktopCommand();
       case 'help':
       case '--help':
       case '-h':
         console.log(HELP);
-        return command === undefined ? 2 : 0;
+        return 0;
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
@@ -99,6 +107,14 @@ async function runCommand(args: string[]): Promise<number> {
   return runAgentUntilSignalled(config);
 }
 
+/** `init` explains the compression default and what turning lossy on means (the model product shows this at install). */
+const LOSSY_NOTICE = [
+  '  compression: lossless JPEG-LS for uncompressed images (verified pixel for pixel before upload); compressed data is sent as received',
+  '  Lossy compression is OFF. Lossy images lose detail for good and may not be fit for primary diagnosis: only the',
+  '  practice can accept that, per modality. To allow lossy rules, set compression.lossyOptIn to true and add a rule',
+  '  with "action": "lossy" (see README, Compression); rules are reloaded while the agent runs.',
+].join('\n');
+
 function initCommand(args: string[]): number {
   const values = parse(args, {
     'ae-title': { type: 'string' },
@@ -118,7 +134,7 @@ function initCommand(args: string[]): number {
   const dataDir = path.resolve(values['data-dir'] ?? defaultDataDir(file));
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, `${JSON.stringify(initialConfig(aeTitle, port, dataDir), null, 2)}\n`);
-  console.log(`Wrote ${file}\n  AE title ${aeTitle} (case-sensitive; the alias GATEWAY is accepted too), port ${port}\n  data folder ${dataDir}\nStart the agent with: gateway run --config ${JSON.stringify(file)}`);
+  console.log(`Wrote ${file}\n  AE title ${aeTitle} (case-sensitive; the alias GATEWAY is accepted too), port ${port}\n  data folder ${dataDir}\n${LOSSY_NOTICE}\nStart the agent with: gateway run --config ${JSON.stringify(file)}`);
   return 0;
 }
 
@@ -144,6 +160,29 @@ async function retryCommand(args: string[]): Promise<number> {
   } finally {
     await pool.end();
   }
+}
+
+/**
+ * `gateway` with no verb: on a desktop with a configuration in its default place, the agent and the tray in one
+ * process (demo and development; Quit in the tray menu stops both). Anywhere else, the help.
+ */
+async function desktopCommand(): Promise<number> {
+  const file = defaultConfigPath();
+  const desktop = process.platform === 'win32' || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
+  if (!desktop || !fs.existsSync(file)) {
+    console.log(HELP);
+    return 2;
+  }
+  const config = loadConfig(file);
+  const tray = trayCommand({ dataDir: config.dataDir, apiPort: config.api.port, packaged: isPackaged() });
+  const [agentCode, trayCode] = await Promise.all([runAgentUntilSignalled(config, tray), tray]);
+  return agentCode || trayCode;
+}
+
+async function trayCliCommand(args: string[]): Promise<number> {
+  const values = parse(args, { config: { type: 'string' } });
+  const config = loadConfig(values.config ?? defaultConfigPath());
+  return trayCommand({ dataDir: config.dataDir, apiPort: config.api.port, packaged: isPackaged() });
 }
 
 async function echoCommand(args: string[]): Promise<number> {

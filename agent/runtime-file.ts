@@ -10,6 +10,8 @@ export interface RuntimeInfo {
   startedAt: string;
   port: number;
   tlsPort?: number;
+  /** The local API's port (api.port, or the free one picked when it is 0). */
+  apiPort?: number;
   databaseUrl: string;
 }
 

@@ -2,16 +2,21 @@
 // Windows one under Wine, each answering `version` and receiving C-ECHO and C-STORE from DCMTK into its spool.
 // Builds dist/ first when it is older than its sources (about 30 s), else reuses it.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
+import type { ApiStatus } from '../agent/api/types';
 import { loadConfig } from '../agent/config/config';
 import { freePort } from '../agent/db/embedded-postgres';
 import { VERSION } from '../agent/version';
+import { assertSameImage, sentFile } from './helpers/compression';
 import { createTestDatabase, query } from './helpers/database';
 import { runDcmtk, waitForPort } from './helpers/dcmtk';
 import { copyLinuxPackage, ensurePackage, prepareWine, REPO_ROOT, runPackaged, runPackagedCommand, WINDOWS_EXE, WINDOWS_PACKAGE, winePath, type PackagedProcess } from './helpers/packaged';
 import { tempDir } from './helpers/temp-dir';
+import { startDesktop, waitUntil } from './helpers/desktop';
+import { FakeAgentApi } from './helpers/fake-agent-api';
 import { writeSyntheticCtSeries, type SyntheticCtSeries } from './fixtures/synthetic-ct';
 
 const AE_TITLE = 'Pkg_GW1';
@@ -24,6 +29,7 @@ function writeConfig(file: string, port: number, dataDir: string, databaseUrl: s
     dataDir,
     database: databaseUrl ? { url: databaseUrl } : {},
     limits: { minFreeDiskMb: 64 },
+    api: { port: 0 },
   };
   fs.writeFileSync(file, JSON.stringify(config, null, 2));
 }
@@ -61,6 +67,21 @@ async function echoAndStore(port: number, dataDir: string, series: SyntheticCtSe
   }
 }
 
+/** Compression workers start from the executable's embedded worker bundle and WebAssembly: every instance compressed. */
+async function assertCompressedByWorkers(dataDir: string, databaseUrl: string, series: SyntheticCtSeries): Promise<void> {
+  const deadline = Date.now() + 30000;
+  const decided = async () => (await query(databaseUrl, "SELECT count(*)::int AS n FROM compressions WHERE state <> 'pending'"))[0].n;
+  while ((await decided()) < series.files.length) {
+    if (Date.now() > deadline) throw new Error('compression decisions not made within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  for (const uid of series.sopInstanceUids) {
+    const sent = await sentFile(dataDir, databaseUrl, uid);
+    assert.ok(sent.compressed, `${uid} compressed`);
+    await assertSameImage(spooledFiles(dataDir).find((f) => path.basename(f).startsWith(`${uid}_`))!, sent.file);
+  }
+}
+
 describe('the packaged executables', () => {
   let series: SyntheticCtSeries;
 
@@ -77,13 +98,36 @@ describe('the packaged executables', () => {
       folder = tempDir('pkg-linux');
       executable = copyLinuxPackage(folder);
       assert.ok(!path.resolve(folder).startsWith(REPO_ROOT));
-      assert.deepEqual(fs.readdirSync(folder).sort(), ['gateway', 'postgres', 'powershell']);
+      assert.deepEqual(fs.readdirSync(folder).sort(), ['gateway', 'postgres', 'powershell', 'tray']);
     });
 
     test('answers version', async () => {
       const result = await runPackagedCommand(executable, ['version'], path.join(folder, 'version.log'));
       assert.equal(result.code, 0, result.output);
       assert.equal(result.output, `${VERSION}\n`);
+    });
+
+    test('runs the tray with the binary and icons from tray/ beside it (Xvfb, trayer)', async () => {
+      const desktop = await startDesktop(tempDir('pkg-tray-desktop'));
+      const api = new FakeAgentApi(path.join(folder, 'tray-data'));
+      await api.start();
+      const configFile = path.join(folder, 'tray.json');
+      fs.writeFileSync(configFile, JSON.stringify({ aeTitle: 'TRAY_TEST', dataDir: api.dataDir, api: { port: api.port } }));
+      const tray = spawn(executable, ['tray', '--config', configFile], { env: { ...desktop.env, XDG_STATE_HOME: path.join(folder, 'tray-state') }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      tray.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+      tray.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+      const exited = new Promise<number | null>((resolve) => tray.once('exit', (code) => resolve(code)));
+      try {
+        await waitUntil('the tray icon in trayer', () => output.includes('"message":"agent answers"') && desktop.windows().includes('("systray" "systray")'), 30000);
+        assert.match(output, new RegExp(`"binary":"${path.join(folder, 'tray-state')}/dicom-gateway/traybin/`));
+        tray.kill('SIGTERM');
+        assert.equal(await exited, 0, output);
+      } finally {
+        if (tray.exitCode === null) tray.kill('SIGKILL');
+        await api.stop();
+        await desktop.stop();
+      }
     });
 
     test('receives C-ECHO and C-STORE into its spool, with an external PostgreSQL', async () => {
@@ -96,6 +140,16 @@ describe('the packaged executables', () => {
       try {
         await waitUntilReady(agent, port, 30000);
         await echoAndStore(port, dataDir, series, databaseUrl);
+        await assertCompressedByWorkers(dataDir, databaseUrl, series);
+        // The status page comes from the executable's embedded assets.
+        const apiPort = JSON.parse(fs.readFileSync(path.join(dataDir, 'agent.json'), 'utf8')).apiPort;
+        const page = await fetch(`http://127.0.0.1:${apiPort}/`);
+        assert.equal(page.status, 200);
+        assert.match(await page.text(), /<script src="\/status\.js"/);
+        assert.equal((await fetch(`http://127.0.0.1:${apiPort}/status.js`)).status, 200);
+        const status = (await (await fetch(`http://127.0.0.1:${apiPort}/api/status`)).json()) as ApiStatus;
+        assert.equal(status.aeTitle, AE_TITLE);
+        assert.equal(status.database.ok, true);
       } finally {
         assert.equal(await agent.stop(), 0, agent.output().slice(-4000));
       }
@@ -150,6 +204,7 @@ describe('the packaged executables', () => {
       try {
         await waitUntilReady(agent, port, 60000);
         await echoAndStore(port, dataDir, series, databaseUrl);
+        await assertCompressedByWorkers(dataDir, databaseUrl, series);
       } finally {
         // Wine passes no console signal to the Windows program: it is killed.
         await agent.stop('SIGKILL');

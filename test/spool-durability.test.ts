@@ -158,6 +158,7 @@ describe('startup recovery', () => {
     const [unindexed, lost] = series.sopInstanceUids;
     // As if the agent had died between the rename and the commit: no rows at all for this instance.
     await query(databaseUrl, 'DELETE FROM uploads WHERE sop_instance_uid = $1', [unindexed]);
+    await query(databaseUrl, 'DELETE FROM compressions WHERE sop_instance_uid = $1', [unindexed]);
     await query(databaseUrl, 'DELETE FROM instances WHERE sop_instance_uid = $1', [unindexed]);
     const lostFile = keptFiles(gateway.dataDir).find((f) => path.basename(f).startsWith(`${lost}_`))!;
     fs.rmSync(lostFile);

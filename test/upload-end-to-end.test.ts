@@ -1,5 +1,6 @@
-// storescu -> gateway -> cloud (the STOW-RS simulator over HTTPS): every instance arrives byte for byte, the
-// study completes with a receipt; an outage and a crash of the agent lose nothing.
+// storescu -> gateway -> cloud (the STOW-RS simulator over HTTPS): every instance arrives as sent (compressed
+// lossless by the default rules, the same image), the study completes with a receipt; an outage and a crash of the
+// agent lose nothing.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,6 +14,7 @@ import { makeCloudPki, type CloudPki } from './cloud-simulator/pki';
 import { startStowRsSimulator, type StowRsSimulator } from './cloud-simulator/stow-rs-server';
 import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
 import { datasetBytes } from './helpers/dcmtk';
+import { assertSameImage, sentFile } from './helpers/compression';
 import { startOrthanc } from './helpers/orthanc';
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60000): Promise<void> {
@@ -35,11 +37,15 @@ async function deliveredCount(databaseUrl: string): Promise<number> {
   return (await query(databaseUrl, "SELECT count(*)::int AS n FROM uploads WHERE state = 'done'"))[0].n;
 }
 
-/** The spool file of each instance equals what the cloud stored, byte for byte. */
-async function assertCloudHasSpool(gateway: GatewayProcess, databaseUrl: string, cloud: StowRsSimulator): Promise<void> {
+/**
+ * The cloud stored, byte for byte, what the gateway sent for each instance: its verified compressed file (the
+ * default rules compress these uncompressed CTs lossless), which holds the spooled image, or else the spool file.
+ */
+async function assertCloudHasSentFiles(gateway: GatewayProcess, databaseUrl: string, cloud: StowRsSimulator): Promise<void> {
   for (const row of await query(databaseUrl, 'SELECT sop_instance_uid, spool_path FROM instances')) {
-    const kept = fs.readFileSync(path.join(gateway.dataDir, 'spool', ...String(row.spool_path).split('/')));
-    assert.ok(kept.equals(fs.readFileSync(cloud.storedPath(row.sop_instance_uid))), `${row.sop_instance_uid} stored in the cloud as kept`);
+    const sent = await sentFile(gateway.dataDir, databaseUrl, row.sop_instance_uid);
+    assert.ok(fs.readFileSync(sent.file).equals(fs.readFileSync(cloud.storedPath(row.sop_instance_uid))), `${row.sop_instance_uid} stored in the cloud as sent`);
+    if (sent.compressed) await assertSameImage(path.join(gateway.dataDir, 'spool', ...String(row.spool_path).split('/')), sent.file);
   }
 }
 
@@ -53,7 +59,7 @@ describe('upload through STOW-RS', () => {
       const series = writeSyntheticCtSeries(tempDir('e2e-ct'), { slices: 30, rows: 128, columns: 128 });
       assert.equal((await runDcmtk('storescu', ['-aec', 'E2EGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
       await waitFor('every instance delivered', async () => (await deliveredCount(databaseUrl)) === 30);
-      await assertCloudHasSpool(gateway, databaseUrl, cloud);
+      await assertCloudHasSentFiles(gateway, databaseUrl, cloud);
       assert.ok(cloud.requests.every((r) => r.authorization === 'Bearer site-token'));
       await waitFor('the study done', async () => (await query(databaseUrl, 'SELECT done_at FROM studies'))[0].done_at !== null, 30000);
       const status = execFileSync(process.execPath, [GATEWAY_BIN, 'status', '--config', gateway.configFile], { encoding: 'utf8' });
@@ -77,7 +83,7 @@ describe('upload through STOW-RS', () => {
       assert.equal(await deliveredCount(databaseUrl), 0);
       cloud.settings.fault = undefined;
       await waitFor('every instance delivered after the outage', async () => (await deliveredCount(databaseUrl)) === 10);
-      await assertCloudHasSpool(gateway, databaseUrl, cloud);
+      await assertCloudHasSentFiles(gateway, databaseUrl, cloud);
     } finally {
       await gateway.stop();
       await cloud.stop();
@@ -122,7 +128,7 @@ describe('upload through STOW-RS', () => {
       assert.ok((await deliveredCount(databaseUrl)) < 40, 'the crash came in the middle of the upload');
       gateway = await launchGateway(gateway.configFile, gateway.port, gateway.aeTitle, gateway.dataDir);
       await waitFor('every instance delivered after the restart', async () => (await deliveredCount(databaseUrl)) === 40, 90000);
-      await assertCloudHasSpool(gateway, databaseUrl, cloud);
+      await assertCloudHasSentFiles(gateway, databaseUrl, cloud);
     } finally {
       await gateway.stop();
       await cloud.stop();
@@ -131,7 +137,7 @@ describe('upload through STOW-RS', () => {
 });
 
 describe('upload through DICOM-TLS', () => {
-  test('storescu -> gateway -> Orthanc over mutual TLS: every instance arrives byte for byte and the study is done', async () => {
+  test('storescu -> gateway -> Orthanc over mutual TLS: every instance arrives as sent (JPEG-LS) and the study is done', async () => {
     const pki = makeCloudPki(tempDir('orthanc-pki'));
     const orthanc = await startOrthanc({ dir: tempDir('orthanc'), pki });
     const databaseUrl = await createTestDatabase();
@@ -150,14 +156,16 @@ describe('upload through DICOM-TLS', () => {
       assert.equal((await runDcmtk('storescu', ['-aec', 'TLSUPGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
       await waitFor('every instance delivered', async () => (await deliveredCount(databaseUrl)) === 25);
       const stored = await orthanc.instancesBySopInstanceUid();
-      for (const row of await query(databaseUrl, 'SELECT sop_instance_uid, spool_path FROM instances')) {
-        const kept = datasetBytes(path.join(gateway.dataDir, 'spool', ...String(row.spool_path).split('/')));
+      for (const row of await query(databaseUrl, 'SELECT sop_instance_uid FROM instances')) {
+        const sent = await sentFile(gateway.dataDir, databaseUrl, row.sop_instance_uid);
+        assert.ok(sent.compressed, 'the default rules compress uncompressed CT');
+        const kept = datasetBytes(sent.file);
         const id = stored.get(row.sop_instance_uid);
         assert.ok(id, `${row.sop_instance_uid} is in Orthanc`);
         const theirs = await orthanc.instanceFile(id);
         const tmp = path.join(tempDir('orthanc-file'), 'x.dcm');
         fs.writeFileSync(tmp, theirs);
-        assert.ok(datasetBytes(tmp).equals(kept), `${row.sop_instance_uid}: Orthanc stored the spooled dataset bytes`);
+        assert.ok(datasetBytes(tmp).equals(kept), `${row.sop_instance_uid}: Orthanc stored the sent (compressed) dataset bytes`);
       }
       await waitFor('the study done', async () => (await query(databaseUrl, 'SELECT done_at FROM studies'))[0].done_at !== null, 30000);
     } finally {

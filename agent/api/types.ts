@@ -66,6 +66,8 @@ export interface ApiStudy {
   lastReceivedAt: string;
   completedAt: string | null;
   doneAt: string | null;
+  /** When retention removed the study's files from the local disk (the counts are then its receipt's). */
+  purgedAt: string | null;
   /** Only with ?patient=1 (never by default). */
   patientName?: string;
 }
@@ -93,6 +95,25 @@ export interface ApiThisPcReport {
   available: boolean;
   results: Array<{ Name: string; Status: 'Pass' | 'Warn' | 'Fail' | 'NotApplicable'; Detail: string; Requirement: string }>;
   message?: string;
+}
+
+/** POST /api/uploads/pause and /api/uploads/resume. Pausing lasts until resumed or the agent restarts. */
+export interface ApiUploadsState {
+  paused: boolean;
+}
+
+/** POST /api/studies/{uid}/retry: the study's failed instances queued again (0 when none had failed). */
+export interface ApiRetryResult {
+  studyUid: string;
+  requeued: number;
+}
+
+/**
+ * The status page's address. A token goes in the fragment, which the browser never sends to the server (nor into
+ * logs or Referer); the page moves it to sessionStorage and out of the address bar.
+ */
+export function statusPageUrl(port: number, token?: string): string {
+  return `http://127.0.0.1:${port}/${token ? `#token=${token}` : ''}`;
 }
 
 /** Every error answer: 4xx/5xx with this body. */

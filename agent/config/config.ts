@@ -4,7 +4,10 @@ import net from 'node:net';
 import { aeTitleProblem } from './ae-title';
 import { ConfigError } from './config-error';
 import { boolean, integer, object, only, optionalObject, string } from './validate';
+import { parseCompression, type CompressionConfig } from '../compress/rules';
 import { parseStudies, parseUpload, parseUpstream, type StudiesConfig, type UploadConfig, type UpstreamConfig } from './upstream-config';
+import { DEFAULT_API_PORT } from '../api/types';
+import type { RetentionConfig } from '../studies/retention';
 
 /** The agent's whole configuration, as validated from one JSON file. */
 export interface GatewayConfig {
@@ -52,6 +55,19 @@ export interface GatewayConfig {
   upstream?: UpstreamConfig;
   upload: UploadConfig;
   studies: StudiesConfig;
+  /** When confirmed studies leave the local disk. */
+  retention: RetentionConfig;
+  /** Compression rules between spool and upload (reloaded from the file while running). */
+  compression: CompressionConfig;
+  /** The file this configuration was read from, when it was (the compressor reloads its rules from it). */
+  configFile?: string;
+  /** The local API and status page, on 127.0.0.1 only. */
+  api: {
+    /** 0 picks a free port at each start (tests); the port in use is in the runtime file. */
+    port: number;
+    /** The upstream unreachable for longer than this turns the state red (amber before). */
+    upstreamAlertMinutes: number;
+  };
 }
 
 export { ConfigError };
@@ -61,6 +77,8 @@ const DEFAULTS = {
   bindAddress: '0.0.0.0',
   limits: { maxAssociations: 32, maxPduLength: 262144, idleTimeoutSeconds: 120, pduTimeoutSeconds: 60, minFreeDiskMb: 2048 },
   log: { level: 'info', keepDays: 30 },
+  retention: { keepDays: 14, freeDiskTargetMb: 20480 },
+  api: { port: DEFAULT_API_PORT, upstreamAlertMinutes: 15 },
 } as const;
 
 /** Reads and validates a configuration file; every error names the file and the bad key. */
@@ -78,7 +96,7 @@ export function loadConfig(file: string): GatewayConfig {
     throw new ConfigError(`configuration ${file} is not valid JSON: ${(err as Error).message}`);
   }
   try {
-    return parseConfig(raw, path.dirname(path.resolve(file)));
+    return { ...parseConfig(raw, path.dirname(path.resolve(file))), configFile: path.resolve(file) };
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`configuration ${file}: ${err.message}`);
     throw err;
@@ -88,7 +106,7 @@ export function loadConfig(file: string): GatewayConfig {
 /** Validates a parsed configuration object; relative paths resolve against baseDir. */
 export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
   const root = object(raw, '(top level)');
-  only(root, '', ['aeTitle', 'port', 'bindAddress', 'dataDir', 'database', 'tls', 'allowedCallingAeTitles', 'allowedSourceAddresses', 'limits', 'log', 'upstream', 'upload', 'studies']);
+  only(root, '', ['aeTitle', 'port', 'bindAddress', 'dataDir', 'database', 'tls', 'allowedCallingAeTitles', 'allowedSourceAddresses', 'limits', 'log', 'upstream', 'upload', 'studies', 'api', 'compression', 'retention']);
 
   const aeProblem = aeTitleProblem(root.aeTitle);
   if (root.aeTitle === undefined) throw new ConfigError('aeTitle is required (the licensed, case-sensitive AE title)');
@@ -100,6 +118,10 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
   only(limits, 'limits.', Object.keys(DEFAULTS.limits));
   const log = optionalObject(root.log, 'log');
   only(log, 'log.', ['level', 'keepDays']);
+  const retention = optionalObject(root.retention, 'retention');
+  only(retention, 'retention.', Object.keys(DEFAULTS.retention));
+  const api = optionalObject(root.api, 'api');
+  only(api, 'api.', Object.keys(DEFAULTS.api));
 
   const config: GatewayConfig = {
     aeTitle: root.aeTitle as string,
@@ -133,6 +155,15 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
     upstream: parseUpstream(root.upstream, baseDir),
     upload: parseUpload(root.upload),
     studies: parseStudies(root.studies),
+    compression: parseCompression(root.compression),
+    retention: {
+      keepDays: integer(retention.keepDays ?? DEFAULTS.retention.keepDays, 'retention.keepDays', 0, 36500),
+      freeDiskTargetMb: integer(retention.freeDiskTargetMb ?? DEFAULTS.retention.freeDiskTargetMb, 'retention.freeDiskTargetMb', 0, 1 << 30),
+    },
+    api: {
+      port: integer(api.port ?? DEFAULTS.api.port, 'api.port', 0, 65535),
+      upstreamAlertMinutes: integer(api.upstreamAlertMinutes ?? DEFAULTS.api.upstreamAlertMinutes, 'api.upstreamAlertMinutes', 1, 10080),
+    },
   };
 
   if (root.tls !== undefined) {
@@ -149,6 +180,9 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
       throw new ConfigError('tls.requireClientCertificate needs tls.caFile (the CA that signs the senders\' certificates)');
     }
     if (config.tls.port === config.port) throw new ConfigError(`tls.port ${config.tls.port} is the same as port`);
+  }
+  if (config.api.port !== 0 && (config.api.port === config.port || config.api.port === config.tls?.port)) {
+    throw new ConfigError(`api.port ${config.api.port} is the same as a DICOM port`);
   }
   return config;
 }
@@ -199,5 +233,8 @@ export function initialConfig(aeTitle: string, port: number, dataDir: string): R
     allowedSourceAddresses: [],
     limits: { ...DEFAULTS.limits },
     log: { ...DEFAULTS.log },
+    retention: { ...DEFAULTS.retention },
+    api: { ...DEFAULTS.api },
+    compression: { ...parseCompression(undefined) },
   };
 }

@@ -38,6 +38,8 @@ export interface UploadConfig {
   retryMaxSeconds: number;
   /** A claimed instance not finished within this long is claimed again by any agent. */
   leaseSeconds: number;
+  /** Storage Commitment: instances without a report this long after the request are sent again (and re-requested). */
+  commitTimeoutSeconds: number;
   /** Higher first; a study takes the highest priority of its series' modalities. */
   priorities: Array<{ modality: string; priority: number }>;
 }
@@ -85,7 +87,7 @@ export function parseUpstream(value: unknown, baseDir: string): UpstreamConfig |
 
 export function parseUpload(value: unknown): UploadConfig {
   const raw = optionalObject(value, 'upload');
-  only(raw, 'upload.', ['workers', 'batchMaxInstances', 'batchMaxBytes', 'maxMbps', 'schedule', 'retryBaseSeconds', 'retryMaxSeconds', 'leaseSeconds', 'priorities']);
+  only(raw, 'upload.', ['workers', 'batchMaxInstances', 'batchMaxBytes', 'maxMbps', 'schedule', 'retryBaseSeconds', 'retryMaxSeconds', 'leaseSeconds', 'commitTimeoutSeconds', 'priorities']);
   const schedule = raw.schedule === undefined ? [] : raw.schedule;
   if (!Array.isArray(schedule)) throw new ConfigError('upload.schedule must be a list');
   const priorities = raw.priorities === undefined ? [] : raw.priorities;
@@ -104,6 +106,7 @@ export function parseUpload(value: unknown): UploadConfig {
     retryBaseSeconds: integer(raw.retryBaseSeconds ?? 5, 'upload.retryBaseSeconds', 1, 3600),
     retryMaxSeconds: integer(raw.retryMaxSeconds ?? 900, 'upload.retryMaxSeconds', 1, 86400),
     leaseSeconds: integer(raw.leaseSeconds ?? 300, 'upload.leaseSeconds', 10, 86400),
+    commitTimeoutSeconds: integer(raw.commitTimeoutSeconds ?? 600, 'upload.commitTimeoutSeconds', 5, 7 * 86400),
     priorities: priorities.map((entry: unknown, i: number) => {
       const rule = object(entry, `upload.priorities[${i}]`);
       only(rule, `upload.priorities[${i}].`, ['modality', 'priority']);

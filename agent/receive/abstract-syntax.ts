@@ -1,4 +1,6 @@
 export const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
+/** Accepted only to receive the cloud's reports of the commitments the upload stage requested. */
+export const STORAGE_COMMITMENT_PUSH_MODEL = '1.2.840.10008.1.20.1';
 
 // Standard storage SOP classes outside the 1.2.840.10008.5.1.4.1.1 branch (PS3.4 B.5).
 const OTHER_STANDARD_STORAGE_PREFIXES = [
@@ -14,7 +16,7 @@ const OTHER_STANDARD_STORAGE_PREFIXES = [
  * True for abstract syntaxes a storage SCP should accept: every standard storage SOP class, and private SOP
  * classes (outside the 1.2.840.10008 root), which vendors use for data a cloud PACS must receive too
  * (for example Siemens CSA non-image). Standard non-storage services (query/retrieve, worklist, MPPS, print,
- * storage commitment) are refused: this gateway does not provide them.
+ * storage commitment requests) are refused: this gateway does not provide them.
  */
 export function isStorageAbstractSyntax(uid: string): boolean {
   if (uid.startsWith('1.2.840.10008.5.1.4.1.1.')) return true;

@@ -1,8 +1,10 @@
 // Our one override of dcmjs-dimse 0.3.3 internals (Network is not exported; Scp and Client extend it).
 // Imported for its side effect before any association exists. Measured reasons, see README "Performance":
 //  - PDU reassembly: the library concatenates everything received so far on every socket read (quadratic in the
-//    PDU length: 64 MiB took 19 s) and routes each PDU through an async event emitter. Here: a chunk list, one
-//    copy at most per byte, PDUs handed straight to _processPdu in order.
+//    PDU length: 64 MiB took 19 s) and routes each PDU through an async event emitter. Here: a chunk list; control
+//    PDUs handed whole to _processPdu in order; P-DATA-TF PDUs are not assembled at all: their PDVs go to the
+//    library's _processPDataTf as fragments, views of the socket's own buffers, as they arrive (no copy, no 256 KiB
+//    allocation per PDU, and the spool write overlaps the transfer).
 //  - Hostile input: the library buffers any announced length (0xFFFFFFFF grew to 390 MB). Here the type and
 //    length are checked before buffering; a bad PDU ends the association with A-ABORT.
 //  - Timeouts: the library never starts its association timer for accepted sockets. Here: the A-ASSOCIATE-RQ
@@ -32,6 +34,7 @@ interface NetworkInternals {
   sendAbort(source: number, reason: number): void;
   _reset(): void;
   _processPdu(pdu: Buffer): Promise<void>;
+  _processPDataTf(pData: { getPdvs(): PdvFragment[] }): Promise<void>;
 }
 
 const proto = Object.getPrototypeOf(dimse.Scp.prototype) as Record<string, (...args: any[]) => any>;
@@ -77,6 +80,19 @@ export class PduReader {
     return this.copyOut(n, true);
   }
 
+  /** Removes and returns up to n bytes, never copying: a view of the first buffered chunk. */
+  takeUpTo(n: number): Buffer {
+    const first = this.chunks[0];
+    if (first.length <= n) {
+      this.chunks.shift();
+      this.total -= first.length;
+      return first;
+    }
+    this.chunks[0] = first.subarray(n);
+    this.total -= n;
+    return first.subarray(0, n);
+  }
+
   private copyOut(n: number, consume: boolean): Buffer {
     const out = Buffer.allocUnsafe(n);
     let offset = 0;
@@ -95,10 +111,70 @@ export class PduReader {
   }
 }
 
+/** One piece of a PDV's value, as the library's _processPDataTf reads PDVs. */
+export interface PdvFragment {
+  getPresentationContextId(): number;
+  isCommand(): boolean;
+  /** True on the piece that ends a PDV marked as the message's last fragment. */
+  isLastFragment(): boolean;
+  getValue(): Buffer;
+}
+
+/**
+ * Cuts the PDVs of a P-DATA-TF PDU into fragments as its bytes arrive. A PDV split over several socket reads
+ * becomes several fragments, only the final one keeping the PDV's last-fragment flag: the library appends each
+ * fragment's value to the message's stream, so the split is invisible to it.
+ */
+export class PDataSplitter {
+  private pduLeft = 0;
+  private pdvLeft = 0;
+  private presentationContextId = 0;
+  private control = 0;
+
+  get inPdu(): boolean {
+    return this.pduLeft > 0;
+  }
+
+  /** After the 6-byte PDU header of a P-DATA-TF: `length` body bytes follow. */
+  start(length: number): void {
+    this.pduLeft = length;
+  }
+
+  /** The next fragment from the buffered bytes; undefined when more bytes are needed or the PDU is done. Throws on a malformed PDV. */
+  next(reader: PduReader): PdvFragment | undefined {
+    if (this.pdvLeft === 0) {
+      if (this.pduLeft === 0) return undefined;
+      if (this.pduLeft < 6) throw new Error(`P-DATA-TF ends with ${this.pduLeft} bytes that cannot hold a PDV header`);
+      if (reader.buffered < 6) return undefined;
+      const head = reader.take(6);
+      const pdvLength = head.readUInt32BE(0);
+      if (pdvLength < 2 || pdvLength + 4 > this.pduLeft) throw new Error(`PDV of ${pdvLength} bytes in a P-DATA-TF with ${this.pduLeft - 4} bytes left for it`);
+      this.presentationContextId = head[4];
+      this.control = head[5];
+      this.pduLeft -= 6;
+      this.pdvLeft = pdvLength - 2;
+      if (this.pdvLeft === 0) return this.fragment(Buffer.alloc(0));
+    }
+    if (reader.buffered === 0) return undefined;
+    const value = reader.takeUpTo(this.pdvLeft);
+    this.pdvLeft -= value.length;
+    this.pduLeft -= value.length;
+    return this.fragment(value);
+  }
+
+  private fragment(value: Buffer): PdvFragment {
+    const presentationContextId = this.presentationContextId;
+    const command = (this.control & 1) !== 0;
+    const last = this.pdvLeft === 0 && (this.control & 2) !== 0;
+    return { getPresentationContextId: () => presentationContextId, isCommand: () => command, isLastFragment: () => last, getValue: () => value };
+  }
+}
+
 proto._wrapSocket = function wrapSocket(this: NetworkInternals) {
   const socket = this.socket;
   const isScp = this instanceof dimse.Scp;
   const reader = new PduReader();
+  const pData = new PDataSplitter();
   let partialSince: number | undefined;
   let failed = false;
   socket.setTimeout(this.connectTimeout);
@@ -127,6 +203,17 @@ proto._wrapSocket = function wrapSocket(this: NetworkInternals) {
     this.statistics.addBytesReceived(chunk.length);
     reader.push(chunk);
     for (;;) {
+      if (pData.inPdu) {
+        let fragment: PdvFragment | undefined;
+        try {
+          fragment = pData.next(reader);
+        } catch (err) {
+          return fail((err as Error).message, AbortReason.InvalidPduParameter);
+        }
+        if (fragment) void this._processPDataTf({ getPdvs: () => [fragment] });
+        else if (pData.inPdu) break;
+        continue;
+      }
       const next = reader.header();
       if (!next) break;
       const { type, length } = next;
@@ -134,11 +221,17 @@ proto._wrapSocket = function wrapSocket(this: NetworkInternals) {
       if (isScp && this.lastPduTime === undefined && type !== A_ASSOCIATE_RQ) return fail(`first PDU is of type ${type}, not an association request`, AbortReason.UnexpectedPdu);
       const limit = type === P_DATA_TF ? Math.max(Implementation.getMaxPduLength(), isScp ? 0 : this.association?.getMaxPduLength() ?? 0) : MAX_CONTROL_PDU_LENGTH;
       if (length > limit) return fail(`PDU of type ${type} announces ${length} bytes, over the limit of ${limit}`, AbortReason.InvalidPduParameter);
+      if (type === P_DATA_TF && this.association) {
+        reader.take(6);
+        this.lastPduTime = Date.now();
+        pData.start(length);
+        continue;
+      }
       if (reader.buffered < length + 6) break;
       this.lastPduTime = Date.now();
       void this._processPdu(reader.take(length + 6));
     }
-    partialSince = reader.buffered > 0 ? partialSince ?? Date.now() : undefined;
+    partialSince = reader.buffered > 0 || pData.inPdu ? partialSince ?? Date.now() : undefined;
   });
   socket.on('error', (err: Error) => {
     this._reset();
@@ -187,6 +280,8 @@ const COMMAND_ELEMENTS: Record<string, [number, 'UI' | 'US' | 'LO' | 'AE']> = {
   ErrorID: [0x0903, 'US'],
   AffectedSOPInstanceUID: [0x1000, 'UI'],
   RequestedSOPInstanceUID: [0x1001, 'UI'],
+  EventTypeID: [0x1002, 'US'],
+  ActionTypeID: [0x1008, 'US'],
   NumberOfRemainingSuboperations: [0x1020, 'US'],
   NumberOfCompletedSuboperations: [0x1021, 'US'],
   NumberOfFailedSuboperations: [0x1022, 'US'],

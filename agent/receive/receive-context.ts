@@ -16,4 +16,9 @@ export interface ReceiveContext {
   releaseAssociationSlot(owner: object): void;
   /** True while free disk space is under limits.minFreeDiskMb. */
   diskIsLow(): boolean;
+  /**
+   * Records a Storage Commitment report (the dataset of an N-EVENT-REPORT-RQ, naturalized by dcmjs) a cloud PACS
+   * sends on a new association; absent: Storage Commitment is not offered to callers.
+   */
+  onCommitmentReport?(elements: Record<string, unknown>, callingAe: string): Promise<void>;
 }

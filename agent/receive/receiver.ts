@@ -14,6 +14,8 @@ export interface Receiver {
   tlsPort?: number;
   /** Associations currently open (accepted and counted against the limit). */
   openAssociations(): number;
+  /** True while every listener accepts connections. */
+  listening(): boolean;
   /** Stops listening, waits up to graceMs for open associations to end, then cuts the rest. */
   close(graceMs: number): Promise<void>;
 }
@@ -24,7 +26,7 @@ const DISK_CHECK_INTERVAL_MS = 2000;
  * The DICOM listeners: our own net (and optional TLS) servers with Nagle off, each accepted socket handed to a
  * StoreScp. Limits shared by both listeners: concurrent associations, source addresses, free disk.
  */
-export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; spoolDir: string; log: Logger }): Promise<Receiver> {
+export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; spoolDir: string; log: Logger; onCommitmentReport?: ReceiveContext['onCommitmentReport'] }): Promise<Receiver> {
   const { log } = deps;
   // What we announce in A-ASSOCIATE-AC and accept per P-DATA PDU (process-wide in dcmjs-dimse).
   Implementation.setMaxPduLength(config.limits.maxPduLength);
@@ -59,6 +61,7 @@ export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; s
     },
     releaseAssociationSlot: (owner) => slots.delete(owner),
     diskIsLow: () => diskLow,
+    onCommitmentReport: deps.onCommitmentReport,
   });
 
   const accept = (socket: net.Socket, context: ReceiveContext) => {
@@ -100,6 +103,7 @@ export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; s
     port,
     tlsPort,
     openAssociations: () => slots.size,
+    listening: () => plain.listening && (secure?.listening ?? true),
     async close(graceMs) {
       clearInterval(diskTimer);
       const closed = Promise.all([plain, secure].filter((s): s is net.Server => s !== undefined).map((s) => new Promise((resolve) => s.close(resolve))));

@@ -7,11 +7,11 @@ import type { association as associationTypes, requests } from 'dcmjs-dimse';
 import './quiet-dimse-log';
 import './pdu-path';
 import { isCalledAeAccepted, normalizeReceivedAeTitle } from '../config/ae-title';
-import { SpoolWriter, placeSpooledFile } from '../spool/spool-writer';
+import { SpoolWriter, discardTempFile, openTempFile, placeSpooledFile, type TempFile } from '../spool/spool-writer';
 import { spoolRelativePath } from '../spool/spool-path';
 import { chooseTransferSyntax } from '../spool/transfer-syntax';
-import { recordInstance } from '../studies/record-instance';
-import { isStorageAbstractSyntax, VERIFICATION_SOP_CLASS } from './abstract-syntax';
+import { prepareInstanceRecord } from '../studies/record-instance';
+import { isStorageAbstractSyntax, STORAGE_COMMITMENT_PUSH_MODEL, VERIFICATION_SOP_CLASS } from './abstract-syntax';
 import type { ReceiveContext } from './receive-context';
 
 const { PresentationContextResult, RejectResult, RejectSource, RejectReason, Status, TransferSyntax } = constants;
@@ -48,6 +48,8 @@ export class StoreScp extends Scp {
   private declare stores: WeakMap<object, StoreInProgress>;
   /** The writer of the instance arriving now, until its last fragment; destroyed if the association dies first. */
   private declare receiving: SpoolWriter | undefined;
+  /** The next instance's temp file, opened while the current one arrives. */
+  private declare spareFile: Promise<TempFile> | undefined;
   /** The peer's address as a support engineer would write it (read once: a closed socket forgets it). */
   private declare peerAddress: string;
   private declare stats: { associationId?: number; callingAe: string; calledAe: string; instances: number; bytes: number; failures: number; started: number; outcome?: AssociationOutcome; reason?: string; pending: Set<Promise<unknown>> };
@@ -69,6 +71,8 @@ export class StoreScp extends Scp {
     });
     this.on('close', () => {
       this.receiving?.destroy();
+      this.spareFile?.then(discardTempFile, () => undefined);
+      this.spareFile = undefined;
       void this.finishAssociation();
     });
   }
@@ -100,7 +104,8 @@ export class StoreScp extends Scp {
       const pc = association.getPresentationContext(context.id);
       const abstractSyntax = pc.getAbstractSyntaxUid();
       const proposed = pc.getTransferSyntaxUids();
-      if (abstractSyntax === VERIFICATION_SOP_CLASS) {
+      // Storage Commitment reports from the cloud: the peer takes the SCP role (its role selection item is echoed).
+      if (abstractSyntax === VERIFICATION_SOP_CLASS || (abstractSyntax === STORAGE_COMMITMENT_PUSH_MODEL && this.context.onCommitmentReport)) {
         const ts = [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian].find((t) => proposed.includes(t));
         if (ts) pc.setResult(PresentationContextResult.Accept, ts);
         else pc.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
@@ -143,6 +148,27 @@ export class StoreScp extends Scp {
     callback(response);
   }
 
+  override nEventReportRequest(request: requests.NEventReportRequest, callback: (response: responses.NEventReportResponse) => void): void {
+    const response = responses.NEventReportResponse.fromRequest(request);
+    const elements = request.getDataset()?.getElements() as Record<string, unknown> | undefined;
+    const record = this.context.onCommitmentReport;
+    if (request.getAffectedSopClassUid() !== STORAGE_COMMITMENT_PUSH_MODEL || !elements || !record) {
+      response.setStatus(Status.NoSuchSopClass);
+      callback(response);
+      return;
+    }
+    this.track(
+      record(elements, this.stats.callingAe).then(
+        () => response.setStatus(Status.Success),
+        (err: Error) => {
+          // Processing failure: the cloud keeps the report and sends it again.
+          this.context.log.warn('cannot record a storage commitment report', { callingAe: this.stats.callingAe, error: err.message });
+          response.setStatus(Status.ProcessingFailure);
+        },
+      ).then(() => callback(response)),
+    );
+  }
+
   override createStoreWritableStream(pc: associationTypes.PresentationContext, request: requests.CStoreRequest): Writable {
     const store: StoreInProgress = { transferSyntaxUid: pc.getAcceptedTransferSyntaxUid() };
     this.stores.set(request, store);
@@ -154,12 +180,15 @@ export class StoreScp extends Scp {
       store.refused = { status: StoreStatus.OutOfResources, reason: 'disk nearly full' };
       return discardingStream();
     }
-    const writer = new SpoolWriter(this.context.spoolDir, {
+    const fields = {
       sopClassUid: request.getAffectedSopClassUid(),
       sopInstanceUid: request.getAffectedSopInstanceUid(),
       transferSyntaxUid: store.transferSyntaxUid!,
       sourceAeTitle: this.stats.callingAe,
-    });
+    };
+    const writer = new SpoolWriter(this.context.spoolDir, fields, this.spareFile);
+    this.spareFile = openTempFile(this.context.spoolDir);
+    this.spareFile.catch(() => undefined);
     // The library attaches no error listener: without this a disk error would crash the agent.
     writer.on('error', (err) => {
       store.error ??= err;
@@ -198,38 +227,53 @@ export class StoreScp extends Scp {
     const { writer } = store;
     if (store.refused || !writer) return store.refused ?? { status: StoreStatus.CannotUnderstand, reason: 'no dataset received' };
     try {
-      await waitForFinish(writer);
+      // The hash and header are known when the last fragment is written; the fsync may still be running.
+      const finished = waitForFinish(writer);
+      finished.catch(() => undefined);
+      const spooled = await Promise.race([writer.spooled(), finished.then(() => writer.spooled())]);
       if (store.error) throw store.error;
-      const spooled = await writer.spooled();
       const { header } = spooled;
       const commandSopInstance = request.getAffectedSopInstanceUid();
-      if (spooled.problem || !header.sopInstanceUid || !header.studyInstanceUid || !header.seriesInstanceUid || !header.sopClassUid) {
+      const refusal =
+        spooled.problem || !header.sopInstanceUid || !header.studyInstanceUid || !header.seriesInstanceUid || !header.sopClassUid
+          ? { status: StoreStatus.CannotUnderstand, reason: spooled.problem ?? 'dataset lacks SOP class, SOP instance, study or series UID' }
+          : header.sopInstanceUid !== commandSopInstance || header.sopClassUid !== request.getAffectedSopClassUid()
+            ? { status: StoreStatus.DataSetDoesNotMatchSopClass, reason: 'SOP class or instance UID differs from the C-STORE command' }
+            : undefined;
+      if (refusal) {
+        await finished;
         await fs.promises.rm(spooled.tempPath, { force: true });
-        return { status: StoreStatus.CannotUnderstand, reason: spooled.problem ?? 'dataset lacks SOP class, SOP instance, study or series UID' };
+        return refusal;
       }
-      if (header.sopInstanceUid !== commandSopInstance || header.sopClassUid !== request.getAffectedSopClassUid()) {
-        await fs.promises.rm(spooled.tempPath, { force: true });
-        return { status: StoreStatus.DataSetDoesNotMatchSopClass, reason: 'SOP class or instance UID differs from the C-STORE command' };
-      }
-      const relative = spoolRelativePath(header.studyInstanceUid, header.sopInstanceUid, spooled.datasetSha256);
-      const placed = await placeSpooledFile(this.context.spoolDir, spooled.tempPath, relative);
-      const { outcome, obsoletePath } = await recordInstance(this.context.pool, {
-        sopInstanceUid: header.sopInstanceUid,
-        seriesUid: header.seriesInstanceUid,
-        studyUid: header.studyInstanceUid,
+      const relative = spoolRelativePath(header.studyInstanceUid!, header.sopInstanceUid!, spooled.datasetSha256);
+      // The rows are written while the file is flushed and put in place, and committed only after that: a committed
+      // row never names a file a power loss could take back, and the commit alone waits on the acknowledgement.
+      const preparing = prepareInstanceRecord(this.context.pool, {
+        sopInstanceUid: header.sopInstanceUid!,
+        seriesUid: header.seriesInstanceUid!,
+        studyUid: header.studyInstanceUid!,
         modality: header.modality,
-        sopClassUid: header.sopClassUid,
+        sopClassUid: header.sopClassUid!,
         transferSyntaxUid: store.transferSyntaxUid!,
         spoolPath: relative,
         fileBytes: spooled.fileBytes,
         datasetSha256: spooled.datasetSha256,
         callingAe: this.stats.callingAe,
         associationId: this.stats.associationId,
-      }).catch(async (err: Error) => {
-        // Not indexed means not acknowledged: take back the file this store placed, the sender will resend.
-        if (placed) await fs.promises.rm(path.join(this.context.spoolDir, ...relative.split('/')), { force: true });
-        throw new Error(`cannot record the instance in the database: ${err.message}`);
       });
+      const placing = finished.then(() => placeSpooledFile(this.context.spoolDir, spooled.tempPath, relative));
+      const [prepared, placed] = await Promise.allSettled([preparing, placing]);
+      if (placed.status === 'rejected') {
+        if (prepared.status === 'fulfilled') await prepared.value.rollback().catch(() => undefined);
+        throw placed.reason;
+      }
+      const { outcome, obsoletePath } = await (prepared.status === 'fulfilled' ? prepared.value.commit().then(() => prepared.value.result) : Promise.reject(prepared.reason)).catch(
+        async (err: Error) => {
+          // Not indexed means not acknowledged: take back the file this store placed, the sender will resend.
+          if (placed.value) await fs.promises.rm(path.join(this.context.spoolDir, ...relative.split('/')), { force: true });
+          throw new Error(`cannot record the instance in the database: ${err.message}`);
+        },
+      );
       if (obsoletePath) await fs.promises.rm(path.join(this.context.spoolDir, ...obsoletePath.split('/')), { force: true });
       if (outcome === 'corrected') this.context.log.info('instance corrected: resent with different bytes, the old copy was replaced', { sopInstanceUid: header.sopInstanceUid, callingAe: this.stats.callingAe });
       this.stats.instances++;

@@ -6,7 +6,12 @@ import crypto from 'node:crypto';
  * until the database says so, and the same bytes received again land on the same name.
  */
 export function spoolRelativePath(studyUid: string, sopInstanceUid: string, datasetSha256: Buffer): string {
-  return `${safeName(studyUid)}/${safeName(sopInstanceUid)}_${datasetSha256.toString('hex').slice(0, 16)}.dcm`;
+  return `${spoolStudyFolder(studyUid)}/${safeName(sopInstanceUid)}_${datasetSha256.toString('hex').slice(0, 16)}.dcm`;
+}
+
+/** The spool folder of a study's instances. */
+export function spoolStudyFolder(studyUid: string): string {
+  return safeName(studyUid);
 }
 
 /** Conforming UIDs (digits and dots) are used as they are; anything else is replaced by its hash. */

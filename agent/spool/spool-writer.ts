@@ -9,7 +9,7 @@ import { fsyncDirectory } from './fsync-directory';
 /** Temp files of instances still arriving; anything here at startup was never acknowledged. */
 export const INCOMING_DIR = '.incoming';
 
-/** A complete, fsynced temp file, not yet in its place and not yet indexed. */
+/** A complete temp file, not yet in its place and not yet indexed (durable once the writer has finished). */
 export interface SpooledInstance {
   tempPath: string;
   fileBytes: number;
@@ -18,6 +18,28 @@ export interface SpooledInstance {
   header: DatasetHeader;
   /** Set when the dataset's structure could not be read; such an instance must be refused. */
   problem?: string;
+}
+
+/** An empty temp file in the spool's incoming folder, open for writing. */
+export interface TempFile {
+  path: string;
+  fd: number;
+}
+
+/**
+ * Creates a temp file in the threadpool: creating one waits 0.2-0.8 ms on the filesystem journal, so a receiver
+ * opens the next instance's file while the current one arrives (see StoreScp) and the writer starts at once.
+ */
+export function openTempFile(spoolDir: string): Promise<TempFile> {
+  const tempPath = path.join(spoolDir, INCOMING_DIR, `${crypto.randomUUID()}.part`);
+  return new Promise((resolve, reject) =>
+    fs.open(tempPath, 'w', 0o640, (err, fd) => (err ? reject(new Error(`cannot create spool file ${tempPath}: ${err.message}`)) : resolve({ path: tempPath, fd }))),
+  );
+}
+
+/** Closes and removes a temp file that was never used (an association ended with its spare file open). */
+export function discardTempFile(temp: TempFile): void {
+  fs.close(temp.fd, () => fs.unlink(temp.path, () => undefined));
 }
 
 /**
@@ -33,7 +55,8 @@ const HASH_BACKLOG_LIMIT = 4 * 1024 * 1024;
  * the temp file.
  */
 export class SpoolWriter extends Writable {
-  readonly tempPath: string;
+  private readonly temp: Promise<TempFile>;
+  private tempPath = '';
   private fd: number | undefined;
   private readonly hash = crypto.createHash('sha256');
   private readonly headerReader: DatasetHeaderReader;
@@ -42,23 +65,29 @@ export class SpoolWriter extends Writable {
   private unhashed: Buffer[] = [];
   private unhashedBytes = 0;
   private completed = false;
+  private contents: Promise<SpooledInstance> | undefined;
+  private resolveContents!: () => void;
+  private readonly hashed = new Promise<void>((resolve) => (this.resolveContents = resolve));
 
-  constructor(spoolDir: string, fields: FileMetaFields) {
+  /** `temp`: a file opened ahead by openTempFile (else one is opened now); the writer owns it from here on. */
+  constructor(spoolDir: string, fields: FileMetaFields, temp: Promise<TempFile> = openTempFile(spoolDir)) {
     super({ highWaterMark: 1024 * 1024 });
-    this.tempPath = path.join(spoolDir, INCOMING_DIR, `${crypto.randomUUID()}.part`);
+    this.temp = temp;
     this.meta = buildFileMetaHeader(fields);
     this.headerReader = new DatasetHeaderReader(fields.transferSyntaxUid);
   }
 
-  // The file is created in the threadpool (creating one can wait 0.2-0.8 ms on the filesystem journal) while the
-  // first fragments wait in the stream's buffer. Writes are synchronous: a page-cache copy costs less than a
-  // threadpool round trip (see test/bench/receive.ts).
+  // Until the file is open the first fragments wait in the stream's buffer. Writes are synchronous: a page-cache
+  // copy costs less than a threadpool round trip (see test/bench/receive.ts).
   override _construct(callback: (error?: Error | null) => void): void {
-    fs.open(this.tempPath, 'w', 0o640, (err, fd) => {
-      if (err) return callback(new Error(`cannot create spool file ${this.tempPath}: ${err.message}`));
-      this.fd = fd;
-      callback(this.writeAll(this.meta));
-    });
+    this.temp.then(
+      (temp) => {
+        this.tempPath = temp.path;
+        this.fd = temp.fd;
+        callback(this.writeAll(this.meta));
+      },
+      (err: Error) => callback(err),
+    );
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -91,6 +120,7 @@ export class SpoolWriter extends Writable {
       callback();
     });
     this.hashUnhashed();
+    this.resolveContents();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -102,18 +132,24 @@ export class SpoolWriter extends Writable {
     else fs.close(fd, cleanUp);
   }
 
-  /** After the stream has finished: what was written, with the dataset's hash and indexed attributes. */
-  async spooled(): Promise<SpooledInstance> {
-    if (!this.completed) throw new Error(`spool file ${this.tempPath} is not complete`);
-    const { header, problem } = await this.headerReader.finish();
-    return {
-      tempPath: this.tempPath,
-      fileBytes: this.meta.length + this.datasetBytes,
-      datasetBytes: this.datasetBytes,
-      datasetSha256: this.hash.digest(),
-      header,
-      problem,
-    };
+  /**
+   * What was written, with the dataset's hash and indexed attributes: known once the stream has ended, while the
+   * fsync may still run (the caller prepares the database row meanwhile; the file is durable once 'finish' fired).
+   * Never settles for a stream destroyed before it ended.
+   */
+  spooled(): Promise<SpooledInstance> {
+    this.contents ??= this.hashed.then(async () => {
+      const { header, problem } = await this.headerReader.finish();
+      return {
+        tempPath: this.tempPath,
+        fileBytes: this.meta.length + this.datasetBytes,
+        datasetBytes: this.datasetBytes,
+        datasetSha256: this.hash.digest(),
+        header,
+        problem,
+      };
+    });
+    return this.contents;
   }
 
   private take(chunk: Buffer): void {

@@ -16,27 +16,71 @@ export interface InstanceRecord {
 
 export type RecordOutcome = 'new' | 'duplicate' | 'restored' | 'corrected';
 
-/**
- * Indexes a spooled instance (study, series and instance rows) and commits, in one round trip.
- * `obsoletePath` is a spool file the caller deletes once this has returned.
- */
-export async function recordInstance(pool: Pool, record: InstanceRecord): Promise<{ outcome: RecordOutcome; obsoletePath?: string }> {
-  const result = await pool.query(
-    'SELECT outcome, obsolete_path FROM record_instance($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
-    [
-      record.sopInstanceUid,
-      record.seriesUid,
-      record.studyUid,
-      record.modality ?? null,
-      record.sopClassUid,
-      record.transferSyntaxUid,
-      record.spoolPath,
-      record.fileBytes,
-      record.datasetSha256,
-      record.callingAe,
-      record.associationId ?? null,
-    ],
-  );
-  const row = result.rows[0];
+export interface RecordResult {
+  outcome: RecordOutcome;
+  /** A spool file the caller deletes once the row is committed. */
+  obsoletePath?: string;
+}
+
+const RECORD_SQL = 'SELECT outcome, obsolete_path FROM record_instance($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)';
+
+function recordParams(record: InstanceRecord): unknown[] {
+  return [
+    record.sopInstanceUid,
+    record.seriesUid,
+    record.studyUid,
+    record.modality ?? null,
+    record.sopClassUid,
+    record.transferSyntaxUid,
+    record.spoolPath,
+    record.fileBytes,
+    record.datasetSha256,
+    record.callingAe,
+    record.associationId ?? null,
+  ];
+}
+
+function recordResult(row: { outcome: RecordOutcome; obsolete_path: string | null }): RecordResult {
   return { outcome: row.outcome, obsoletePath: row.obsolete_path ?? undefined };
+}
+
+/** Indexes a spooled instance (study, series and instance rows) and commits, in one round trip. */
+export async function recordInstance(pool: Pool, record: InstanceRecord): Promise<RecordResult> {
+  return recordResult((await pool.query(RECORD_SQL, recordParams(record))).rows[0]);
+}
+
+/** Rows written in an open transaction: nobody sees them until commit(). Exactly one of commit/rollback must follow. */
+export interface PreparedRecord {
+  result: RecordResult;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+/**
+ * Writes the rows of a spooled instance without committing them, so the receive path can do this while the file's
+ * fsync runs and commit right after the file is in place: the commit alone stays on the acknowledgement's path.
+ */
+export async function prepareInstanceRecord(pool: Pool, record: InstanceRecord): Promise<PreparedRecord> {
+  const client = await pool.connect();
+  let released = false;
+  // A connection whose COMMIT or ROLLBACK failed is in an unknown state: it is dropped, not returned to the pool.
+  const finish = async (sql: 'COMMIT' | 'ROLLBACK') => {
+    if (released) return;
+    released = true;
+    try {
+      await client.query(sql);
+      client.release();
+    } catch (err) {
+      client.release(err as Error);
+      throw err;
+    }
+  };
+  try {
+    await client.query('BEGIN');
+    const result = recordResult((await client.query(RECORD_SQL, recordParams(record))).rows[0]);
+    return { result, commit: () => finish('COMMIT'), rollback: () => finish('ROLLBACK') };
+  } catch (err) {
+    await finish('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
 }

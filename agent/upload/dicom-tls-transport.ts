@@ -11,7 +11,16 @@ import { PduReader, encodeCommandSet } from '../receive/pdu-path';
 import type { UpstreamConfig } from '../config/upstream-config';
 import { openTunnel } from './proxy-tunnel';
 import { describeTlsFailure, keepPeerCertificateOnError, tlsOptions } from './tls-failure';
-import type { BatchOutcome, OutgoingInstance, Pacer, Transport } from './transport';
+import type { BatchOutcome, CommitmentRequestOutcome, OutgoingInstance, Pacer, Transport } from './transport';
+import {
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  STORAGE_COMMITMENT_PUSH_MODEL,
+  STORAGE_COMMITMENT_SOP_INSTANCE,
+  encodeCommitmentDataset,
+  parseCommitmentReport,
+  type CommitmentReport,
+  type SopReference,
+} from './commitment-dataset';
 
 // ---------------------------------------------------------------------------------------------------------------
 // PDU encoding and decoding (PS3.8 9.3), shared with test/helpers/raw-store-scu.ts
@@ -112,36 +121,58 @@ export function abortPdu(source = 0, reason = 0): Buffer {
   return Buffer.from([0x07, 0, 0, 0, 0, 4, 0, 0, source, reason]);
 }
 
-/** The command-set fragments in a P-DATA-TF PDU, and whether the last of the command is among them. */
-export function commandFragments(pdu: Buffer): { parts: Buffer[]; last: boolean } {
-  const parts: Buffer[] = [];
-  let last = false;
+/** The PDVs of a P-DATA-TF PDU (PS3.8 9.3.5): presentation context, command or dataset, last fragment or not. */
+export function presentationDataValues(pdu: Buffer): Array<{ contextId: number; command: boolean; last: boolean; value: Buffer }> {
+  const values: Array<{ contextId: number; command: boolean; last: boolean; value: Buffer }> = [];
   for (let pos = 6; pos + 6 <= pdu.length; ) {
     const itemLength = pdu.readUInt32BE(pos);
     const control = pdu[pos + 5];
-    if (control & 0x01) {
-      parts.push(pdu.subarray(pos + 6, pos + 4 + itemLength));
-      if (control & 0x02) last = true;
-    }
+    values.push({ contextId: pdu[pos + 4], command: (control & 0x01) !== 0, last: (control & 0x02) !== 0, value: pdu.subarray(pos + 6, pos + 4 + itemLength) });
     pos += 4 + itemLength;
   }
-  return { parts, last };
+  return values;
 }
 
-/** Reads the elements of a command set (implicit VR little endian) that a response carries. */
-export function parseCommandSet(commandSet: Buffer): { status?: number; commandField?: number; errorComment?: string; affectedSopInstanceUid?: string; messageIdBeingRespondedTo?: number } {
-  const out: ReturnType<typeof parseCommandSet> = {};
+/** The command-set fragments in a P-DATA-TF PDU, and whether the last of the command is among them. */
+export function commandFragments(pdu: Buffer): { parts: Buffer[]; last: boolean } {
+  const commands = presentationDataValues(pdu).filter((pdv) => pdv.command);
+  return { parts: commands.map((pdv) => pdv.value), last: commands.some((pdv) => pdv.last) };
+}
+
+export interface CommandSet {
+  commandField?: number;
+  status?: number;
+  errorComment?: string;
+  messageId?: number;
+  messageIdBeingRespondedTo?: number;
+  affectedSopClassUid?: string;
+  affectedSopInstanceUid?: string;
+  /** (0000,0800): 0x0101 when no dataset follows. */
+  commandDataSetType?: number;
+  eventTypeId?: number;
+}
+
+/** Reads the elements of a command set (implicit VR little endian) that responses and N-EVENT-REPORT requests carry. */
+export function parseCommandSet(commandSet: Buffer): CommandSet {
+  const out: CommandSet = {};
   for (let pos = 0; pos + 8 <= commandSet.length; ) {
     const group = commandSet.readUInt16LE(pos);
     const element = commandSet.readUInt16LE(pos + 2);
     const length = commandSet.readUInt32LE(pos + 4);
     const value = commandSet.subarray(pos + 8, pos + 8 + length);
+    const text = () => value.toString('latin1').replace(/[\0 ]+$/, '');
+    if (group === 0x0000 && length === 2) {
+      if (element === 0x0900) out.status = value.readUInt16LE(0);
+      else if (element === 0x0100) out.commandField = value.readUInt16LE(0);
+      else if (element === 0x0110) out.messageId = value.readUInt16LE(0);
+      else if (element === 0x0120) out.messageIdBeingRespondedTo = value.readUInt16LE(0);
+      else if (element === 0x0800) out.commandDataSetType = value.readUInt16LE(0);
+      else if (element === 0x1002) out.eventTypeId = value.readUInt16LE(0);
+    }
     if (group === 0x0000) {
-      if (element === 0x0900 && length === 2) out.status = value.readUInt16LE(0);
-      else if (element === 0x0100 && length === 2) out.commandField = value.readUInt16LE(0);
-      else if (element === 0x0120 && length === 2) out.messageIdBeingRespondedTo = value.readUInt16LE(0);
-      else if (element === 0x0902) out.errorComment = value.toString('latin1').replace(/[\0 ]+$/, '');
-      else if (element === 0x1000) out.affectedSopInstanceUid = value.toString('latin1').replace(/[\0 ]+$/, '');
+      if (element === 0x0902) out.errorComment = text();
+      else if (element === 0x0002) out.affectedSopClassUid = text();
+      else if (element === 0x1000) out.affectedSopInstanceUid = text();
     }
     pos += 8 + length;
   }
@@ -229,6 +260,7 @@ interface ContextEntry {
 }
 
 const contextKey = (sopClassUid: string, transferSyntaxUid: string) => `${sopClassUid}\u0000${transferSyntaxUid}`;
+const COMMITMENT_CONTEXT = contextKey(STORAGE_COMMITMENT_PUSH_MODEL, IMPLICIT_VR_LITTLE_ENDIAN);
 
 /** Our maximum PDU length (what the peer may send us; responses are tiny). */
 const OUR_MAX_PDU = 65536;
@@ -236,6 +268,10 @@ const OUR_MAX_PDU = 65536;
 const UNLIMITED_PDV = 1024 * 1024;
 /** Bytes read from the spool file at once (cut into PDUs of the peer's size). */
 const READ_CHUNK = 1024 * 1024;
+/** Bytes a write may leave queued in the socket before the sender waits for it to drain. */
+const IN_FLIGHT_BYTES = 4 * 1024 * 1024;
+/** Spool files up to this size are read whole, the next one while this one is sent; larger ones in READ_CHUNK steps. */
+const READ_AHEAD_BYTES = 16 * 1024 * 1024;
 const MAX_CONTEXTS = 128;
 const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
 
@@ -250,6 +286,8 @@ class Association {
   lastUsed = Date.now();
   /** Instances stored over this association. */
   stored = 0;
+  /** Called when the peer sends a PDU while nobody waits for one (a Storage Commitment report between batches). */
+  onUnexpectedPdu?: () => void;
 
   constructor(private readonly socket: tls.TLSSocket, private readonly describeError: (err: NodeJS.ErrnoException) => string) {
     socket.on('data', (chunk: Buffer) => {
@@ -262,6 +300,7 @@ class Association {
         }
         this.pdus.push(Buffer.from(this.reader.take(next.length + 6)));
       }
+      if (!this.waiter && this.pdus.length > 0) this.onUnexpectedPdu?.();
       this.wake();
     });
     socket.on('error', (err: NodeJS.ErrnoException) => this.fail(this.describeError(err)));
@@ -320,10 +359,41 @@ class Association {
     }
   }
 
+  /** True when the peer sent a PDU nobody has read yet. */
+  get hasPdu(): boolean {
+    return this.pdus.length > 0;
+  }
+
+  /** The next DIMSE message: its command set, and its dataset when the command announces one. */
+  async nextMessage(timeoutMs: number, waitingFor: string): Promise<{ contextId: number; command: CommandSet; dataset?: Buffer }> {
+    const command: Buffer[] = [];
+    const dataset: Buffer[] = [];
+    let contextId = 0;
+    let parsed: CommandSet | undefined;
+    for (;;) {
+      const pdu = await this.nextPdu(timeoutMs, waitingFor);
+      if (pdu[0] !== 0x04) {
+        this.abort('unexpected PDU');
+        throw new AssociationError(`the cloud sent PDU type ${pdu[0]} while we waited for ${waitingFor}`, 'transfer');
+      }
+      for (const pdv of presentationDataValues(pdu)) {
+        contextId = pdv.contextId;
+        (pdv.command ? command : dataset).push(pdv.value);
+        if (pdv.command && pdv.last) parsed = parseCommandSet(Buffer.concat(command));
+        // A command without (0000,0800) is taken as dataset-less: waiting for a dataset that never comes would hang.
+        if (parsed && (parsed.commandDataSetType === undefined || parsed.commandDataSetType === 0x0101 || (!pdv.command && pdv.last))) {
+          return { contextId, command: parsed, dataset: dataset.length > 0 ? Buffer.concat(dataset) : undefined };
+        }
+      }
+    }
+  }
+
   /** Writes, waiting for the socket to drain when its buffer is full; throws if the association ended. */
   async write(data: Buffer, timeoutMs: number): Promise<void> {
     this.checkPeer();
-    if (this.socket.write(data)) return;
+    // The socket's own buffer is 16 KiB: waiting for 'drain' whenever it is full would leave the link idle between
+    // fragments; up to IN_FLIGHT_BYTES stay queued instead, so the kernel always has the next bytes to send.
+    if (this.socket.write(data) || this.socket.writableLength <= IN_FLIGHT_BYTES) return;
     const deadline = Date.now() + timeoutMs;
     while (this.socket.writableNeedDrain) {
       this.checkPeer();
@@ -387,6 +457,12 @@ export interface DicomTlsTransportOptions {
   responseTimeoutMs?: number;
   /** TCP connection, proxy tunnel and TLS handshake (default 10 s). */
   connectTimeoutMs?: number;
+  /**
+   * Records a Storage Commitment report that arrives on our association (N-EVENT-REPORT-RQ), whenever it comes
+   * while the association is open; we answer success once it resolves. Reports may also come on a new association
+   * to the gateway's listener.
+   */
+  onCommitmentReport?: (report: CommitmentReport) => Promise<void>;
 }
 
 export interface DicomTlsTransport extends Transport {
@@ -406,6 +482,10 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
   const responseTimeoutMs = options.responseTimeoutMs ?? 30000;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10000;
   const stats = { associations: 0, associationsReused: 0, instancesSent: 0, bytesSent: 0 };
+  /** Proposed with every association while on; off once the cloud refuses an N-ACTION (it does not commit). */
+  let askCommitment = upstream.storageCommitment;
+  /** The cloud accepted Storage Commitment on the last association we opened. */
+  let peerCommits = false;
   let current: Association | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let busy: Promise<unknown> = Promise.resolve();
@@ -460,6 +540,7 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
   async function associate(pairs: Array<[string, string]>): Promise<Association> {
     const socket = await connect();
     const association = new Association(socket, (err) => describeTlsFailure(err));
+    association.onUnexpectedPdu = () => drainSoon(association);
     const proposed: ProposedContext[] = pairs.map(([abstractSyntax, ts]) => ({ abstractSyntax, transferSyntaxes: [ts] }));
     try {
       await association.write(associateRequest(calledAe, callingAeTitle, proposed, OUR_MAX_PDU), responseTimeoutMs);
@@ -491,22 +572,135 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
     }
   }
 
-  /** Sends one instance over an accepted context; resolves to the C-STORE-RSP status and error comment. */
-  async function store(association: Association, contextId: number, instance: OutgoingInstance): Promise<{ status: number; comment?: string }> {
-    let file: fs.promises.FileHandle;
-    try {
-      file = await fs.promises.open(instance.filePath, 'r');
-    } catch (err) {
-      throw new SpoolFileError(`cannot read spool file ${instance.filePath}: ${(err as Error).message} (the instance must be received again)`);
+  /**
+   * The next response on the association. An N-EVENT-REPORT-RQ (a Storage Commitment report, which the cloud may
+   * send whenever the association is open) is recorded and answered on the way.
+   */
+  async function readResponse(association: Association, waitingFor: string): Promise<CommandSet> {
+    for (;;) {
+      const message = await association.nextMessage(responseTimeoutMs, waitingFor);
+      if (message.command.commandField !== 0x0100) return message.command;
+      await answerReport(association, message);
     }
+  }
+
+  /** Records a Storage Commitment report and answers N-EVENT-REPORT-RSP. */
+  async function answerReport(association: Association, message: { contextId: number; command: CommandSet; dataset?: Buffer }): Promise<void> {
+    const { command } = message;
+    let status = 0x0000;
     try {
-      const head = Buffer.alloc(144);
-      const { bytesRead } = await file.read(head, 0, 144, 0);
-      if (bytesRead < 144 || head.toString('latin1', 128, 132) !== 'DICM' || head.readUInt16LE(132) !== 0x0002 || head.readUInt16LE(134) !== 0x0000) {
+      if (command.affectedSopClassUid !== STORAGE_COMMITMENT_PUSH_MODEL || !message.dataset) throw new Error(`N-EVENT-REPORT for SOP class ${command.affectedSopClassUid} is not a storage commitment report`);
+      const report = parseCommitmentReport(message.dataset);
+      await options.onCommitmentReport?.(report);
+    } catch {
+      // Processing failure: the cloud keeps the report and sends it again (PS3.4 J.3.3.1).
+      status = 0x0110;
+    }
+    const response = encodeCommandSet({
+      AffectedSOPClassUID: command.affectedSopClassUid,
+      CommandField: 0x8100,
+      MessageIDBeingRespondedTo: command.messageId,
+      CommandDataSetType: 0x0101,
+      Status: status,
+      AffectedSOPInstanceUID: command.affectedSopInstanceUid,
+      EventTypeID: command.eventTypeId,
+    })!;
+    await association.write(pDataPdu(message.contextId, response, true, true), responseTimeoutMs);
+  }
+
+  /** Runs drainReports once the operation under way (if any) has ended. */
+  function drainSoon(association: Association): void {
+    busy = busy.then(() => drainReports(association)).catch(() => undefined);
+  }
+
+  /** Between batches: answers what the peer sent unasked (Storage Commitment reports); anything else ends the association. */
+  async function drainReports(association: Association): Promise<void> {
+    while (association.usable && association.hasPdu) {
+      try {
+        const message = await association.nextMessage(responseTimeoutMs, 'a storage commitment report');
+        if (message.command.commandField !== 0x0100) throw new AssociationError(`the cloud sent command ${message.command.commandField} unasked`, 'transfer');
+        await answerReport(association, message);
+      } catch (err) {
+        if (current === association) current = undefined;
+        association.abort((err as Error).message);
+        return;
+      }
+    }
+  }
+
+  /** Writes one message: its command set, then its dataset cut to the peer's maximum PDU length. */
+  async function writeMessage(association: Association, contextId: number, command: Buffer, dataset: Buffer): Promise<void> {
+    await association.write(pDataPdu(contextId, command, true, true), responseTimeoutMs);
+    const room = Math.max(256, association.maxPduLength > 0 ? association.maxPduLength - 6 : UNLIMITED_PDV) & ~1;
+    for (let at = 0; at < dataset.length; at += room) {
+      const fragment = dataset.subarray(at, at + room);
+      await association.write(pDataPdu(contextId, fragment, false, at + room >= dataset.length), responseTimeoutMs);
+    }
+  }
+
+  /** N-ACTION-RQ (PS3.4 J.3.2) on the kept association, or on a new one; the report comes later. */
+  async function requestCommitmentNow(transactionUid: string, references: SopReference[]): Promise<CommitmentRequestOutcome> {
+    clearTimeout(idleTimer);
+    let association = current;
+    let actionSent = false;
+    try {
+      if (!association?.usable || !association.contexts.get(COMMITMENT_CONTEXT)?.accepted) {
+        await association?.release(2000).catch(() => undefined);
+        current = undefined;
+        association = current = await associate([[STORAGE_COMMITMENT_PUSH_MODEL, IMPLICIT_VR_LITTLE_ENDIAN]]);
+      }
+      const context = association.contexts.get(COMMITMENT_CONTEXT)!;
+      if (!context.accepted) {
+        askCommitment = false;
+        return { requested: false, refused: true, error: `the cloud no longer accepts Storage Commitment (result ${context.result})` };
+      }
+      const command = encodeCommandSet({
+        RequestedSOPClassUID: STORAGE_COMMITMENT_PUSH_MODEL,
+        CommandField: 0x0130,
+        MessageID: association.nextMessageId(),
+        CommandDataSetType: 0x0000,
+        RequestedSOPInstanceUID: STORAGE_COMMITMENT_SOP_INSTANCE,
+        ActionTypeID: 1,
+      })!;
+      await writeMessage(association, context.id, command, encodeCommitmentDataset(transactionUid, references));
+      actionSent = true;
+      const response = await readResponse(association, 'the N-ACTION response');
+      if (response.commandField !== 0x8130 || response.status === undefined) {
+        association.abort('bad response');
+        throw new AssociationError(`the cloud sent a response that is not an N-ACTION-RSP (command field ${response.commandField})`, 'transfer');
+      }
+      if (response.status !== 0x0000 && (response.status & 0xf000) !== 0xb000) {
+        askCommitment = false;
+        const hex = `0x${response.status.toString(16).toUpperCase().padStart(4, '0')}`;
+        return { requested: false, refused: true, error: `the cloud refused the storage commitment request (N-ACTION status ${hex}${response.errorComment ? `: ${response.errorComment}` : ''})` };
+      }
+      // The report comes later: on this association while it stays open (drainReports), or on a new one.
+      return { requested: true };
+    } catch (err) {
+      if (association && current === association) current = undefined;
+      association?.abort((err as Error).message);
+      // Orthanc accepts the SOP class from anyone but aborts the N-ACTION of a caller missing from its DicomModalities.
+      if (actionSent && /aborted the association/.test((err as Error).message)) {
+        askCommitment = false;
+        return { requested: false, refused: true, error: `the cloud aborted the storage commitment request (${(err as Error).message}): ask the cloud provider to register this gateway (AE title, address, port) for Storage Commitment` };
+      }
+      return { requested: false, refused: false, error: `storage commitment request to ${where} failed: ${(err as Error).message}` };
+    } finally {
+      if (current?.usable) scheduleIdleRelease();
+      else current = undefined;
+    }
+  }
+
+  /** Sends one instance over an accepted context; resolves to the C-STORE-RSP status and error comment. */
+  async function store(association: Association, contextId: number, instance: OutgoingInstance, readAhead?: Promise<Buffer>): Promise<{ status: number; comment?: string }> {
+    const file = await openSpoolFile(instance, readAhead);
+    try {
+      const head = await file.read(0, 144);
+      if (head.length < 144 || head.toString('latin1', 128, 132) !== 'DICM' || head.readUInt16LE(132) !== 0x0002 || head.readUInt16LE(134) !== 0x0000) {
         throw new SpoolFileError(`spool file ${instance.filePath} is not a Part 10 file with a group length`);
       }
       const datasetStart = 144 + head.readUInt32LE(140);
-      const size = (await file.stat()).size;
+      const size = file.size;
       if (datasetStart >= size) throw new SpoolFileError(`spool file ${instance.filePath} has no dataset (truncated?)`);
       // PDV values are of even length (PS3.8 9.3.5.1). An odd-length deflated bitstream gets the single trailing NULL
       // byte PS3.5 A.5 prescribes (pydicom writes such files; DCMTK fails on the odd fragment and never answers).
@@ -534,13 +728,8 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
       const chunkSize = Math.max(room, Math.floor(READ_CHUNK / room) * room);
       for (let offset = datasetStart; offset < size; ) {
         const length = Math.min(chunkSize, size - offset);
-        const chunk = Buffer.allocUnsafe(length);
-        let got = 0;
-        while (got < length) {
-          const { bytesRead: n } = await file.read(chunk, got, length - got, offset + got);
-          if (n === 0) throw new SpoolFileError(`spool file ${instance.filePath} shrank while it was sent`, true);
-          got += n;
-        }
+        const chunk = await file.read(offset, length);
+        if (chunk.length < length) throw new SpoolFileError(`spool file ${instance.filePath} shrank while it was sent`, true);
         await pacer.take(length);
         for (let at = 0; at < length; at += room) {
           const fragment = chunk.subarray(at, Math.min(at + room, length));
@@ -552,19 +741,7 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
         stats.bytesSent += length;
         offset += length;
       }
-      // The response: a command set, possibly in several fragments.
-      const parts: Buffer[] = [];
-      for (;;) {
-        const pdu = await association.nextPdu(responseTimeoutMs, `the C-STORE response for ${instance.sopInstanceUid}`);
-        if (pdu[0] !== 0x04) {
-          association.abort('unexpected PDU');
-          throw new AssociationError(`the cloud sent PDU type ${pdu[0]} instead of a C-STORE response`, 'transfer');
-        }
-        const fragments = commandFragments(pdu);
-        parts.push(...fragments.parts);
-        if (fragments.last) break;
-      }
-      const response = parseCommandSet(Buffer.concat(parts));
+      const response = await readResponse(association, `the C-STORE response for ${instance.sopInstanceUid}`);
       if (response.status === undefined || response.commandField !== 0x8001) {
         association.abort('bad response');
         throw new AssociationError(`the cloud sent a response that is not a C-STORE-RSP (command field ${response.commandField})`, 'transfer');
@@ -578,9 +755,19 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
     }
   }
 
+  /** Reads a batch's next instance whole while the current one is sent (up to READ_AHEAD_BYTES); a read error is reported in its turn. */
+  function readAhead(instance: OutgoingInstance | undefined): Promise<Buffer> | undefined {
+    if (!instance || instance.fileBytes > READ_AHEAD_BYTES) return undefined;
+    const reading = fs.promises.readFile(instance.filePath);
+    reading.catch(() => undefined);
+    return reading;
+  }
+
   function scheduleIdleRelease(): void {
     clearTimeout(idleTimer);
     if (!current) return;
+    // A report that arrived together with the last response waits in the queue: read it once this operation ends.
+    if (current.hasPdu) drainSoon(current);
     idleTimer = setTimeout(() => {
       const association = current;
       current = undefined;
@@ -596,6 +783,8 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
     let connectionError: string | undefined;
     const retried = new Set<OutgoingInstance>();
     let transferFailures = 0;
+    // The next instance's file is read while this one is sent (see readAhead).
+    const readsAhead = new Map<OutgoingInstance, Promise<Buffer>>();
     for (let i = 0; i < batch.length; i++) {
       const instance = batch[i];
       if (connectionError) {
@@ -619,12 +808,14 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
         const seen = new Set<string>();
         for (const next of batch.slice(i)) {
           const k = contextKey(next.sopClassUid, next.transferSyntaxUid);
-          if (seen.has(k) || pairs.length >= MAX_CONTEXTS) continue;
+          if (seen.has(k) || pairs.length >= MAX_CONTEXTS - (askCommitment ? 1 : 0)) continue;
           seen.add(k);
           pairs.push([next.sopClassUid, next.transferSyntaxUid]);
         }
+        if (askCommitment) pairs.push([STORAGE_COMMITMENT_PUSH_MODEL, IMPLICIT_VR_LITTLE_ENDIAN]);
         try {
           current = await associate(pairs);
+          peerCommits = current.contexts.get(COMMITMENT_CONTEXT)?.accepted === true;
         } catch (err) {
           connectionError = (err as Error).message;
           fail(instance, connectionError, false);
@@ -644,7 +835,14 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
         continue;
       }
       try {
-        const { status, comment } = await store(association, context.id, instance);
+        const ahead = readsAhead.get(instance);
+        readsAhead.delete(instance);
+        const following = batch[i + 1];
+        if (following && !readsAhead.has(following)) {
+          const reading = readAhead(following);
+          if (reading) readsAhead.set(following, reading);
+        }
+        const { status, comment } = await store(association, context.id, instance, ahead);
         const meaning = classifyStoreStatus(status);
         if (meaning.delivered) outcome.delivered.push(instance);
         else fail(instance, `the cloud answered C-STORE status ${meaning.meaning}${comment ? ` (${comment})` : ''}`, meaning.permanent);
@@ -680,6 +878,7 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
     }
     if (current?.usable) scheduleIdleRelease();
     else current = undefined;
+    outcome.commitmentAvailable = askCommitment && peerCommits;
     return outcome;
   }
 
@@ -692,6 +891,11 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
         delivered: [],
         failed: batch.map((instance) => ({ instance, error: `DICOM-TLS transport error: ${(err as Error)?.message ?? String(err)}`, permanent: false })),
       }));
+    },
+    requestCommitment(transactionUid: string, instances: SopReference[]): Promise<CommitmentRequestOutcome> {
+      const run = busy.then(() => requestCommitmentNow(transactionUid, instances));
+      busy = run.catch(() => undefined);
+      return run;
     },
     async close(): Promise<void> {
       clearTimeout(idleTimer);
@@ -707,6 +911,49 @@ class SpoolFileError extends Error {
   constructor(message: string, readonly midTransfer = false) {
     super(message);
   }
+}
+
+/** A spool file being sent: read whole ahead of its turn, or read from disk in steps. */
+interface SpoolFile {
+  size: number;
+  /** Up to `length` bytes from `offset`; fewer only at the end of the file. */
+  read(offset: number, length: number): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+async function openSpoolFile(instance: OutgoingInstance, readAhead?: Promise<Buffer>): Promise<SpoolFile> {
+  const unreadable = (err: unknown) => new SpoolFileError(`cannot read spool file ${instance.filePath}: ${(err as Error).message} (the instance must be received again)`);
+  if (readAhead) {
+    const data = await readAhead.catch((err: unknown) => Promise.reject(unreadable(err)));
+    return { size: data.length, read: async (offset, length) => data.subarray(offset, offset + length), close: async () => undefined };
+  }
+  let handle: fs.promises.FileHandle;
+  let size: number;
+  try {
+    handle = await fs.promises.open(instance.filePath, 'r');
+  } catch (err) {
+    throw unreadable(err);
+  }
+  try {
+    size = (await handle.stat()).size;
+  } catch (err) {
+    await handle.close();
+    throw unreadable(err);
+  }
+  return {
+    size,
+    async read(offset, length) {
+      const out = Buffer.allocUnsafe(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await handle.read(out, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return out.subarray(0, got);
+    },
+    close: () => handle.close(),
+  };
 }
 
 function seconds(ms: number): string {

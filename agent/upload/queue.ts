@@ -8,6 +8,8 @@ export interface ClaimedUpload {
   transferSyntaxUid: string;
   /** Relative to <dataDir>/spool. */
   spoolPath: string;
+  /** Relative to <dataDir>/compressed: the verified compressed file to send instead (transferSyntaxUid and fileBytes are its). */
+  compressedPath?: string;
   fileBytes: number;
   datasetSha256: Buffer;
   attempts: number;
@@ -22,6 +24,8 @@ export interface ClaimOptions {
   priorities: Array<{ modality: string; priority: number }>;
   /** Only instances kept in this spool (or in no recorded spool) are claimed: their files are readable here. */
   spoolId: string;
+  /** Compression is on: an instance waits for its compression decision, and its compressed file is sent when there is one. */
+  awaitCompression?: boolean;
 }
 
 /**
@@ -37,6 +41,8 @@ export async function claimUploads(pool: Pool, options: ClaimOptions): Promise<C
         WHERE ((u.state = 'queued' AND u.next_attempt_at <= now())
             OR (u.state = 'sending' AND u.lease_expires_at < now()))
           AND (i.spool_id IS NULL OR i.spool_id = $6)
+          AND NOT ($7 AND EXISTS (SELECT 1 FROM compressions c WHERE c.sop_instance_uid = u.sop_instance_uid
+                                     AND (c.state = 'pending' OR c.dataset_sha256 <> u.dataset_sha256)))
         ORDER BY (SELECT coalesce(max(p.priority), 0)
                     FROM series se JOIN unnest($4::text[], $5::int[]) AS p (modality, priority) ON p.modality = se.modality
                    WHERE se.study_uid = u.study_uid) DESC,
@@ -45,11 +51,13 @@ export async function claimUploads(pool: Pool, options: ClaimOptions): Promise<C
         FOR UPDATE OF u SKIP LOCKED)
      UPDATE uploads u
         SET state = 'sending', lease_owner = $1, lease_expires_at = now() + make_interval(secs => $3), attempts = u.attempts + 1
-       FROM due, instances i
-      WHERE u.sop_instance_uid = due.sop_instance_uid AND i.sop_instance_uid = u.sop_instance_uid
-     RETURNING u.sop_instance_uid, u.study_uid, i.sop_class_uid, i.transfer_syntax_uid, i.spool_path, i.file_bytes, u.dataset_sha256, u.attempts,
+       FROM due JOIN instances i ON i.sop_instance_uid = due.sop_instance_uid
+            LEFT JOIN compressions c ON $7 AND c.sop_instance_uid = i.sop_instance_uid AND c.state = 'compressed' AND c.dataset_sha256 = i.dataset_sha256
+      WHERE u.sop_instance_uid = due.sop_instance_uid
+     RETURNING u.sop_instance_uid, u.study_uid, i.sop_class_uid, coalesce(c.transfer_syntax_uid, i.transfer_syntax_uid) AS transfer_syntax_uid, i.spool_path,
+               c.compressed_path, coalesce(c.file_bytes, i.file_bytes) AS file_bytes, u.dataset_sha256, u.attempts,
                (SELECT s.first_received_at FROM studies s WHERE s.study_uid = u.study_uid) AS study_arrival`,
-    [options.owner, options.limit, options.leaseSeconds, options.priorities.map((p) => p.modality), options.priorities.map((p) => p.priority), options.spoolId],
+    [options.owner, options.limit, options.leaseSeconds, options.priorities.map((p) => p.modality), options.priorities.map((p) => p.priority), options.spoolId, options.awaitCompression ?? false],
   );
   // RETURNING does not keep the CTE's order; within one claim, send by study arrival.
   rows.sort((a, b) => a.study_arrival - b.study_arrival || String(a.sop_instance_uid).localeCompare(String(b.sop_instance_uid)));
@@ -59,6 +67,7 @@ export async function claimUploads(pool: Pool, options: ClaimOptions): Promise<C
     sopClassUid: r.sop_class_uid,
     transferSyntaxUid: r.transfer_syntax_uid,
     spoolPath: r.spool_path,
+    compressedPath: r.compressed_path ?? undefined,
     fileBytes: Number(r.file_bytes),
     datasetSha256: r.dataset_sha256,
     attempts: r.attempts,

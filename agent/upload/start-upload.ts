@@ -2,17 +2,20 @@ import type { Pool } from 'pg';
 import type { GatewayConfig } from '../config/config';
 import type { UpstreamConfig } from '../config/upstream-config';
 import type { Logger } from '../logging';
+import type { CommitmentReport } from './commitment-dataset';
+import { acceptCommitmentReport } from './commitments';
 import { createDicomTlsTransport } from './dicom-tls-transport';
 import { createPacer } from './pacer';
 import { currentMaxMbps } from './schedule';
 import { createStowRsTransport } from './stow-rs-transport';
 import type { Pacer, Transport } from './transport';
+import { compressedFolder } from '../compress/compressed-file';
 import { startUploader, type Uploader } from './uploader';
 
 /** The transport the configuration names; reading its certificate files may throw (a configuration error). */
-export function createTransport(config: GatewayConfig & { upstream: UpstreamConfig }, pacer: Pacer): Transport {
+export function createTransport(config: GatewayConfig & { upstream: UpstreamConfig }, pacer: Pacer, onCommitmentReport?: (report: CommitmentReport) => Promise<void>): Transport {
   if (config.upstream.kind === 'stow-rs') return createStowRsTransport(config.upstream, pacer, { batchMaxBytes: config.upload.batchMaxBytes });
-  return createDicomTlsTransport(config.upstream, config.aeTitle, pacer);
+  return createDicomTlsTransport(config.upstream, config.aeTitle, pacer, { onCommitmentReport });
 }
 
 /**
@@ -26,8 +29,13 @@ export function startUpload(config: GatewayConfig, pool: Pool, spoolDir: string,
     return undefined;
   }
   const pacer = createPacer(() => currentMaxMbps(config.upload));
+  const onCommitmentReport = (report: CommitmentReport) => acceptCommitmentReport(pool, log, report, 'upload association');
   // Fail at start on unreadable certificate files rather than in every worker.
   void createTransport({ ...config, upstream }, pacer).close();
   log.info('upload started', { kind: upstream.kind, target: upstream.kind === 'stow-rs' ? upstream.url : `${upstream.calledAeTitle}@${upstream.host}:${upstream.port}`, workers: config.upload.workers });
-  return startUploader({ pool, upload: config.upload, spoolDir, spoolId, log, createTransport: () => createTransport({ ...config, upstream }, pacer) });
+  const compressedDir = config.compression.enabled ? compressedFolder(config.dataDir) : undefined;
+  // A DICOM-TLS worker keeps its association across claims, so small claims cost little and spread a backlog over
+  // every worker; a STOW-RS claim is one request, so it stays as large as upload.batchMaxInstances allows.
+  const claimLimit = upstream.kind === 'dicom-tls' ? Math.ceil(config.upload.batchMaxInstances / config.upload.workers) : config.upload.batchMaxInstances;
+  return startUploader({ pool, upload: config.upload, claimLimit, spoolDir, spoolId, log, compressedDir, createTransport: () => createTransport({ ...config, upstream }, pacer, onCommitmentReport) });
 }

@@ -14,7 +14,7 @@ export interface StowRsOptions {
   batchMaxBytes: number;
   /** The longest silence while sending or waiting for the answer (default 120 s); connecting and the TLS handshake get at most 30 s. */
   timeoutMs?: number;
-  /** Bytes per write (default 64 KiB). */
+  /** Bytes per write, each paced by the bandwidth limit (default 1 MiB: fewer, larger writes cost the sender a quarter less CPU than 64 KiB ones). */
   chunkBytes?: number;
 }
 
@@ -32,6 +32,13 @@ type Failure = BatchOutcome['failed'][number];
  * file as it is on disk (the whole Part 10 file), streamed chunk by chunk under the pacer with backpressure.
  * Connections are kept alive and reused; through the HTTP CONNECT proxy when one is configured.
  */
+const IN_FLIGHT_BYTES = 4 * 1024 * 1024;
+const WHOLE_FILE_BYTES = 16 * 1024 * 1024;
+
+function* slices(data: Buffer, size: number): Generator<Buffer> {
+  for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
+}
+
 export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, options: StowRsOptions): Transport {
   if (!upstream.url) throw new Error('STOW-RS transport needs upstream.url');
   const base = new URL(upstream.url);
@@ -40,7 +47,7 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
   const port = base.port === '' ? 443 : Number(base.port);
   const studiesUrl = new URL(`${base.pathname.replace(/\/+$/, '')}/studies`, base);
   const timeoutMs = options.timeoutMs ?? 120_000;
-  const chunkBytes = options.chunkBytes ?? 64 * 1024;
+  const chunkBytes = options.chunkBytes ?? 1024 * 1024;
   const tlsBase = tlsOptions(upstream, host);
   const where = `${host}:${port}`;
 
@@ -186,7 +193,9 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
         const put = async (chunk: Buffer) => {
           await pacer.take(chunk.length);
           if (!canContinue()) return false;
-          if (!req.write(chunk)) {
+          // The socket's own buffer is 16 KiB: waiting for 'drain' whenever it is full leaves the link idle between
+          // chunks; up to IN_FLIGHT_BYTES stay queued instead, so the kernel always has the next bytes to send.
+          if (!req.write(chunk) && req.writableLength > IN_FLIGHT_BYTES) {
             await new Promise<void>((ok) => {
               const done = () => {
                 req.off('drain', done);
@@ -199,21 +208,29 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
           }
           return canContinue();
         };
+        // Files up to WHOLE_FILE_BYTES are read in one go, the next one while this one is sent, which keeps the link
+        // busier than a read stream per file (test/bench/upload (c)); larger files are streamed.
+        const readWhole = (part: { instance: OutgoingInstance; size: number }) => (part.size <= WHOLE_FILE_BYTES ? fs.promises.readFile(part.instance.filePath) : undefined);
+        let ahead = parts.length > 0 ? readWhole(parts[0]) : undefined;
         for (const [i, part] of parts.entries()) {
+          const whole = ahead;
+          ahead = i + 1 < parts.length ? readWhole(parts[i + 1]) : undefined;
+          ahead?.catch(() => undefined);
           if (!(await put(heads[i]))) return;
-          const stream = fs.createReadStream(part.instance.filePath, { highWaterMark: chunkBytes });
+          let stream: fs.ReadStream | undefined;
           let sent = 0;
           try {
-            for await (const chunk of stream as AsyncIterable<Buffer>) {
+            const chunks = whole ? slices(await whole, chunkBytes) : (stream = fs.createReadStream(part.instance.filePath, { highWaterMark: chunkBytes }));
+            for await (const chunk of chunks as AsyncIterable<Buffer>) {
               sent += chunk.length;
               if (sent > part.size) throw new Error(`spool file ${part.instance.spoolPath} grew while it was being sent`);
               if (!(await put(chunk))) {
-                stream.destroy();
+                stream?.destroy();
                 return;
               }
             }
           } catch (err) {
-            stream.destroy();
+            stream?.destroy();
             req.destroy(Object.assign(new Error(`reading spool file ${part.instance.spoolPath}: ${(err as Error).message}`), { code: 'ESPOOLREAD' }));
             return;
           }

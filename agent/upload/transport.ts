@@ -1,3 +1,4 @@
+import type { SopReference } from './commitment-dataset';
 import type { ClaimedUpload } from './queue';
 
 /** One claimed instance with the absolute path of its spool file, ready to send as it is. */
@@ -9,7 +10,15 @@ export interface OutgoingInstance extends ClaimedUpload {
 export interface BatchOutcome {
   delivered: OutgoingInstance[];
   failed: Array<{ instance: OutgoingInstance; error: string; permanent: boolean }>;
+  /** The cloud commits what it stores (Storage Commitment accepted): `delivered` waits for requestCommitment's report. */
+  commitmentAvailable?: boolean;
 }
+
+/**
+ * A Storage Commitment request (N-ACTION): requested (the report comes later, to onCommitmentReport or the
+ * gateway's listener), refused by the cloud (it does not commit: C-STORE success confirms), or failed on the way.
+ */
+export type CommitmentRequestOutcome = { requested: true } | { requested: false; refused: boolean; error: string };
 
 /** Paces outgoing bytes (upload.maxMbps and schedule windows); transports call it before each chunk they write. */
 export interface Pacer {
@@ -23,5 +32,7 @@ export interface Pacer {
  */
 export interface Transport {
   send(batch: OutgoingInstance[]): Promise<BatchOutcome>;
+  /** Asks the cloud to commit instances it stored (DICOM-TLS with Storage Commitment); never rejects. */
+  requestCommitment?(transactionUid: string, instances: SopReference[]): Promise<CommitmentRequestOutcome>;
   close(): Promise<void>;
 }

@@ -5,15 +5,21 @@ import type { Pool } from 'pg';
 import type { UploadConfig } from '../config/upstream-config';
 import type { Logger } from '../logging';
 import { claimUploads, markDelivered, markFailed, renewLease, type ClaimedUpload } from './queue';
-import type { OutgoingInstance, Transport } from './transport';
+import type { BatchOutcome, OutgoingInstance, Transport } from './transport';
+import { newTransactionUid } from './commitment-dataset';
+import { recordCommitmentRequest, requeueUnreportedCommitments, withdrawCommitment } from './commitments';
 
 export interface UploaderDeps {
   pool: Pool;
   upload: UploadConfig;
+  /** Instances per claim (at most upload.batchMaxInstances). */
+  claimLimit: number;
   spoolDir: string;
   /** Claims are limited to instances kept in this spool. */
   spoolId: string;
   log: Logger;
+  /** Compression on: instances wait for their compression decision; compressed files are read from this folder. */
+  compressedDir?: string;
   /** One transport per worker: a worker keeps its association or connection across batches. */
   createTransport(): Transport;
 }
@@ -24,9 +30,21 @@ export interface Uploader {
   readonly paused: boolean;
   /** Bytes delivered and when, for the effective upload rate. */
   recentDeliveries(): Array<{ at: number; bytes: number }>;
+  /** Whether the cloud answers, as the last batches saw it. */
+  upstreamHealth(): UpstreamHealth;
   stop(): Promise<void>;
 }
 
+export interface UpstreamHealth {
+  /** Null until a batch was tried; false after UNREACHABLE_AFTER_FAILURES batches in a row reached no one. */
+  reachable: boolean | null;
+  /** When the first of those failed batches was sent. */
+  unreachableSince?: Date;
+  lastError?: string;
+}
+
+/** One failed batch may be a dropped connection; this many in a row mean the cloud cannot be reached. */
+const UNREACHABLE_AFTER_FAILURES = 3;
 const IDLE_POLL_MS = 500;
 const RECENT_WINDOW_MS = 10 * 60 * 1000;
 
@@ -41,6 +59,9 @@ export function startUploader(deps: UploaderDeps): Uploader {
   let paused = false;
   const sleepers = new Set<() => void>();
   const deliveries: Array<{ at: number; bytes: number }> = [];
+  const health: UpstreamHealth = { reachable: null };
+  let failedInARow = 0;
+  let firstFailureAt: Date | undefined;
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -65,7 +86,7 @@ export function startUploader(deps: UploaderDeps): Uploader {
         }
         let batch: ClaimedUpload[];
         try {
-          batch = await claimUploads(deps.pool, { owner: me, limit: deps.upload.batchMaxInstances, leaseSeconds: deps.upload.leaseSeconds, priorities: deps.upload.priorities, spoolId: deps.spoolId });
+          batch = await claimUploads(deps.pool, { owner: me, limit: deps.claimLimit, leaseSeconds: deps.upload.leaseSeconds, priorities: deps.upload.priorities, spoolId: deps.spoolId, awaitCompression: deps.compressedDir !== undefined });
         } catch (err) {
           deps.log.warn('cannot claim uploads from the database', { error: (err as Error).message });
           await sleep(5000);
@@ -93,9 +114,10 @@ export function startUploader(deps: UploaderDeps): Uploader {
       for (const part of splitByBytes(present, deps.upload.batchMaxBytes)) {
         const started = Date.now();
         const outcome = await transport.send(part);
-        const marked = await markDelivered(deps.pool, me, outcome.delivered);
+        const marked = outcome.commitmentAvailable && outcome.delivered.length > 0 ? await requestCommitment(transport, me, outcome.delivered, failed) : await markDelivered(deps.pool, me, outcome.delivered);
         const bytes = outcome.delivered.reduce((sum, item) => sum + item.fileBytes, 0);
         record(bytes);
+        noteReachability(outcome, started);
         failed.push(...outcome.failed.map((f) => ({ sopInstanceUid: f.instance.sopInstanceUid, error: f.error, permanent: f.permanent })));
         deps.log.info('upload batch', {
           worker: me,
@@ -118,7 +140,42 @@ export function startUploader(deps: UploaderDeps): Uploader {
     }
   };
 
-  const spoolFile = (item: ClaimedUpload) => path.join(deps.spoolDir, ...item.spoolPath.split('/'));
+  /**
+   * Storage Commitment: the stored instances wait for the cloud's report (recorded before the request goes out).
+   * A cloud that refuses the request does not commit: C-STORE success confirms. A request that failed on the way
+   * adds the instances to `failed` (sent again after the backoff). Returns the instances the cloud stored.
+   */
+  const requestCommitment = async (transport: Transport, me: string, delivered: OutgoingInstance[], failed: Array<{ sopInstanceUid: string; error: string; permanent: boolean }>): Promise<string[]> => {
+    const transactionUid = newTransactionUid();
+    const sent = await recordCommitmentRequest(deps.pool, me, transactionUid, delivered);
+    const result = await transport.requestCommitment!(transactionUid, delivered.filter((item) => sent.includes(item.sopInstanceUid)));
+    if (result.requested) return sent;
+    const withdrawn = await withdrawCommitment(deps.pool, me, transactionUid, result.refused ? 'confirmed' : 'retry', deps.upload.leaseSeconds);
+    if (result.refused) {
+      deps.log.warn('the cloud does not commit: C-STORE success confirms the instances', { transactionUid, error: result.error });
+      return sent;
+    }
+    failed.push(...withdrawn.map((sopInstanceUid) => ({ sopInstanceUid, error: result.error, permanent: false })));
+    return sent.filter((uid) => !withdrawn.includes(uid));
+  };
+
+  // A delivery or a refusal of one instance means the cloud answered; only transient failures of a whole batch do not.
+  const noteReachability = (outcome: BatchOutcome, sentAt: number) => {
+    if (outcome.delivered.length > 0 || outcome.failed.some((f) => f.permanent)) {
+      failedInARow = 0;
+      firstFailureAt = undefined;
+      Object.assign(health, { reachable: true, unreachableSince: undefined });
+      if (outcome.failed.length === 0) health.lastError = undefined;
+      return;
+    }
+    failedInARow += 1;
+    firstFailureAt ??= new Date(sentAt);
+    health.lastError = outcome.failed[0]?.error;
+    if (failedInARow >= UNREACHABLE_AFTER_FAILURES) Object.assign(health, { reachable: false, unreachableSince: firstFailureAt });
+  };
+
+  const spoolFile = (item: ClaimedUpload) =>
+    item.compressedPath && deps.compressedDir ? path.join(deps.compressedDir, ...item.compressedPath.split('/')) : path.join(deps.spoolDir, ...item.spoolPath.split('/'));
 
   const record = (bytes: number) => {
     const now = Date.now();
@@ -127,6 +184,14 @@ export function startUploader(deps: UploaderDeps): Uploader {
   };
 
   const workers = Array.from({ length: deps.upload.workers }, (_, i) => work(i + 1));
+  // Commitment reports that never came (lost, or the cloud cannot reach our listener): send those instances again.
+  const commitTimer = setInterval(() => {
+    requeueUnreportedCommitments(deps.pool, deps.upload.commitTimeoutSeconds).then(
+      (count) => count > 0 && deps.log.warn('no storage commitment report in time: instances queued to be sent again', { instances: count, commitTimeoutSeconds: deps.upload.commitTimeoutSeconds }),
+      (err: Error) => deps.log.warn('cannot check storage commitments', { error: err.message }),
+    );
+  }, Math.min(60, deps.upload.commitTimeoutSeconds / 2) * 1000);
+  commitTimer.unref();
   return {
     pause() {
       paused = true;
@@ -139,8 +204,10 @@ export function startUploader(deps: UploaderDeps): Uploader {
       return paused;
     },
     recentDeliveries: () => [...deliveries],
+    upstreamHealth: () => ({ ...health }),
     async stop() {
       stopping = true;
+      clearInterval(commitTimer);
       wakeAll();
       await Promise.all(workers);
     },

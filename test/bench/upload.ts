@@ -272,7 +272,8 @@ async function agentBacklog(root: string, files: string[], target: { port: numbe
   const dataDir = fs.mkdtempSync(path.join(root, 'agent-'));
   const database = await createTestDatabase();
   databases.push(database);
-  const first = await startGateway({ dataDir, database, config: { limits: { minFreeDiskMb: 64 } } });
+  // Link utilization counts the files' bytes as received: they are sent as received (see test/bench/compress).
+  const first = await startGateway({ dataDir, database, config: { limits: { minFreeDiskMb: 64 }, compression: { enabled: false } } });
   try {
     const sent = await runDcmtk('storescu', ['-aet', 'BENCH', '-aec', first.aeTitle, '127.0.0.1', String(first.port), ...files], 600000);
     if (sent.code !== 0 || /Store Failed|Status: [^0]/i.test(sent.stderr)) throw new Error(`storescu into the agent failed (code ${sent.code}): ${sent.stderr.slice(-2000)}`);

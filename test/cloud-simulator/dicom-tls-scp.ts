@@ -6,7 +6,8 @@ import type net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { PduReader, encodeCommandSet } from '../../agent/receive/pdu-path';
-import { A_RELEASE_RP, abortPdu, pDataPdu } from '../../agent/upload/dicom-tls-transport';
+import { A_RELEASE_RP, abortPdu, pDataPdu, parseCommandSet } from '../../agent/upload/dicom-tls-transport';
+import { STORAGE_COMMITMENT_PUSH_MODEL, STORAGE_COMMITMENT_SOP_INSTANCE, encodeCommitmentDataset, parseCommitmentReport, type SopReference } from '../../agent/upload/commitment-dataset';
 
 export type ScpBehavior =
   | { mode: 'accept' }
@@ -35,6 +36,29 @@ export interface DicomTlsScpOptions {
   /** Only these transfer syntaxes are accepted (others: result 4); default all. */
   acceptedTransferSyntaxes?: string[];
   behavior?: ScpBehavior;
+  /** Storage Commitment (default: the SOP class is accepted, reports on the same association). */
+  commitment?: CommitmentBehavior;
+}
+
+export interface CommitmentBehavior {
+  /** Reject the Storage Commitment presentation context (result 3): the peer does not commit. */
+  reject?: boolean;
+  /** Answer N-ACTION with this failure status. */
+  actionStatus?: number;
+  /** Answer N-ACTION but never report. */
+  neverReport?: boolean;
+  /**
+   * Report these instances failed with this reason, the number of times given (then commit them). An instance the
+   * simulator did not store is always reported failed, with 0x0112 no such object instance.
+   */
+  failInstances?: Map<string, { reason: number; times: number }>;
+}
+
+export interface CommitmentRequest {
+  transactionUid: string;
+  instances: SopReference[];
+  /** Status of the gateway's N-EVENT-REPORT-RSP, once it answered. */
+  reportAnswer?: number;
 }
 
 export interface StoredInstance {
@@ -48,7 +72,10 @@ export interface StoredInstance {
 export interface DicomTlsScp {
   port: number;
   behavior: ScpBehavior;
+  commitment: CommitmentBehavior;
   readonly stored: StoredInstance[];
+  /** The N-ACTION requests received, in order. */
+  readonly commitmentRequests: CommitmentRequest[];
   /** Associations accepted so far. */
   readonly associations: number;
   /** Largest P-DATA PDU received (to check the SCU honours our maximum). */
@@ -68,6 +95,7 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
   const maxPdu = options.maxPduLength ?? 16384;
   const sockets = new Set<net.Socket>();
   const stored: StoredInstance[] = [];
+  const commitmentRequests: CommitmentRequest[] = [];
   let associations = 0;
   let largestPdu = 0;
   if (options.storeDir) fs.mkdirSync(options.storeDir, { recursive: true });
@@ -82,7 +110,9 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
   const scp: DicomTlsScp = {
     port: 0,
     behavior: options.behavior ?? { mode: 'accept' },
+    commitment: options.commitment ?? {},
     stored,
+    commitmentRequests,
     get associations() {
       return associations;
     },
@@ -140,9 +170,10 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
             if (pdu[sub] === 0x30) abstractSyntax = value;
             else if (pdu[sub] === 0x40) offered.push(value);
           }
-          const chosen = offered.find((ts) => !options.acceptedTransferSyntaxes || options.acceptedTransferSyntaxes.includes(ts));
+          const refused = abstractSyntax === STORAGE_COMMITMENT_PUSH_MODEL && scp.commitment.reject;
+          const chosen = refused ? undefined : offered.find((ts) => !options.acceptedTransferSyntaxes || options.acceptedTransferSyntaxes.includes(ts));
           if (chosen) contexts.set(id, { abstractSyntax, transferSyntax: chosen });
-          items.push(item(0x21, Buffer.concat([Buffer.from([id, 0, chosen ? 0 : 4, 0]), uid(0x40, chosen ?? offered[0] ?? '')])));
+          items.push(item(0x21, Buffer.concat([Buffer.from([id, 0, chosen ? 0 : refused ? 3 : 4, 0]), uid(0x40, chosen ?? offered[0] ?? '')])));
         }
         const maxLength = Buffer.alloc(4);
         maxLength.writeUInt32BE(maxPdu);
@@ -187,7 +218,22 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
         done = true;
         return;
       }
+      const commandSet = parseCommandSet(Buffer.concat(command));
+      if (commandSet.commandField === 0x8100 && commandSet.commandDataSetType === 0x0101) {
+        // The gateway's N-EVENT-REPORT-RSP.
+        const answered = commitmentRequests.find((r) => r.reportAnswer === undefined);
+        if (answered) answered.reportAnswer = commandSet.status;
+        command = [];
+        return;
+      }
       if (!lastData) return;
+      if (commandSet.commandField === 0x0130) {
+        answerCommitment(contextId, commandSet.messageId ?? 0, Buffer.concat(data));
+        command = [];
+        data = [];
+        dataBytes = 0;
+        return;
+      }
       const request = readCommand(Buffer.concat(command));
       const dataset = Buffer.concat(data);
       command = [];
@@ -211,6 +257,46 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
         AffectedSOPInstanceUID: request.sopInstanceUid,
       })!;
       socket.write(pDataPdu(contextId, response, true, true));
+    };
+
+    /** N-ACTION-RSP, then (unless told otherwise) the N-EVENT-REPORT-RQ on this association. */
+    const answerCommitment = (contextId: number, messageId: number, dataset: Buffer) => {
+      const request = parseCommitmentReport(dataset);
+      commitmentRequests.push({ transactionUid: request.transactionUid, instances: request.committed });
+      const behavior = scp.commitment;
+      const response = encodeCommandSet({
+        AffectedSOPClassUID: STORAGE_COMMITMENT_PUSH_MODEL,
+        CommandField: 0x8130,
+        MessageIDBeingRespondedTo: messageId,
+        CommandDataSetType: 0x0101,
+        Status: behavior.actionStatus ?? 0,
+        AffectedSOPInstanceUID: STORAGE_COMMITMENT_SOP_INSTANCE,
+      })!;
+      const rsp = pDataPdu(contextId, response, true, true);
+      if (behavior.actionStatus || behavior.neverReport) {
+        socket.write(rsp);
+        return;
+      }
+      const committed: SopReference[] = [];
+      const failed: Array<SopReference & { reason: number }> = [];
+      for (const ref of request.committed) {
+        const fault = behavior.failInstances?.get(ref.sopInstanceUid);
+        if (fault && fault.times > 0) {
+          fault.times--;
+          failed.push({ ...ref, reason: fault.reason });
+        } else if (!stored.some((s) => s.sopInstanceUid === ref.sopInstanceUid)) failed.push({ ...ref, reason: 0x0112 });
+        else committed.push(ref);
+      }
+      const report = encodeCommandSet({
+        AffectedSOPClassUID: STORAGE_COMMITMENT_PUSH_MODEL,
+        CommandField: 0x0100,
+        MessageID: 1,
+        CommandDataSetType: 0x0000,
+        AffectedSOPInstanceUID: STORAGE_COMMITMENT_SOP_INSTANCE,
+        EventTypeID: failed.length > 0 ? 2 : 1,
+      })!;
+      // In one write with the N-ACTION-RSP: the gateway must read a report that came along with the response.
+      socket.write(Buffer.concat([rsp, pDataPdu(contextId, report, true, true), pDataPdu(contextId, encodeCommitmentDataset(request.transactionUid, committed, failed), false, true)]));
     };
 
     socket.on('data', (chunk: Buffer) => {

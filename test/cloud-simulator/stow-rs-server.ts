@@ -62,6 +62,8 @@ export interface ReceivedRequest {
   clientCertificateSubject?: string;
   bodyBytes: number;
   parts: number;
+  /** The SOP Instance UID of each part, as posted ('' when a part has none). */
+  sopInstanceUids: string[];
   status: number;
 }
 
@@ -140,6 +142,7 @@ export async function startStowRsSimulator(options: StowRsOptionsInput): Promise
       clientCertificateSubject: (req.socket as tls.TLSSocket).getPeerCertificate?.()?.subject?.CN as string | undefined,
       bodyBytes: 0,
       parts: 0,
+      sopInstanceUids: [],
       status: 0,
     };
     sim.requests.push(record);
@@ -192,6 +195,7 @@ export async function startStowRsSimulator(options: StowRsOptionsInput): Promise
       const meta = parsePart10Meta(part);
       const uid = meta?.mediaStorageSopInstanceUid;
       const sopClass = meta?.mediaStorageSopClassUid ?? '';
+      record.sopInstanceUids.push(uid ?? '');
       if (!uid) {
         failed.push(item('', sopClass, 0xc000));
         continue;

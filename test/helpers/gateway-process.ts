@@ -21,6 +21,8 @@ export interface GatewayOptions {
 export interface GatewayProcess {
   pid: number;
   port: number;
+  /** The local API's port (a free one unless the configuration names api.port), from the agent's runtime file. */
+  apiPort: number;
   aeTitle: string;
   dataDir: string;
   configFile: string;
@@ -49,6 +51,10 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
     dataDir: options.dataDir,
     database: options.database === 'embedded' ? {} : { url: options.database },
     limits: { minFreeDiskMb: 64 },
+    // Tests look at what the agent kept: no purge for a test machine's modest free space.
+    retention: { freeDiskTargetMb: 0 },
+    // A free port, so that agents of tests running side by side do not meet on 4180.
+    api: { port: 0 },
     ...options.config,
   };
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
@@ -97,6 +103,7 @@ export function launchGateway(configFile: string, port: number, aeTitle: string,
   const gateway: GatewayProcess = {
     pid: child.pid!,
     port,
+    apiPort: 0,
     aeTitle,
     dataDir,
     configFile,
@@ -119,7 +126,10 @@ export function launchGateway(configFile: string, port: number, aeTitle: string,
       await exited;
     },
   };
-  return waitForLog(/"message":"agent ready"/).then(() => gateway, async (err) => {
+  return waitForLog(/"message":"agent ready"/).then(() => {
+    gateway.apiPort = JSON.parse(fs.readFileSync(path.join(dataDir, 'agent.json'), 'utf8')).apiPort;
+    return gateway;
+  }, async (err) => {
     await gateway.kill();
     throw err;
   });

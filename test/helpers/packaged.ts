@@ -11,7 +11,7 @@ export const LINUX_PACKAGE = path.join(DIST, 'linux-x64');
 export const WINDOWS_PACKAGE = path.join(DIST, 'win-x64');
 export const WINDOWS_EXE = path.join(WINDOWS_PACKAGE, 'gateway', 'gateway.exe');
 const STAMP = path.join(DIST, 'build', 'built.json');
-const SOURCES = ['agent', 'provisioning', 'powershell/DicomGateway', 'package.json', 'package-lock.json'];
+const SOURCES = ['agent', 'tray', 'provisioning', 'powershell/DicomGateway', 'package.json', 'package-lock.json'];
 
 function newestSource(entry: string): number {
   const stat = fs.statSync(entry);

@@ -1,0 +1,38 @@
+import type { QueueFigures, SpoolFigures } from '../status';
+import type { ApiStatus, OverallState } from './types';
+
+const STATE_VALUE: Record<OverallState, number> = { green: 0, amber: 1, red: 2 };
+
+/**
+ * GET /metrics in the Prometheus text exposition format 0.0.4. Only counts, sizes, times and states: no UID, no
+ * patient value, so no label can identify anyone.
+ */
+export function formatMetrics(status: ApiStatus, figures?: { spool: SpoolFigures; queue: QueueFigures }): string {
+  const lines: string[] = [];
+  const metric = (name: string, type: 'gauge' | 'counter', help: string, value: number | null | undefined, labels = '') => {
+    if (value === null || value === undefined) return;
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name}${labels} ${value}`);
+  };
+  const seconds = (iso: string | null) => (iso ? Date.parse(iso) / 1000 : undefined);
+  const flag = (value: boolean) => (value ? 1 : 0);
+
+  metric('gateway_info', 'gauge', 'The agent version (always 1).', 1, `{version="${status.version.replace(/["\\\n]/g, '_')}"}`);
+  metric('gateway_state', 'gauge', 'Overall state: 0 green, 1 amber, 2 red.', STATE_VALUE[status.state]);
+  metric('gateway_receiver_listening', 'gauge', '1 while the DICOM receiver listens.', flag(status.receiver.listening));
+  metric('gateway_active_associations', 'gauge', 'DICOM associations open now.', status.receiver.activeAssociations);
+  metric('gateway_database_up', 'gauge', '1 while the database answers.', flag(status.database.ok));
+  metric('gateway_upstream_reachable', 'gauge', '1 when the cloud answered the last uploads, 0 when it did not (absent before any upload).', status.upstream.reachable === null ? null : flag(status.upstream.reachable));
+  metric('gateway_uploads_paused', 'gauge', '1 while uploads are paused.', flag(status.paused));
+  metric('gateway_queue_studies', 'gauge', 'Studies with instances waiting for upload.', status.queue.studies);
+  metric('gateway_queue_instances', 'gauge', 'Instances queued or being sent.', status.queue.instances);
+  metric('gateway_queue_bytes', 'gauge', 'Bytes of the instances queued or being sent.', status.queue.bytes);
+  metric('gateway_uploads_failed', 'gauge', 'Instances the cloud refused, kept until retried.', status.queue.failed);
+  metric('gateway_instances_received_total', 'counter', 'Instances received (counted when their association ends).', figures?.spool.instancesReceivedTotal);
+  metric('gateway_instances_uploaded_total', 'counter', 'Instances the cloud confirmed.', figures?.queue.delivered);
+  metric('gateway_uploaded_bytes_total', 'counter', 'Bytes of the instances the cloud confirmed.', figures?.queue.bytesDelivered);
+  metric('gateway_upload_mbps', 'gauge', 'Payload megabits per second delivered over the last minute.', status.uploadMbps);
+  metric('gateway_free_disk_bytes', 'gauge', 'Free bytes on the data folder volume.', status.freeDiskBytes);
+  metric('gateway_last_received_timestamp_seconds', 'gauge', 'When the last instance was received (Unix time).', seconds(status.lastReceivedAt));
+  metric('gateway_last_uploaded_timestamp_seconds', 'gauge', 'When the cloud last confirmed an instance (Unix time).', seconds(status.lastUploadedAt));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,51 @@
+import type { OverallState, StatusReason } from './types';
+
+/** What the overall state is decided from. */
+export interface StateFacts {
+  receiverListening: boolean;
+  databaseOk: boolean;
+  freeDiskBytes: number | null;
+  /** limits.minFreeDiskMb in bytes: below it new stores are refused. */
+  minFreeDiskBytes: number;
+  upstreamConfigured: boolean;
+  upstreamReachable: boolean | null;
+  unreachableSince?: Date;
+  /** api.upstreamAlertMinutes. */
+  upstreamAlertMinutes: number;
+  paused: boolean;
+  failedUploads: number;
+  /** Indexed instances whose spool file is gone (startup recovery marks them). */
+  missingFiles: number;
+  now: Date;
+}
+
+/**
+ * The rules of green / amber / red. Red: the gateway loses or refuses studies now, or soon (nothing listens, no
+ * database, disk below the limit, the cloud gone longer than api.upstreamAlertMinutes). Amber: a person should look
+ * but nothing more is lost (paused, failed uploads kept until retried, the cloud gone a short while, disk getting
+ * low, no upstream configured, spool files found missing at startup: the sender must resend those). Green: none of these.
+ */
+export function decideState(facts: StateFacts): { state: OverallState; reasons: StatusReason[] } {
+  const reasons: StatusReason[] = [];
+  const add = (code: string, state: OverallState, message: string) => reasons.push({ code, state, message });
+
+  if (!facts.receiverListening) add('receiver-not-listening', 'red', 'The DICOM receiver is not listening: modalities cannot send.');
+  if (!facts.databaseOk) add('database-down', 'red', 'The database does not answer: new studies are refused.');
+  if (facts.freeDiskBytes !== null) {
+    const freeMb = Math.floor(facts.freeDiskBytes / 1048576);
+    if (facts.freeDiskBytes < facts.minFreeDiskBytes) add('disk-full', 'red', `Only ${freeMb} MB free on the data disk: new studies are refused.`);
+    else if (facts.freeDiskBytes < 2 * facts.minFreeDiskBytes) add('disk-low', 'amber', `Only ${freeMb} MB free on the data disk: studies will be refused soon.`);
+  }
+  if (!facts.upstreamConfigured) add('upstream-not-configured', 'amber', 'No cloud is configured: studies are kept here and not uploaded.');
+  if (facts.upstreamReachable === false) {
+    const minutes = facts.unreachableSince ? Math.floor((facts.now.getTime() - facts.unreachableSince.getTime()) / 60000) : 0;
+    const late = minutes >= facts.upstreamAlertMinutes;
+    add('upstream-unreachable', late ? 'red' : 'amber', `The cloud has not answered for ${minutes} minute${minutes === 1 ? '' : 's'}: studies wait here.`);
+  }
+  if (facts.missingFiles > 0) add('spool-files-missing', 'amber', `${facts.missingFiles} received instance${facts.missingFiles === 1 ? ' has' : 's have'} no file on disk: the sender must send ${facts.missingFiles === 1 ? 'it' : 'them'} again.`);
+  if (facts.failedUploads > 0) add('uploads-failed', 'amber', `${facts.failedUploads} instance${facts.failedUploads === 1 ? ' was' : 's were'} refused by the cloud: kept here until retried.`);
+  if (facts.paused) add('paused', 'amber', 'Uploads are paused.');
+
+  const state: OverallState = reasons.some((r) => r.state === 'red') ? 'red' : reasons.length > 0 ? 'amber' : 'green';
+  return { state, reasons };
+}

@@ -1,0 +1,217 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import type { Pool } from 'pg';
+import { loadConfig } from '../config/config';
+import type { Logger } from '../logging';
+import { fsyncDirectory } from '../spool/fsync-directory';
+import { startCompressPool } from './compress-pool';
+import { packagedWorkerSource } from './packaged-worker';
+import { COMPRESSED_INCOMING_DIR, compressedFolder, compressedRelativePath } from './compressed-file';
+import { isCompressedTransferSyntax, matchRule, type CompressionConfig, type InstanceFacts } from './rules';
+import type { CompressOutcome } from './worker';
+
+export interface CompressorDeps {
+  pool: Pool;
+  dataDir: string;
+  spoolDir: string;
+  /** Only instances kept in this spool are compressed here: their files are readable here. */
+  spoolId: string;
+  compression: CompressionConfig;
+  /** Rules are reloaded from this file when it changes. */
+  configFile?: string;
+  log: Logger;
+}
+
+export interface Compressor {
+  stop(): Promise<void>;
+}
+
+interface PendingInstance {
+  sopInstanceUid: string;
+  datasetSha256: Buffer;
+  previousCompressedPath?: string;
+  spoolPath: string;
+  facts: InstanceFacts;
+}
+
+const POLL_MS = 200;
+/** A worker holds the whole file and its compressed copy in memory: larger instances go as received. */
+export const MAX_COMPRESSED_INSTANCE_BYTES = 768 * 1024 * 1024;
+const RELOAD_CHECK_MS = 2000;
+
+/**
+ * Decides, per instance as soon as it is spooled, whether it is sent as received or compressed, so a study is
+ * compressed while it is still arriving. Already-compressed data is kept without reading it; the rest goes to the
+ * worker pool. A compressed file is written to a temp file and fsynced by the worker, renamed into place here, and
+ * only then recorded; after a crash, undecided instances are simply still pending and are done again. The spooled
+ * original is never touched.
+ */
+export async function startCompressor(deps: CompressorDeps): Promise<Compressor> {
+  const folder = compressedFolder(deps.dataDir);
+  const incoming = path.join(folder, COMPRESSED_INCOMING_DIR);
+  await fs.promises.rm(incoming, { recursive: true, force: true });
+  await fs.promises.mkdir(incoming, { recursive: true });
+
+  let compression = deps.compression;
+  const pool = startCompressPool(compression.workers, packagedWorkerSource());
+  const inFlight = new Map<string, Promise<void>>();
+  let stopping = false;
+  let wake: (() => void) | undefined;
+  let configStamp = configFileStamp(deps.configFile);
+  let lastReloadCheck = Date.now();
+
+  const reloadRules = () => {
+    if (!deps.configFile || Date.now() - lastReloadCheck < RELOAD_CHECK_MS) return;
+    lastReloadCheck = Date.now();
+    const stamp = configFileStamp(deps.configFile);
+    if (stamp === configStamp) return;
+    configStamp = stamp;
+    try {
+      const next = loadConfig(deps.configFile).compression;
+      compression = { ...compression, rules: next.rules, lossyOptIn: next.lossyOptIn };
+      deps.log.info('compression rules reloaded', { rules: next.rules.map((r) => r.name), lossyOptIn: next.lossyOptIn });
+    } catch (err) {
+      deps.log.warn('compression rules not reloaded: the configuration is invalid; the previous rules stay in force', { error: (err as Error).message });
+    }
+  };
+
+  const decide = async (item: PendingInstance) => {
+    let outcome: CompressOutcome;
+    const tempFile = path.join(incoming, `${crypto.randomUUID()}.tmp`);
+    if (item.facts.receivedCompressed) {
+      outcome = { outcome: 'kept', rule: matchRule(compression.rules, item.facts)?.name, reason: 'received compressed: kept as received' };
+    } else if (item.facts.sizeBytes > MAX_COMPRESSED_INSTANCE_BYTES) {
+      outcome = { outcome: 'kept', reason: `larger than ${MAX_COMPRESSED_INSTANCE_BYTES / 1024 / 1024} MiB: kept as received` };
+    } else {
+      try {
+        outcome = await pool.run({ spoolFile: path.join(deps.spoolDir, ...item.spoolPath.split('/')), tempFile, facts: item.facts, rules: compression.rules });
+      } catch (err) {
+        if (stopping) throw new Error('agent stopping');
+        outcome = { outcome: 'kept', reason: `compression failed (${(err as Error).message}): sent as received`, warning: true };
+      }
+    }
+    if (outcome.outcome === 'kept') {
+      await recordKept(item, outcome);
+      if (outcome.warning) deps.log.warn('instance sent as received: not compressed', { sopInstanceUid: item.sopInstanceUid, rule: outcome.rule, reason: outcome.reason });
+      return;
+    }
+    const relative = compressedRelativePath(item.sopInstanceUid, item.datasetSha256);
+    const final = path.join(folder, ...relative.split('/'));
+    await fs.promises.mkdir(path.dirname(final), { recursive: true });
+    await fs.promises.rename(tempFile, final);
+    await fsyncDirectory(path.dirname(final));
+    const { rowCount } = await deps.pool.query(
+      `UPDATE compressions SET state = 'compressed', rule = $3, reason = NULL, compressed_path = $4, transfer_syntax_uid = $5,
+              file_bytes = $6, compressed_sha256 = $7, lossy = $8, decided_at = now()
+        WHERE sop_instance_uid = $1 AND dataset_sha256 = $2 AND state = 'pending'`,
+      [item.sopInstanceUid, item.datasetSha256, outcome.rule, relative, outcome.transferSyntaxUid, outcome.fileBytes, Buffer.from(outcome.datasetSha256), outcome.lossy],
+    );
+    if (rowCount === 0) {
+      // A correction arrived meanwhile: this file is of an older version and must never be sent. (Unless another
+      // agent sharing this spool decided the same version first: then the file is its, recorded, and stays.)
+      const recorded = await deps.pool.query('SELECT 1 FROM compressions WHERE compressed_path = $1', [relative]);
+      if (recorded.rowCount === 0) await fs.promises.rm(final, { force: true });
+      return;
+    }
+    if (item.previousCompressedPath && item.previousCompressedPath !== relative) await removeCompressed(item.previousCompressedPath);
+    deps.log.debug('instance compressed', { sopInstanceUid: item.sopInstanceUid, rule: outcome.rule, transferSyntaxUid: outcome.transferSyntaxUid, pixelRatio: outcome.pixelRatio, lossy: outcome.lossy });
+  };
+
+  const recordKept = async (item: PendingInstance, outcome: Extract<CompressOutcome, { outcome: 'kept' }>) => {
+    const { rowCount } = await deps.pool.query(
+      `UPDATE compressions SET state = 'kept', rule = $3, reason = $4, compressed_path = NULL, transfer_syntax_uid = NULL, file_bytes = NULL,
+              compressed_sha256 = NULL, lossy = NULL, decided_at = now()
+        WHERE sop_instance_uid = $1 AND dataset_sha256 = $2 AND state = 'pending'`,
+      [item.sopInstanceUid, item.datasetSha256, outcome.rule ?? null, outcome.reason],
+    );
+    if (rowCount && item.previousCompressedPath) await removeCompressed(item.previousCompressedPath);
+  };
+
+  const removeCompressed = (relative: string) => fs.promises.rm(path.join(folder, ...relative.split('/')), { force: true });
+
+  const claimPending = async (limit: number): Promise<PendingInstance[]> => {
+    const { rows } = await deps.pool.query(
+      `SELECT c.sop_instance_uid, c.dataset_sha256, c.compressed_path, i.spool_path, i.sop_class_uid, i.transfer_syntax_uid, i.calling_ae, i.file_bytes, se.modality
+         FROM compressions c JOIN instances i USING (sop_instance_uid) JOIN series se ON se.series_uid = i.series_uid
+        WHERE c.state = 'pending' AND c.dataset_sha256 = i.dataset_sha256 AND i.missing_since IS NULL
+          AND (i.spool_id IS NULL OR i.spool_id = $1) AND NOT (c.sop_instance_uid = ANY($2))
+        ORDER BY c.queued_at, c.sop_instance_uid
+        LIMIT $3`,
+      [deps.spoolId, [...inFlight.keys()], limit],
+    );
+    return rows.map((r) => ({
+      sopInstanceUid: r.sop_instance_uid,
+      datasetSha256: r.dataset_sha256,
+      previousCompressedPath: r.compressed_path ?? undefined,
+      spoolPath: r.spool_path,
+      facts: {
+        modality: r.modality ?? undefined,
+        sopClassUid: r.sop_class_uid,
+        callingAeTitle: r.calling_ae,
+        transferSyntaxUid: r.transfer_syntax_uid,
+        receivedCompressed: isCompressedTransferSyntax(r.transfer_syntax_uid),
+        sizeBytes: Number(r.file_bytes),
+      },
+    }));
+  };
+
+  const loop = async () => {
+    while (!stopping) {
+      reloadRules();
+      // Keep every worker busy plus one job each waiting, no more: the rest stays pending in the database.
+      const room = compression.workers * 2 - inFlight.size;
+      let claimed: PendingInstance[] = [];
+      if (room > 0) {
+        try {
+          claimed = await claimPending(room);
+        } catch (err) {
+          deps.log.warn('cannot read pending compressions from the database', { error: (err as Error).message });
+        }
+      }
+      for (const item of claimed) {
+        const decision = decide(item)
+          .catch((err: Error) => {
+            if (!stopping) deps.log.warn('compression decision not recorded; it will be done again', { sopInstanceUid: item.sopInstanceUid, error: err.message });
+          })
+          .finally(() => {
+            inFlight.delete(item.sopInstanceUid);
+            wake?.();
+          });
+        inFlight.set(item.sopInstanceUid, decision);
+      }
+      if (claimed.length === room && room > 0) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, POLL_MS);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  };
+
+  deps.log.info('compression started', { workers: compression.workers, rules: compression.rules.map((r) => r.name), lossyOptIn: compression.lossyOptIn });
+  const running = loop();
+  return {
+    async stop() {
+      stopping = true;
+      wake?.();
+      await running;
+      // Jobs still running are abandoned: their instances stay pending and are done again at the next start.
+      await pool.close();
+      await Promise.all(inFlight.values());
+    },
+  };
+}
+
+function configFileStamp(file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  try {
+    const stat = fs.statSync(file);
+    return `${stat.mtimeMs}:${stat.size}`;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,176 @@
+// storescu -> gateway (compression in worker threads) -> cloud: the cloud gets the verified compressed files,
+// rules are reloaded while running, corrupt pixel data goes as received, a crash mid-compression loses nothing.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { makeCloudPki } from './cloud-simulator/pki';
+import { startStowRsSimulator, type StowRsSimulator } from './cloud-simulator/stow-rs-server';
+import { writeCorruptPixels, writeUltrasoundCine } from './fixtures/compress-cases';
+import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
+import { assertSameImage, part10Elements, sentFile } from './helpers/compression';
+import { createTestDatabase, query } from './helpers/database';
+import { datasetBytes, runDcmtk } from './helpers/dcmtk';
+import { launchGateway, startGateway, type GatewayProcess } from './helpers/gateway-process';
+import { tempDir } from './helpers/temp-dir';
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function withCloud(label: string, run: (cloud: StowRsSimulator, config: (extra?: Record<string, unknown>) => Record<string, unknown>) => Promise<void>): Promise<void> {
+  const pki = makeCloudPki(tempDir(`${label}-pki`));
+  const cloud = await startStowRsSimulator({ pki, storeDir: tempDir(`${label}-cloud`), token: 'site-token' });
+  const config = (extra: Record<string, unknown> = {}) => ({
+    upstream: { kind: 'stow-rs', url: cloud.url, caFile: pki.caFile, token: 'site-token' },
+    upload: { workers: 2, batchMaxInstances: 20, retryBaseSeconds: 1, retryMaxSeconds: 2, leaseSeconds: 10 },
+    studies: { seriesQuietSeconds: 1, studyQuietSeconds: 2, forceCompleteMinutes: 60 },
+    ...extra,
+  });
+  try {
+    await run(cloud, config);
+  } finally {
+    await cloud.stop();
+  }
+}
+
+const delivered = async (databaseUrl: string) => (await query(databaseUrl, "SELECT count(*)::int AS n FROM uploads WHERE state = 'done'"))[0].n as number;
+
+/** The cloud holds, for every instance, exactly what the gateway decided to send; compressed ones are the same image. */
+async function assertCloudHasSentFiles(gateway: GatewayProcess, databaseUrl: string, cloud: StowRsSimulator): Promise<{ compressed: number; kept: number }> {
+  const counts = { compressed: 0, kept: 0 };
+  for (const row of await query(databaseUrl, 'SELECT sop_instance_uid, spool_path FROM instances')) {
+    const sent = await sentFile(gateway.dataDir, databaseUrl, row.sop_instance_uid);
+    assert.ok(fs.readFileSync(sent.file).equals(fs.readFileSync(cloud.storedPath(row.sop_instance_uid))), `${row.sop_instance_uid}: the cloud has the file the gateway decided to send`);
+    if (sent.compressed) await assertSameImage(path.join(gateway.dataDir, 'spool', ...String(row.spool_path).split('/')), sent.file);
+    counts[sent.compressed ? 'compressed' : 'kept']++;
+  }
+  return counts;
+}
+
+describe('compression between spool and upload', () => {
+  test('default rules: a CT series and an ultrasound cine reach the cloud as verified JPEG-LS; the spool keeps the originals', async () => {
+    await withCloud('compress-e2e', async (cloud, config) => {
+      const databaseUrl = await createTestDatabase();
+      const gateway = await startGateway({ dataDir: tempDir('compress-e2e'), database: databaseUrl, aeTitle: 'COMPGW', config: config() });
+      try {
+        const series = writeSyntheticCtSeries(tempDir('compress-e2e-ct'), { slices: 12, rows: 256, columns: 256 });
+        const cine = writeUltrasoundCine(path.join(tempDir('compress-e2e-us'), 'us.dcm'), { frames: 8, rows: 240, columns: 320 });
+        const files = [...series.files, cine];
+        assert.equal((await runDcmtk('storescu', ['-aec', 'COMPGW', '127.0.0.1', String(gateway.port), ...files])).code, 0);
+        // Already compressed by the sender (JPEG lossless SV1, RLE): kept as received, never recompressed.
+        const precompressed = writeSyntheticCtSeries(tempDir('compress-e2e-pre'), { slices: 2, rows: 128, columns: 128, seed: 3 });
+        const jpeg = `${precompressed.files[0]}.jpeg.dcm`;
+        const rle = `${precompressed.files[1]}.rle.dcm`;
+        assert.equal((await runDcmtk('dcmcjpeg', [precompressed.files[0], jpeg])).code, 0);
+        assert.equal((await runDcmtk('dcmcrle', [precompressed.files[1], rle])).code, 0);
+        assert.equal((await runDcmtk('storescu', ['-aec', 'COMPGW', '127.0.0.1', String(gateway.port), '-xs', jpeg])).code, 0);
+        assert.equal((await runDcmtk('storescu', ['-aec', 'COMPGW', '127.0.0.1', String(gateway.port), '-xr', rle])).code, 0);
+        await waitFor('every instance delivered', async () => (await delivered(databaseUrl)) === files.length + 2);
+        const counts = await assertCloudHasSentFiles(gateway, databaseUrl, cloud);
+        assert.deepEqual(counts, { compressed: files.length, kept: 2 });
+        const kept = await query(databaseUrl, "SELECT rule FROM compressions WHERE state = 'kept'");
+        assert.deepEqual(kept.map((r) => r.rule), ['already compressed: keep as received', 'already compressed: keep as received']);
+        // What the cloud got from them still decodes (DCMTK) to the pixels the modality had.
+        for (const [tool, sent, original] of [['dcmdjpeg', jpeg, precompressed.files[0]], ['dcmdrle', rle, precompressed.files[1]]] as const) {
+          const uid = precompressed.sopInstanceUids[original === precompressed.files[0] ? 0 : 1];
+          const decoded = `${sent}.decoded.dcm`;
+          assert.equal((await runDcmtk(tool, [cloud.storedPath(uid), decoded])).code, 0);
+          const pixels = (file: string) => {
+            const p = part10Elements(file);
+            const e = p.elements.get(0x7fe00010)!;
+            return p.buf.subarray(e.valueStart, e.end);
+          };
+          assert.ok(pixels(decoded).equals(pixels(original)), `${tool}: the cloud's copy decodes to the original pixels`);
+        }
+        const rows = await query(databaseUrl, "SELECT transfer_syntax_uid, rule FROM compressions WHERE state = 'compressed'");
+        assert.ok(rows.every((r) => r.transfer_syntax_uid === '1.2.840.10008.1.2.4.80' && r.rule === 'uncompressed: lossless JPEG-LS'));
+        // The spooled originals are untouched: their dataset hashes are still those of what storescu sent.
+        for (const row of await query(databaseUrl, 'SELECT spool_path, dataset_sha256 FROM instances')) {
+          const spooled = datasetBytes(path.join(gateway.dataDir, 'spool', ...String(row.spool_path).split('/')));
+          assert.ok(crypto.createHash('sha256').update(spooled).digest().equals(row.dataset_sha256));
+        }
+        assert.equal(fs.readdirSync(path.join(gateway.dataDir, 'compressed', '.incoming')).length, 0, 'no temp files left');
+      } finally {
+        await gateway.stop();
+      }
+    });
+  });
+
+  test('rules reload while running; corrupt pixel data and kept instances go as received', async () => {
+    await withCloud('compress-reload', async (cloud, config) => {
+      const databaseUrl = await createTestDatabase();
+      const keepAll = { compression: { rules: [{ name: 'keep everything', action: 'keep' }] } };
+      const gateway = await startGateway({ dataDir: tempDir('compress-reload'), database: databaseUrl, aeTitle: 'RELOADGW', config: config(keepAll) });
+      try {
+        const first = writeSyntheticCtSeries(tempDir('reload-ct1'), { slices: 2, rows: 64, columns: 64, seed: 1 });
+        assert.equal((await runDcmtk('storescu', ['-aec', 'RELOADGW', '127.0.0.1', String(gateway.port), ...first.files])).code, 0);
+        await waitFor('first series delivered', async () => (await delivered(databaseUrl)) === 2);
+        assert.deepEqual((await query(databaseUrl, 'SELECT DISTINCT state, rule FROM compressions')).map((r) => `${r.state}/${r.rule}`), ['kept/keep everything']);
+
+        // Back to the default rules, by editing the file only.
+        const file = JSON.parse(fs.readFileSync(gateway.configFile, 'utf8'));
+        delete file.compression;
+        fs.writeFileSync(gateway.configFile, JSON.stringify(file, null, 2));
+        await gateway.waitForLog(/compression rules reloaded/, 15000);
+
+        const second = writeSyntheticCtSeries(tempDir('reload-ct2'), { slices: 2, rows: 64, columns: 64, seed: 2 });
+        const corrupt = writeCorruptPixels(path.join(tempDir('reload-corrupt'), 'corrupt.dcm'));
+        assert.equal((await runDcmtk('storescu', ['-aec', 'RELOADGW', '127.0.0.1', String(gateway.port), ...second.files, corrupt])).code, 0);
+        await waitFor('everything delivered', async () => (await delivered(databaseUrl)) === 5);
+        const counts = await assertCloudHasSentFiles(gateway, databaseUrl, cloud);
+        assert.deepEqual(counts, { compressed: 2, kept: 3 });
+        const [corruptRow] = await query(databaseUrl, "SELECT state, reason FROM compressions WHERE reason LIKE '%corrupt%'");
+        assert.equal(corruptRow.state, 'kept');
+        await gateway.waitForLog(/instance sent as received: not compressed/, 5000);
+      } finally {
+        await gateway.stop();
+      }
+    });
+  });
+
+  test('stopped while instances wait for compression: the agent stops at once and compresses them after the restart', async () => {
+    await withCloud('compress-stop', async (cloud, config) => {
+      const databaseUrl = await createTestDatabase();
+      const dataDir = tempDir('compress-stop');
+      let gateway = await startGateway({ dataDir, database: databaseUrl, aeTitle: 'STOPGW', config: config({ compression: { workers: 1 } }) });
+      try {
+        const series = writeSyntheticCtSeries(tempDir('stop-ct'), { slices: 40, rows: 512, columns: 512, seed: 4 });
+        assert.equal((await runDcmtk('storescu', ['-aec', 'STOPGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
+        const stopped = Date.now();
+        assert.equal(await gateway.stop(), 0);
+        assert.ok(Date.now() - stopped < 10000, 'the stop did not wait for the backlog');
+        gateway = await launchGateway(gateway.configFile, gateway.port, 'STOPGW', dataDir);
+        await waitFor('every instance delivered after the restart', async () => (await delivered(databaseUrl)) === 40, 120000);
+        assert.equal((await assertCloudHasSentFiles(gateway, databaseUrl, cloud)).compressed, 40);
+      } finally {
+        await gateway.stop();
+      }
+    });
+  });
+
+  test('killed while compressing: after the restart every instance is decided and delivered, no half-written file is sent', async () => {
+    await withCloud('compress-crash', async (cloud, config) => {
+      const databaseUrl = await createTestDatabase();
+      const dataDir = tempDir('compress-crash');
+      let gateway = await startGateway({ dataDir, database: databaseUrl, aeTitle: 'CRASHGW', config: config({ compression: { workers: 1 } }) });
+      try {
+        const series = writeSyntheticCtSeries(tempDir('crash-ct'), { slices: 30, rows: 512, columns: 512 });
+        assert.equal((await runDcmtk('storescu', ['-aec', 'CRASHGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
+        await gateway.kill();
+        const pending = (await query(databaseUrl, "SELECT count(*)::int AS n FROM compressions WHERE state = 'pending'"))[0].n;
+        gateway = await launchGateway(gateway.configFile, gateway.port, 'CRASHGW', dataDir);
+        await waitFor('every instance delivered after the restart', async () => (await delivered(databaseUrl)) === 30, 120000);
+        const counts = await assertCloudHasSentFiles(gateway, databaseUrl, cloud);
+        assert.equal(counts.compressed, 30, `all compressed (${pending} were pending at the crash)`);
+      } finally {
+        await gateway.stop();
+      }
+    });
+  });
+});
