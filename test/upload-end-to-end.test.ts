@@ -16,6 +16,7 @@ import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
 import { datasetBytes } from './helpers/dcmtk';
 import { assertSameImage, sentFile } from './helpers/compression';
 import { startOrthanc } from './helpers/orthanc';
+import { startDicomTlsScp } from './cloud-simulator/dicom-tls-scp';
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -171,6 +172,39 @@ describe('upload through DICOM-TLS', () => {
     } finally {
       await gateway.stop();
       await orthanc.stop();
+    }
+  });
+
+  test('a cloud that refuses JPEG-LS gets the instances as received, byte for byte, and the study is done', async () => {
+    const pki = makeCloudPki(tempDir('refuse-jls-pki'));
+    const cloud = await startDicomTlsScp({ certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, aeTitle: 'NOJLS', acceptedTransferSyntaxes: ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'] });
+    const databaseUrl = await createTestDatabase();
+    const gateway = await startGateway({
+      dataDir: tempDir('refuse-jls'),
+      database: databaseUrl,
+      aeTitle: 'NOJLSGW',
+      config: {
+        upstream: { kind: 'dicom-tls', host: 'localhost', port: cloud.port, calledAeTitle: 'NOJLS', caFile: pki.caFile, storageCommitment: false },
+        upload: { workers: 1, retryBaseSeconds: 1, retryMaxSeconds: 2 },
+        studies: { seriesQuietSeconds: 1, studyQuietSeconds: 2, forceCompleteMinutes: 60 },
+      },
+    });
+    try {
+      const series = writeSyntheticCtSeries(tempDir('refuse-jls-ct'), { slices: 6, rows: 64, columns: 64, seed: 4 });
+      assert.equal((await runDcmtk('storescu', ['-aec', 'NOJLSGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
+      await waitFor('every instance delivered', async () => (await deliveredCount(databaseUrl)) === 6);
+      const compressed = await query(databaseUrl, "SELECT count(*)::int AS n FROM compressions WHERE state = 'compressed'");
+      assert.equal(compressed[0].n, 6, 'the gateway had compressed them');
+      for (const row of await query(databaseUrl, 'SELECT sop_instance_uid, spool_path FROM instances')) {
+        const stored = cloud.stored.find((s) => s.sopInstanceUid === row.sop_instance_uid);
+        assert.ok(stored, `${row.sop_instance_uid} reached the cloud`);
+        assert.equal(stored.transferSyntaxUid, '1.2.840.10008.1.2.1');
+        assert.ok(stored.dataset.equals(datasetBytes(path.join(gateway.dataDir, 'spool', ...String(row.spool_path).split('/')))), 'as received, byte for byte');
+      }
+      await waitFor('the study done', async () => (await query(databaseUrl, 'SELECT done_at FROM studies'))[0].done_at !== null, 30000);
+    } finally {
+      await gateway.stop();
+      await cloud.close();
     }
   });
 });

@@ -481,7 +481,7 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
   const idleTimeoutMs = options.idleTimeoutMs ?? 15000;
   const responseTimeoutMs = options.responseTimeoutMs ?? 30000;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10000;
-  const stats = { associations: 0, associationsReused: 0, instancesSent: 0, bytesSent: 0 };
+  const stats = { associations: 0, associationsReused: 0, instancesSent: 0, bytesSent: 0, sentAsReceived: 0 };
   /** Proposed with every association while on; off once the cloud refuses an N-ACTION (it does not commit). */
   let askCommitment = upstream.storageCommitment;
   /** The cloud accepted Storage Commitment on the last association we opened. */
@@ -806,7 +806,8 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
         // Propose the contexts of this and the following instances (at most 128).
         const pairs: Array<[string, string]> = [];
         const seen = new Set<string>();
-        for (const next of batch.slice(i)) {
+        // A compressed instance is proposed as received too, in its own context, in case the cloud refuses the codec.
+        for (const next of batch.slice(i).flatMap((item) => (item.asReceived ? [item, item.asReceived] : [item]))) {
           const k = contextKey(next.sopClassUid, next.transferSyntaxUid);
           if (seen.has(k) || pairs.length >= MAX_CONTEXTS - (askCommitment ? 1 : 0)) continue;
           seen.add(k);
@@ -823,7 +824,15 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
         }
       }
       const association = current;
-      const context = association.contexts.get(key)!;
+      let context = association.contexts.get(key)!;
+      let sending = instance;
+      const asReceived = instance.asReceived && association.contexts.get(contextKey(instance.sopClassUid, instance.asReceived.transferSyntaxUid));
+      if (!context.accepted && asReceived?.accepted) {
+        // The cloud refuses the compressed transfer syntax but takes the instance as it was received: send that.
+        context = asReceived;
+        sending = instance.asReceived!;
+        stats.sentAsReceived++;
+      }
       if (!context.accepted) {
         const why =
           context.result === 3
@@ -842,7 +851,7 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
           const reading = readAhead(following);
           if (reading) readsAhead.set(following, reading);
         }
-        const { status, comment } = await store(association, context.id, instance, ahead);
+        const { status, comment } = await store(association, context.id, sending, sending === instance ? ahead : undefined);
         const meaning = classifyStoreStatus(status);
         if (meaning.delivered) outcome.delivered.push(instance);
         else fail(instance, `the cloud answered C-STORE status ${meaning.meaning}${comment ? ` (${comment})` : ''}`, meaning.permanent);

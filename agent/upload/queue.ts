@@ -10,6 +10,8 @@ export interface ClaimedUpload {
   spoolPath: string;
   /** Relative to <dataDir>/compressed: the verified compressed file to send instead (transferSyntaxUid and fileBytes are its). */
   compressedPath?: string;
+  /** With compressedPath: the transfer syntax and size of the spool file as received. */
+  received?: { transferSyntaxUid: string; fileBytes: number };
   fileBytes: number;
   datasetSha256: Buffer;
   attempts: number;
@@ -56,6 +58,7 @@ export async function claimUploads(pool: Pool, options: ClaimOptions): Promise<C
       WHERE u.sop_instance_uid = due.sop_instance_uid
      RETURNING u.sop_instance_uid, u.study_uid, i.sop_class_uid, coalesce(c.transfer_syntax_uid, i.transfer_syntax_uid) AS transfer_syntax_uid, i.spool_path,
                c.compressed_path, coalesce(c.file_bytes, i.file_bytes) AS file_bytes, u.dataset_sha256, u.attempts,
+               i.transfer_syntax_uid AS received_transfer_syntax_uid, i.file_bytes AS received_file_bytes,
                (SELECT s.first_received_at FROM studies s WHERE s.study_uid = u.study_uid) AS study_arrival`,
     [options.owner, options.limit, options.leaseSeconds, options.priorities.map((p) => p.modality), options.priorities.map((p) => p.priority), options.spoolId, options.awaitCompression ?? false],
   );
@@ -68,6 +71,7 @@ export async function claimUploads(pool: Pool, options: ClaimOptions): Promise<C
     transferSyntaxUid: r.transfer_syntax_uid,
     spoolPath: r.spool_path,
     compressedPath: r.compressed_path ?? undefined,
+    received: r.compressed_path ? { transferSyntaxUid: r.received_transfer_syntax_uid, fileBytes: Number(r.received_file_bytes) } : undefined,
     fileBytes: Number(r.file_bytes),
     datasetSha256: r.dataset_sha256,
     attempts: r.attempts,

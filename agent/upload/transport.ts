@@ -4,6 +4,8 @@ import type { ClaimedUpload } from './queue';
 /** One claimed instance with the absolute path of its spool file, ready to send as it is. */
 export interface OutgoingInstance extends ClaimedUpload {
   filePath: string;
+  /** When filePath is a compressed copy: the instance as received, for a cloud that refuses the compressed transfer syntax. */
+  asReceived?: OutgoingInstance;
 }
 
 /** What the cloud said of a batch: every instance of the batch is in exactly one of the lists. */

@@ -109,7 +109,7 @@ export function startUploader(deps: UploaderDeps): Uploader {
     }, (deps.upload.leaseSeconds * 1000) / 3);
     try {
       const missing = batch.filter((item) => !fs.existsSync(spoolFile(item)));
-      const present: OutgoingInstance[] = batch.filter((item) => !missing.includes(item)).map((item) => ({ ...item, filePath: spoolFile(item) }));
+      const present: OutgoingInstance[] = batch.filter((item) => !missing.includes(item)).map(outgoing);
       const failed = missing.map((item) => ({ sopInstanceUid: item.sopInstanceUid, error: 'spool file missing: the sender must resend this instance', permanent: true }));
       for (const part of splitByBytes(present, deps.upload.batchMaxBytes)) {
         const started = Date.now();
@@ -176,6 +176,12 @@ export function startUploader(deps: UploaderDeps): Uploader {
 
   const spoolFile = (item: ClaimedUpload) =>
     item.compressedPath && deps.compressedDir ? path.join(deps.compressedDir, ...item.compressedPath.split('/')) : path.join(deps.spoolDir, ...item.spoolPath.split('/'));
+
+  /** The file to send; a compressed one carries the instance as received too (see OutgoingInstance.asReceived). */
+  const outgoing = (item: ClaimedUpload): OutgoingInstance => {
+    const asReceived = item.compressedPath && item.received ? { ...item, ...item.received, compressedPath: undefined, received: undefined, filePath: path.join(deps.spoolDir, ...item.spoolPath.split('/')) } : undefined;
+    return { ...item, filePath: spoolFile(item), asReceived };
+  };
 
   const record = (bytes: number) => {
     const now = Date.now();
