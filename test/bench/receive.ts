@@ -2,13 +2,15 @@
 // gateway (durable acknowledgement: fsync, rename, folder fsync, row committed) and into DCMTK `storescp +B`
 // (the reference receiver), alternately, on one association and then on 4 and 8 concurrent ones.
 //
-//   npx tsx test/bench/receive.ts [--runs 3] [--slices 200] [--concurrency 4,8] [--cpu-prof]
+//   npx tsx test/bench/receive.ts [--runs 3] [--slices 200] [--concurrency 4,8] [--cpu-prof] [--compression]
 //
 // Starts its own PostgreSQL unless TEST_DATABASE_URL is set. MB/s = total file bytes / wall clock from the first
 // storescu start to the last storescu exit (the median of the runs); every run gets a fresh gateway and storescp,
 // both writing under os.tmpdir(), and each first takes an untimed warm-up series of the same size. Last, it
 // measures what the durable acknowledgement alone costs on this disk, the ceiling for one association.
 // --cpu-prof runs the gateway under `node --cpu-prof` and summarises where its main thread spent the transfer.
+// The receive path is measured with compression off; --compression leaves it on (its workers then compete with
+// receiving for this machine's two cores, as in a running agent).
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -30,6 +32,7 @@ interface Options {
   slices: number;
   concurrency: number[];
   cpuProf: boolean;
+  compression: boolean;
 }
 
 interface Row {
@@ -43,9 +46,9 @@ interface Row {
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
-    options: { runs: { type: 'string', default: '3' }, slices: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '4,8' }, 'cpu-prof': { type: 'boolean', default: false } },
+    options: { runs: { type: 'string', default: '3' }, slices: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '4,8' }, 'cpu-prof': { type: 'boolean', default: false }, compression: { type: 'boolean', default: false } },
   });
-  return { runs: Math.max(1, Number(values.runs)), slices: Number(values.slices), concurrency: values.concurrency!.split(',').filter(Boolean).map(Number), cpuProf: values['cpu-prof']! };
+  return { runs: Math.max(1, Number(values.runs)), slices: Number(values.slices), concurrency: values.concurrency!.split(',').filter(Boolean).map(Number), cpuProf: values['cpu-prof']!, compression: values.compression! };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
@@ -74,13 +77,13 @@ async function newDatabase(): Promise<string> {
 }
 
 
-async function gatewayRun(root: string, files: string[], warmUp: string[], parts: number, profileDir: string | undefined): Promise<{ seconds: number; peakRss: number; cpuMsPerInstance: number; window: [number, number] }> {
+async function gatewayRun(root: string, files: string[], warmUp: string[], parts: number, profileDir: string | undefined, compression: boolean): Promise<{ seconds: number; peakRss: number; cpuMsPerInstance: number; window: [number, number] }> {
   const dataDir = fs.mkdtempSync(path.join(root, 'gateway-'));
   const database = await newDatabase();
   const gateway = await startGateway({
     dataDir,
     database,
-    config: { limits: { minFreeDiskMb: 64, maxAssociations: Math.max(32, parts) } },
+    config: { limits: { minFreeDiskMb: 64, maxAssociations: Math.max(32, parts) }, compression: { enabled: compression } },
     nodeArgs: profileDir ? ['--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${profileDir}`] : [],
   });
   try {
@@ -260,7 +263,7 @@ async function main(): Promise<void> {
     // The fixtures' own writeback must not compete with the first run.
     spawnSync('sync');
     const totalBytes = series.files.reduce((sum, file) => sum + fs.statSync(file).size, 0);
-    console.log(`${series.files.length} CT files, ${(totalBytes / 1e6).toFixed(1)} MB; ${options.runs} runs each, gateway and storescp alternately, each after an untimed warm-up series; temp dir ${root}`);
+    console.log(`${series.files.length} CT files, ${(totalBytes / 1e6).toFixed(1)} MB; ${options.runs} runs each, gateway and storescp alternately, each after an untimed warm-up series; compression ${options.compression ? 'on' : 'off'}; temp dir ${root}`);
 
     const rows: Row[] = [];
     const profiles: string[] = [];
@@ -269,7 +272,7 @@ async function main(): Promise<void> {
       const row: Row = { associations, gatewaySeconds: [], storescpSeconds: [], peakRssBytes: [], cpuMsPerInstance: [] };
       for (let run = 0; run < options.runs; run++) {
         const profileDir = options.cpuProf && associations === 1 ? fs.mkdtempSync(path.join(root, 'profile-')) : undefined;
-        const gateway = await gatewayRun(root, series.files, warmUp, associations, profileDir);
+        const gateway = await gatewayRun(root, series.files, warmUp, associations, profileDir, options.compression);
         spawnSync('sync');
         if (profileDir) {
           profiles.push(...fs.readdirSync(profileDir).map((f) => path.join(profileDir, f)));
