@@ -48,7 +48,7 @@ test('the tray follows a real agent: its state, Pause/Resume with the token, a r
     assert.ok((await client.status()).reasons.some((r) => r.code === 'paused'));
 
     await gateway.stop();
-    await host.waitFor('grey while the agent is stopped', () => host.icon === trayIcon('grey'));
+    await host.waitFor('grey while the agent is stopped', () => host.icon === trayIcon('grey') && host.find(/Agent not running/) !== undefined);
     assert.equal(host.item(/Agent not running/).enabled, false);
     gateway = await launchGateway(gateway.configFile, gateway.port, gateway.aeTitle, dataDir);
     // Pausing lasts until the agent restarts: the restarted agent uploads again.

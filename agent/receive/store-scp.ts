@@ -71,8 +71,7 @@ export class StoreScp extends Scp {
     });
     this.on('close', () => {
       this.receiving?.destroy();
-      this.spareFile?.then(discardTempFile, () => undefined);
-      this.spareFile = undefined;
+      void this.discardSpareFile();
       void this.finishAssociation();
     });
   }
@@ -133,7 +132,15 @@ export class StoreScp extends Scp {
   override associationReleaseRequested(): void {
     this.stats.outcome ??= 'released';
     // Answer the release only once every C-STORE response is out: nothing acknowledged is still in flight.
-    void Promise.allSettled([...this.stats.pending]).then(() => this.sendAssociationReleaseResponse());
+    // The spare temp file goes too: a released association leaves nothing in the incoming folder.
+    void Promise.allSettled([...this.stats.pending, this.discardSpareFile()]).then(() => this.sendAssociationReleaseResponse());
+  }
+
+  private async discardSpareFile(): Promise<void> {
+    const spare = this.spareFile;
+    this.spareFile = undefined;
+    const temp = await spare?.catch(() => undefined);
+    if (temp) await discardTempFile(temp);
   }
 
   override abort(): void {

@@ -38,8 +38,9 @@ export function openTempFile(spoolDir: string): Promise<TempFile> {
 }
 
 /** Closes and removes a temp file that was never used (an association ended with its spare file open). */
-export function discardTempFile(temp: TempFile): void {
-  fs.close(temp.fd, () => fs.unlink(temp.path, () => undefined));
+export async function discardTempFile(temp: TempFile): Promise<void> {
+  await fs.promises.unlink(temp.path).catch(() => undefined);
+  await new Promise<void>((resolve) => fs.close(temp.fd, () => resolve()));
 }
 
 /**
