@@ -389,11 +389,20 @@ class Association {
   }
 
   /** Writes, waiting for the socket to drain when its buffer is full; throws if the association ended. */
-  async write(data: Buffer, timeoutMs: number): Promise<void> {
+  /** Several buffers (a PDU's header and its fragment) go out in one TLS record write, not one each. */
+  async write(data: Buffer | Buffer[], timeoutMs: number): Promise<void> {
     this.checkPeer();
+    let flowing: boolean;
+    if (Array.isArray(data)) {
+      this.socket.cork();
+      flowing = data.map((buffer) => this.socket.write(buffer)).every(Boolean);
+      this.socket.uncork();
+    } else {
+      flowing = this.socket.write(data);
+    }
     // The socket's own buffer is 16 KiB: waiting for 'drain' whenever it is full would leave the link idle between
     // fragments; up to IN_FLIGHT_BYTES stay queued instead, so the kernel always has the next bytes to send.
-    if (this.socket.write(data) || this.socket.writableLength <= IN_FLIGHT_BYTES) return;
+    if (flowing || this.socket.writableLength <= IN_FLIGHT_BYTES) return;
     const deadline = Date.now() + timeoutMs;
     while (this.socket.writableNeedDrain) {
       this.checkPeer();
@@ -734,9 +743,8 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
         for (let at = 0; at < length; at += room) {
           const fragment = chunk.subarray(at, Math.min(at + room, length));
           const last = offset + at + fragment.length >= size;
-          await association.write(pDataHeader(contextId, fragment.length + (last ? pad : 0), false, last), responseTimeoutMs);
-          await association.write(fragment, responseTimeoutMs);
-          if (last && pad) await association.write(Buffer.alloc(1), responseTimeoutMs);
+          const header = pDataHeader(contextId, fragment.length + (last ? pad : 0), false, last);
+          await association.write(last && pad ? [header, fragment, Buffer.alloc(1)] : [header, fragment], responseTimeoutMs);
         }
         stats.bytesSent += length;
         offset += length;
