@@ -32,18 +32,29 @@ export interface QueueFigures {
   studiesDone: number;
 }
 
+export interface CompressionFigures {
+  /** Instances whose compression decision is still to be made (their upload waits for it). */
+  pending: number;
+  compressed: number;
+  keptAsReceived: number;
+  /** Received bytes of the compressed instances, and the bytes of their compressed files. */
+  receivedBytes: number;
+  compressedBytes: number;
+}
+
 export interface GatewayStatus {
   aeTitle: string;
   agent: { running: boolean; pid?: number; version?: string; startedAt?: string; port: number; tlsPort?: number; apiPort?: number };
   database: { reachable: boolean; error?: string };
   spool?: SpoolFigures;
   queue?: QueueFigures;
+  compression?: CompressionFigures;
   receipts?: Receipt[];
   freeDiskBytes?: number;
 }
 
 /** What the spool and the upload queue hold: `gateway status` and the local API read the same figures. */
-export async function readFigures(db: { query: pg.Pool['query'] }): Promise<{ spool: SpoolFigures; queue: QueueFigures }> {
+export async function readFigures(db: { query: pg.Pool['query'] }): Promise<{ spool: SpoolFigures; queue: QueueFigures; compression: CompressionFigures }> {
   const { rows } = await db.query(`
     SELECT (SELECT count(*) FROM studies)::int AS studies,
            count(*)::int AS instances,
@@ -66,6 +77,13 @@ export async function readFigures(db: { query: pg.Pool['query'] }): Promise<{ sp
            max(u.delivered_at) AS last,
            (SELECT count(*) FROM studies WHERE done_at IS NOT NULL)::int AS done
       FROM uploads u JOIN instances i USING (sop_instance_uid)`)).rows[0];
+  const compression = (await db.query(`
+    SELECT count(*) FILTER (WHERE c.state = 'pending')::int AS pending,
+           count(*) FILTER (WHERE c.state = 'compressed')::int AS compressed,
+           count(*) FILTER (WHERE c.state = 'kept')::int AS kept,
+           coalesce(sum(i.file_bytes) FILTER (WHERE c.state = 'compressed'), 0)::bigint AS received_bytes,
+           coalesce(sum(c.file_bytes) FILTER (WHERE c.state = 'compressed'), 0)::bigint AS compressed_bytes
+      FROM compressions c JOIN instances i USING (sop_instance_uid)`)).rows[0];
   return {
     spool: {
       studies: row.studies,
@@ -87,6 +105,13 @@ export async function readFigures(db: { query: pg.Pool['query'] }): Promise<{ sp
       studiesWaiting: queue.studies_waiting,
       lastDeliveredAt: queue.last ? new Date(queue.last).toISOString() : null,
       studiesDone: queue.done,
+    },
+    compression: {
+      pending: compression.pending,
+      compressed: compression.compressed,
+      keptAsReceived: compression.kept,
+      receivedBytes: Number(compression.received_bytes),
+      compressedBytes: Number(compression.compressed_bytes),
     },
   };
 }
@@ -113,6 +138,7 @@ export async function readStatus(config: GatewayConfig): Promise<GatewayStatus> 
     const figures = await readFigures(client);
     status.spool = figures.spool;
     status.queue = figures.queue;
+    status.compression = figures.compression;
     status.receipts = await recentReceipts(client, 5);
     status.database.reachable = true;
   } catch (err) {
@@ -149,6 +175,11 @@ export function formatStatus(status: GatewayStatus): string {
     );
     if (q.awaitingCommitment) lines.push(`Commitment      ${q.awaitingCommitment} instances stored by the cloud, waiting for its storage commitment report`);
     if (q.failed) lines.push(`FAILED UPLOADS  ${q.failed} instances (see the log; \`gateway retry --all\` queues them again)`);
+  }
+  const c = status.compression;
+  if (c && c.pending + c.compressed + c.keptAsReceived > 0) {
+    const ratio = c.compressedBytes > 0 ? `, ${(c.receivedBytes / c.compressedBytes).toFixed(2)}:1` : '';
+    lines.push(`Compression     ${c.compressed} compressed${ratio}, ${c.keptAsReceived} sent as received, ${c.pending} waiting for a decision`);
   }
   for (const receipt of status.receipts ?? []) {
     lines.push(`Receipt         ${receipt.studyUid}: ${receipt.instances} instances, ${formatBytes(receipt.bytes)}, sha256 ${receipt.sha256.slice(0, 16)}..., done ${receipt.doneAt}`);

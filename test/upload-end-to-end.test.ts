@@ -66,6 +66,7 @@ describe('upload through STOW-RS', () => {
       const status = execFileSync(process.execPath, [GATEWAY_BIN, 'status', '--config', gateway.configFile], { encoding: 'utf8' });
       assert.match(status, new RegExp(`Receipt\\s+${series.studyInstanceUid.replace(/\./g, '\\.')}: 30 instances`));
       assert.match(status, /0 queued, 0 sending/);
+      assert.match(status, /Compression\s+30 compressed, \d+\.\d\d:1, 0 sent as received, 0 waiting for a decision/);
     } finally {
       await gateway.stop();
       await cloud.stop();
