@@ -8,7 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { format } from 'node:util';
+import { AgentApiClient } from '../agent/api/client';
+import { statusPageUrl } from '../agent/api/types';
 import { doctorCommand } from '../agent/host/doctor';
+import { createTestDatabase } from './helpers/database';
+import { startGateway } from './helpers/gateway-process';
 import {
   checkThisPc,
   findPowerShell,
@@ -168,6 +172,19 @@ describe('PowerShell bridge with the real module', () => {
       THIS_PC_NAMES,
     );
     if (notWindows) assert.ok(report.results.every((r) => r.Status === 'NotApplicable'));
+  });
+
+  test("the tray's Check this PC: a running agent runs the module in real PowerShell for its API client", async () => {
+    const gateway = await startGateway({ dataDir: path.join(tempDir, 'agent'), database: await createTestDatabase(), aeTitle: 'PCCHECK' });
+    try {
+      const client = new AgentApiClient({ baseUrl: statusPageUrl(gateway.apiPort), dataDir: gateway.dataDir });
+      const report = await client.checkThisPc();
+      assert.equal(report.available, true, report.message);
+      assert.deepEqual(report.results.map((r) => r.Name), THIS_PC_NAMES);
+      if (notWindows) assert.ok(report.results.every((r) => r.Status === 'NotApplicable'));
+    } finally {
+      await gateway.stop();
+    }
   });
 });
 
