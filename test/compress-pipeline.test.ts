@@ -134,6 +134,41 @@ describe('compression between spool and upload', () => {
     });
   });
 
+  test('a correction is compressed again; older versions of its compressed file, recorded or left by a crash, are removed', async () => {
+    await withCloud('compress-correction', async (_cloud, config) => {
+      const databaseUrl = await createTestDatabase();
+      const gateway = await startGateway({ dataDir: tempDir('compress-correction'), database: databaseUrl, aeTitle: 'CORRGW', config: config() });
+      try {
+        const first = writeSyntheticCtSeries(tempDir('correction-ct1'), { slices: 2, rows: 64, columns: 64, seed: 5, patientName: 'First^Version' });
+        assert.equal((await runDcmtk('storescu', ['-aec', 'CORRGW', '127.0.0.1', String(gateway.port), ...first.files])).code, 0);
+        await waitFor('the first version delivered', async () => (await delivered(databaseUrl)) === 2);
+        const compressedDir = path.join(gateway.dataDir, 'compressed');
+        const before = await query(databaseUrl, 'SELECT sop_instance_uid, compressed_path FROM compressions ORDER BY sop_instance_uid');
+        // What a crash between the rename and the record would leave: a file of a version never recorded.
+        const [bucket] = String(before[0].compressed_path).split('/');
+        const orphan = path.join(compressedDir, bucket, `${before[0].sop_instance_uid}.00000000deadbeef.dcm`);
+        fs.writeFileSync(orphan, 'left by a crash');
+
+        const second = writeSyntheticCtSeries(tempDir('correction-ct2'), { slices: 2, rows: 64, columns: 64, seed: 5, patientName: 'Second^Version' });
+        assert.deepEqual(second.sopInstanceUids, first.sopInstanceUids, 'the same instances, resent with other bytes');
+        assert.equal((await runDcmtk('storescu', ['-aec', 'CORRGW', '127.0.0.1', String(gateway.port), ...second.files])).code, 0);
+        await waitFor('the corrections compressed and delivered', async () => {
+          const rows = await query(databaseUrl, `SELECT count(*)::int AS n FROM compressions c JOIN instances i USING (sop_instance_uid) JOIN uploads u USING (sop_instance_uid)
+                                                  WHERE c.state = 'compressed' AND c.dataset_sha256 = i.dataset_sha256 AND u.state = 'done' AND i.corrections = 1`);
+          return rows[0].n === 2;
+        });
+        for (const row of await query(databaseUrl, 'SELECT sop_instance_uid, compressed_path FROM compressions')) {
+          const [folder, name] = String(row.compressed_path).split('/');
+          const versions = fs.readdirSync(path.join(compressedDir, folder)).filter((f) => f.startsWith(`${row.sop_instance_uid}.`));
+          assert.deepEqual(versions, [name], `${row.sop_instance_uid}: only the current version's compressed file is left`);
+        }
+        assert.equal(fs.existsSync(orphan), false);
+      } finally {
+        await gateway.stop();
+      }
+    });
+  });
+
   test('stopped while instances wait for compression: the agent stops at once and compresses them after the restart', async () => {
     await withCloud('compress-stop', async (cloud, config) => {
       const databaseUrl = await createTestDatabase();

@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import { loadConfig } from '../config/config';
 import type { Logger } from '../logging';
 import { fsyncDirectory } from '../spool/fsync-directory';
+import { uidFileName } from '../spool/spool-path';
 import { startCompressPool } from './compress-pool';
 import { packagedWorkerSource } from './packaged-worker';
 import { COMPRESSED_INCOMING_DIR, compressedFolder, compressedRelativePath } from './compressed-file';
@@ -31,6 +32,8 @@ interface PendingInstance {
   sopInstanceUid: string;
   datasetSha256: Buffer;
   previousCompressedPath?: string;
+  /** The sender replaced this instance at least once: older versions' compressed files may lie about. */
+  corrected: boolean;
   spoolPath: string;
   facts: InstanceFacts;
 }
@@ -114,7 +117,7 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
       if (recorded.rowCount === 0) await fs.promises.rm(final, { force: true });
       return;
     }
-    if (item.previousCompressedPath && item.previousCompressedPath !== relative) await removeCompressed(item.previousCompressedPath);
+    await removeOlderVersions(item, relative);
     deps.log.debug('instance compressed', { sopInstanceUid: item.sopInstanceUid, rule: outcome.rule, transferSyntaxUid: outcome.transferSyntaxUid, pixelRatio: outcome.pixelRatio, lossy: outcome.lossy });
   };
 
@@ -125,14 +128,27 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
         WHERE sop_instance_uid = $1 AND dataset_sha256 = $2 AND state = 'pending'`,
       [item.sopInstanceUid, item.datasetSha256, outcome.rule ?? null, outcome.reason],
     );
-    if (rowCount && item.previousCompressedPath) await removeCompressed(item.previousCompressedPath);
+    if (rowCount) await removeOlderVersions(item, undefined);
   };
 
-  const removeCompressed = (relative: string) => fs.promises.rm(path.join(folder, ...relative.split('/')), { force: true });
+  /**
+   * Once a version is decided, the compressed files of older ones go: the one recorded before, and for a corrected
+   * instance any other version's file in its folder (one a crash left unrecorded before the correction arrived).
+   */
+  const removeOlderVersions = async (item: PendingInstance, current: string | undefined) => {
+    const stale = new Set(item.previousCompressedPath && item.previousCompressedPath !== current ? [item.previousCompressedPath] : []);
+    if (item.corrected) {
+      const [bucket] = compressedRelativePath(item.sopInstanceUid, item.datasetSha256).split('/');
+      const prefix = `${uidFileName(item.sopInstanceUid)}.`;
+      const names = await fs.promises.readdir(path.join(folder, bucket)).catch(() => [] as string[]);
+      for (const name of names) if (name.startsWith(prefix) && name.endsWith('.dcm') && `${bucket}/${name}` !== current) stale.add(`${bucket}/${name}`);
+    }
+    for (const relative of stale) await fs.promises.rm(path.join(folder, ...relative.split('/')), { force: true });
+  };
 
   const claimPending = async (limit: number): Promise<PendingInstance[]> => {
     const { rows } = await deps.pool.query(
-      `SELECT c.sop_instance_uid, c.dataset_sha256, c.compressed_path, i.spool_path, i.sop_class_uid, i.transfer_syntax_uid, i.calling_ae, i.file_bytes, se.modality
+      `SELECT c.sop_instance_uid, c.dataset_sha256, c.compressed_path, i.corrections, i.spool_path, i.sop_class_uid, i.transfer_syntax_uid, i.calling_ae, i.file_bytes, se.modality
          FROM compressions c JOIN instances i USING (sop_instance_uid) JOIN series se ON se.series_uid = i.series_uid
         WHERE c.state = 'pending' AND c.dataset_sha256 = i.dataset_sha256 AND i.missing_since IS NULL
           AND (i.spool_id IS NULL OR i.spool_id = $1) AND NOT (c.sop_instance_uid = ANY($2))
@@ -144,6 +160,7 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
       sopInstanceUid: r.sop_instance_uid,
       datasetSha256: r.dataset_sha256,
       previousCompressedPath: r.compressed_path ?? undefined,
+      corrected: r.corrections > 0,
       spoolPath: r.spool_path,
       facts: {
         modality: r.modality ?? undefined,

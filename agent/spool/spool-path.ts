@@ -6,15 +6,18 @@ import crypto from 'node:crypto';
  * until the database says so, and the same bytes received again land on the same name.
  */
 export function spoolRelativePath(studyUid: string, sopInstanceUid: string, datasetSha256: Buffer): string {
-  return `${spoolStudyFolder(studyUid)}/${safeName(sopInstanceUid)}_${datasetSha256.toString('hex').slice(0, 16)}.dcm`;
+  return `${spoolStudyFolder(studyUid)}/${uidFileName(sopInstanceUid)}_${datasetSha256.toString('hex').slice(0, 16)}.dcm`;
 }
 
 /** The spool folder of a study's instances. */
 export function spoolStudyFolder(studyUid: string): string {
-  return safeName(studyUid);
+  return uidFileName(studyUid);
 }
 
-/** Conforming UIDs (digits and dots) are used as they are; anything else is replaced by its hash. */
-function safeName(uid: string): string {
+/**
+ * A UID as a file name: conforming UIDs (digits and dots) as they are; anything else (a sender may put any bytes
+ * there, '/' and '..' included) is replaced by its hash.
+ */
+export function uidFileName(uid: string): string {
   return /^[0-9][0-9.]{0,63}$/.test(uid) ? uid : `x${crypto.createHash('sha256').update(uid).digest('hex').slice(0, 32)}`;
 }
