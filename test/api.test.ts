@@ -253,6 +253,9 @@ describe('local API of a running agent', () => {
     assert.equal(status.lastReceivedAt !== null, true);
     assert.equal(status.queue.instances, 3);
     assert.equal(status.queue.studies, 1);
+    assert.equal(status.compression?.compressed, 3, 'the default rules compressed the three slices');
+    assert.equal(status.compression?.pending, 0);
+    assert.ok(status.compression!.ratio > 1);
 
     // Make the instances permanently failed (as a cloud refusal would), then retry the study through the API.
     await post('/api/uploads/pause');
@@ -273,6 +276,7 @@ describe('local API of a running agent', () => {
     assert.match(metrics.body, /^gateway_instances_received_total 3$/m);
     assert.match(metrics.body, /^gateway_instances_uploaded_total 0$/m);
     assert.match(metrics.body, /^gateway_free_disk_bytes \d+$/m);
+    assert.match(metrics.body, /^gateway_compressed_instances 3$/m);
     assert.ok(!metrics.body.includes(series.studyInstanceUid), 'no UIDs in metrics');
     for (const line of metrics.body.trimEnd().split('\n')) assert.match(line, /^(# (HELP|TYPE) gateway_\w+ .+|gateway_\w+(\{version="[^"]+"\})? [0-9.e+-]+)$/, line);
 

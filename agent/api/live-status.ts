@@ -4,7 +4,7 @@ import type { UpstreamConfig } from '../config/upstream-config';
 import { logsDir, type Logger } from '../logging';
 import type { Receiver } from '../receive/receiver';
 import { freeDiskBytes } from '../spool/disk-space';
-import { readFigures, type QueueFigures, type SpoolFigures } from '../status';
+import { readFigures, type CompressionFigures } from '../status';
 import type { Uploader } from '../upload/uploader';
 import { VERSION } from '../version';
 import { decideState } from './status-state';
@@ -26,9 +26,9 @@ export interface AgentView {
 const UPLOAD_RATE_WINDOW_MS = 60_000;
 
 /** GET /api/status, and the figures behind it (for /metrics); never rejects: a database error is part of the answer. */
-export async function readLiveStatus(view: AgentView, now = new Date()): Promise<{ status: ApiStatus; figures?: { spool: SpoolFigures; queue: QueueFigures } }> {
+export async function readLiveStatus(view: AgentView, now = new Date()): Promise<{ status: ApiStatus; figures?: Awaited<ReturnType<typeof readFigures>> }> {
   const { config, uploader } = view;
-  let figures: { spool: SpoolFigures; queue: QueueFigures } | undefined;
+  let figures: Awaited<ReturnType<typeof readFigures>> | undefined;
   let databaseError: string | undefined;
   try {
     figures = await readFigures(view.pool);
@@ -82,9 +82,15 @@ export async function readLiveStatus(view: AgentView, now = new Date()): Promise
     freeDiskBytes: free,
     database: figures ? { ok: true } : { ok: false, error: databaseError },
     paused,
+    ...(figures ? { compression: compressionSummary(figures.compression) } : {}),
     logsDir: logsDir(config.dataDir),
   };
   return { status, figures };
+}
+
+function compressionSummary(c: CompressionFigures): NonNullable<ApiStatus['compression']> {
+  const ratio = c.compressedBytes > 0 ? Math.round((c.receivedBytes / c.compressedBytes) * 100) / 100 : 0;
+  return { compressed: c.compressed, keptAsReceived: c.keptAsReceived, pending: c.pending, ratio };
 }
 
 /** Payload megabits per second delivered in the last minute (or since the start, when that is sooner), two decimals. */

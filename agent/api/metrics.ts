@@ -34,5 +34,8 @@ export function formatMetrics(status: ApiStatus, figures?: { spool: SpoolFigures
   metric('gateway_free_disk_bytes', 'gauge', 'Free bytes on the data folder volume.', status.freeDiskBytes);
   metric('gateway_last_received_timestamp_seconds', 'gauge', 'When the last instance was received (Unix time).', seconds(status.lastReceivedAt));
   metric('gateway_last_uploaded_timestamp_seconds', 'gauge', 'When the cloud last confirmed an instance (Unix time).', seconds(status.lastUploadedAt));
+  metric('gateway_compression_pending', 'gauge', 'Instances waiting for their compression decision (their upload waits for it).', status.compression?.pending);
+  metric('gateway_compressed_instances', 'gauge', 'Instances kept whose upload is a verified compressed copy.', status.compression?.compressed);
+  metric('gateway_compression_ratio', 'gauge', 'Received bytes / compressed bytes of the compressed instances.', status.compression?.ratio);
   return `${lines.join('\n')}\n`;
 }

@@ -47,6 +47,8 @@ export interface ApiStatus {
   freeDiskBytes: number | null;
   database: { ok: boolean; error?: string };
   paused: boolean;
+  /** Compression decisions so far (absent when the database is down): compressed, sent as received, waiting. */
+  compression?: { compressed: number; keptAsReceived: number; pending: number; /** received / compressed bytes of the compressed ones (0 when none) */ ratio: number };
   /** Path of the logs folder, for the tray's "Open logs folder". */
   logsDir: string;
 }

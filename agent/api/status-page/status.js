@@ -95,9 +95,13 @@ function drawStatus(status) {
     ['Size', formatBytes(status.queue.bytes)],
     ['Failed', String(status.queue.failed)],
   ]);
+  const compression = status.compression;
   fillList($('throughput'), [
     ['Upload rate', `${status.uploadMbps} Mbps`],
     ['Last uploaded', formatTime(status.lastUploadedAt)],
+    ...(compression
+      ? [['Compression', `${compression.compressed} compressed${compression.ratio ? ` (${compression.ratio}:1)` : ''}, ${compression.keptAsReceived} as received, ${compression.pending} waiting`]]
+      : []),
   ]);
   fillList($('host'), [
     ['Free disk', formatBytes(status.freeDiskBytes)],
