@@ -138,6 +138,26 @@ describe('upload through STOW-RS', () => {
   });
 });
 
+test('a STOW-RS cloud that refuses JPEG-LS (FailureReason 0xC122) gets the instances as received', async () => {
+  const pki = makeCloudPki(tempDir('stow-nojls-pki'));
+  const cloud = await startStowRsSimulator({ pki, storeDir: tempDir('stow-nojls-cloud'), token: 'site-token', acceptedTransferSyntaxes: ['1.2.840.10008.1.2.1'] });
+  const databaseUrl = await createTestDatabase();
+  const gateway = await startGateway({ dataDir: tempDir('stow-nojls'), database: databaseUrl, aeTitle: 'NOJLSSTOW', config: stowGatewayConfig(cloud, pki) });
+  try {
+    const series = writeSyntheticCtSeries(tempDir('stow-nojls-ct'), { slices: 4, rows: 64, columns: 64, seed: 12 });
+    assert.equal((await runDcmtk('storescu', ['-aec', 'NOJLSSTOW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
+    await waitFor('every instance delivered', async () => (await deliveredCount(databaseUrl)) === 4);
+    assert.equal((await query(databaseUrl, "SELECT count(*)::int AS n FROM compressions WHERE state = 'compressed'"))[0].n, 4, 'the gateway had compressed them');
+    for (const row of await query(databaseUrl, 'SELECT sop_instance_uid, spool_path FROM instances')) {
+      const spooled = fs.readFileSync(path.join(gateway.dataDir, 'spool', ...String(row.spool_path).split('/')));
+      assert.ok(fs.readFileSync(cloud.storedPath(row.sop_instance_uid)).equals(spooled), `${row.sop_instance_uid}: the spool file as received`);
+    }
+  } finally {
+    await gateway.stop();
+    await cloud.stop();
+  }
+});
+
 describe('upload through DICOM-TLS', () => {
   test('storescu -> gateway -> Orthanc over mutual TLS: every instance arrives as sent (JPEG-LS) and the study is done', async () => {
     const pki = makeCloudPki(tempDir('orthanc-pki'));

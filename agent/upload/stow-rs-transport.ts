@@ -33,6 +33,8 @@ type Failure = BatchOutcome['failed'][number];
  * Connections are kept alive and reused; through the HTTP CONNECT proxy when one is configured.
  */
 const IN_FLIGHT_BYTES = 4 * 1024 * 1024;
+/** STOW-RS FailureReason: Referenced Transfer Syntax not supported (PS3.18). */
+const TRANSFER_SYNTAX_NOT_SUPPORTED = 0xc122;
 const WHOLE_FILE_BYTES = 16 * 1024 * 1024;
 
 function* slices(data: Buffer, size: number): Generator<Buffer> {
@@ -246,11 +248,27 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
     });
   }
 
+  /**
+   * Instances the cloud refused for their (compressed) transfer syntax go once more as received; the outcome still
+   * names the instance as claimed.
+   */
+  async function sendFallingBackToReceived(batch: OutgoingInstance[]): Promise<BatchOutcome> {
+    const outcome = await sendOne(batch);
+    const retry = outcome.failed.filter((f) => f.transferSyntaxRefused && f.instance.asReceived);
+    if (retry.length === 0) return outcome;
+    const again = await sendOne(retry.map((f) => f.instance.asReceived!));
+    const claimed = new Map(retry.map((f) => [f.instance.asReceived!, f.instance]));
+    return {
+      delivered: [...outcome.delivered, ...again.delivered.map((instance) => claimed.get(instance)!)],
+      failed: [...outcome.failed.filter((f) => !retry.includes(f)), ...again.failed.map((f) => ({ ...f, instance: claimed.get(f.instance)! }))],
+    };
+  }
+
   return {
     async send(batch: OutgoingInstance[]): Promise<BatchOutcome> {
       if (batch.length === 0) return { delivered: [], failed: [] };
       try {
-        return await sendOne(batch);
+        return await sendFallingBackToReceived(batch);
       } catch (err) {
         // send() never rejects: anything unexpected is a transient failure of the whole batch.
         return { delivered: [], failed: batch.map((instance) => ({ instance, error: `STOW-RS: ${describeNetworkError(err)}`, permanent: false })) };
@@ -323,6 +341,10 @@ export function interpret(
   if (status < 200 || (status >= 300 && status !== 409)) {
     // 400, 415, 422 ...: per instance when the answer says which, else the whole request, transient
     // (a configuration problem must not send instances to the failed state).
+    if (!mentionsAny && status === 415) {
+      outcome.failed.push(...instances.map((instance) => ({ instance, error: `the cloud does not accept this content (${httpStatus})${bodyHint(body)}`, permanent: false, transferSyntaxRefused: true })));
+      return outcome;
+    }
     if (!mentionsAny) return all(`the cloud refused the request (${httpStatus})${bodyHint(body)}`);
   }
   for (const instance of instances) {
@@ -349,6 +371,7 @@ function classifyFailure(instance: OutgoingInstance, reason: number | undefined,
   if (reason === 0x0110) return { instance, error: `the cloud failed to process this instance (${hex}: processing failure), will retry`, permanent: false };
   if (reason >= 0xa700 && reason <= 0xa7ff) return { instance, error: `the cloud is out of resources (${hex}), will retry`, permanent: false };
   if (reason >= 0xa900 && reason <= 0xa9ff) return { instance, error: `the cloud refused this instance: data set does not match its SOP class (${hex})`, permanent: true };
+  if (reason === TRANSFER_SYNTAX_NOT_SUPPORTED) return { instance, error: `the cloud does not accept transfer syntax ${instance.transferSyntaxUid} (${hex}): add a compression rule that keeps this data as received`, permanent: true, transferSyntaxRefused: true };
   if (reason >= 0xc000 && reason <= 0xcfff) return { instance, error: `the cloud refused this instance: cannot understand it (${hex})`, permanent: true };
   if (reason === 0x0122) return { instance, error: `the cloud refused this instance: SOP class not supported (${hex})`, permanent: true };
   if (reason === 0x0117) return { instance, error: `the cloud refused this instance: invalid object instance (${hex})`, permanent: true };

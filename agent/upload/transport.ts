@@ -11,7 +11,7 @@ export interface OutgoingInstance extends ClaimedUpload {
 /** What the cloud said of a batch: every instance of the batch is in exactly one of the lists. */
 export interface BatchOutcome {
   delivered: OutgoingInstance[];
-  failed: Array<{ instance: OutgoingInstance; error: string; permanent: boolean }>;
+  failed: Array<{ instance: OutgoingInstance; error: string; permanent: boolean; /** The cloud does not take this transfer syntax. */ transferSyntaxRefused?: boolean }>;
   /** The cloud commits what it stores (Storage Commitment accepted): `delivered` waits for requestCommitment's report. */
   commitmentAvailable?: boolean;
 }

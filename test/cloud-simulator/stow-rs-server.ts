@@ -35,6 +35,8 @@ export interface StowSettings {
   throttleMbps?: number;
   /** Instances answered with FailedSOPSequence and this FailureReason (not stored). */
   failInstances?: Map<string, number>;
+  /** Parts in other transfer syntaxes are answered with FailureReason 0xC122 (transfer syntax not supported). */
+  acceptedTransferSyntaxes?: string[];
   /** How a request whose instances are all already stored is answered: 409 listing them (0x0111) or 409 with no body. */
   conflictBody?: 'per-instance' | 'empty';
 }
@@ -200,7 +202,8 @@ export async function startStowRsSimulator(options: StowRsOptionsInput): Promise
         failed.push(item('', sopClass, 0xc000));
         continue;
       }
-      const reason = s.failInstances?.get(uid);
+      const refusedSyntax = s.acceptedTransferSyntaxes && !s.acceptedTransferSyntaxes.includes(meta?.transferSyntaxUid ?? '');
+      const reason = refusedSyntax ? 0xc122 : s.failInstances?.get(uid);
       if (reason !== undefined) {
         failed.push(item(uid, sopClass, reason));
       } else if (fs.existsSync(sim.storedPath(uid))) {
