@@ -197,6 +197,21 @@ describe('STOW-RS transport', () => {
     });
   });
 
+  test('409 for the first attempt of a correction is no delivery: the cloud kept the earlier version', async () => {
+    const batch = series(2);
+    await withSimulator(pki, {}, async (sim) => {
+      assert.equal((await sendThrough(sim, pki, batch)).delivered.length, 2);
+      const corrections = batch.map((instance) => ({ ...instance, corrected: true, attempts: 1 }));
+      const first = await sendThrough(sim, pki, corrections);
+      assert.equal(sim.requests[1].status, 409);
+      assert.deepEqual(first.delivered, []);
+      assert.ok(first.failed.every((f) => f.permanent && /earlier version of this corrected instance/.test(f.error)));
+      // A retry of the same corrected version may meet its own earlier success: delivered.
+      const retry = await sendThrough(sim, pki, corrections.map((instance) => ({ ...instance, attempts: 2 })));
+      assert.equal(retry.delivered.length, 2);
+    });
+  });
+
   test('a missing spool file fails permanently alone; the rest is delivered', async () => {
     const batch = series(3);
     fs.rmSync(batch[1].filePath);

@@ -15,6 +15,8 @@ export interface ClaimedUpload {
   fileBytes: number;
   datasetSha256: Buffer;
   attempts: number;
+  /** The sender replaced this instance after an earlier version was kept (and perhaps delivered). */
+  corrected?: boolean;
 }
 
 export interface ClaimOptions {
@@ -58,7 +60,7 @@ export async function claimUploads(pool: Pool, options: ClaimOptions): Promise<C
       WHERE u.sop_instance_uid = due.sop_instance_uid
      RETURNING u.sop_instance_uid, u.study_uid, i.sop_class_uid, coalesce(c.transfer_syntax_uid, i.transfer_syntax_uid) AS transfer_syntax_uid, i.spool_path,
                c.compressed_path, coalesce(c.file_bytes, i.file_bytes) AS file_bytes, u.dataset_sha256, u.attempts,
-               i.transfer_syntax_uid AS received_transfer_syntax_uid, i.file_bytes AS received_file_bytes,
+               i.transfer_syntax_uid AS received_transfer_syntax_uid, i.file_bytes AS received_file_bytes, i.corrections,
                (SELECT s.first_received_at FROM studies s WHERE s.study_uid = u.study_uid) AS study_arrival`,
     [options.owner, options.limit, options.leaseSeconds, options.priorities.map((p) => p.modality), options.priorities.map((p) => p.priority), options.spoolId, options.awaitCompression ?? false],
   );
@@ -75,6 +77,7 @@ export async function claimUploads(pool: Pool, options: ClaimOptions): Promise<C
     fileBytes: Number(r.file_bytes),
     datasetSha256: r.dataset_sha256,
     attempts: r.attempts,
+    corrected: r.corrections > 0,
   }));
 }
 

@@ -333,9 +333,18 @@ export function interpret(
     }
   }
   const mentionsAny = referenced.size > 0 || failedReasons.size > 0;
+  // "Already there" confirms an instance, unless it is the first attempt of a correction: then the cloud holds the
+  // earlier version and did not take this one (a retry of the same version may meet its own earlier success).
+  const alreadyThere = (instance: OutgoingInstance) => {
+    if (instance.corrected && instance.attempts <= 1) {
+      outcome.failed.push({ instance, error: `the cloud already holds an earlier version of this corrected instance and did not replace it (${httpStatus}) — ask the cloud provider to replace or delete it, then \`gateway retry\``, permanent: true });
+    } else {
+      outcome.delivered.push(instance);
+    }
+  };
   if (status === 409 && !mentionsAny) {
     // The whole request conflicts and the answer says no more: the instances are already there.
-    outcome.delivered.push(...instances);
+    instances.forEach(alreadyThere);
     return outcome;
   }
   if (status < 200 || (status >= 300 && status !== 409)) {
@@ -352,7 +361,7 @@ export function interpret(
     if (failedReasons.has(uid)) {
       const reason = failedReasons.get(uid);
       if (reason === DUPLICATE_SOP_INSTANCE) {
-        outcome.delivered.push(instance);
+        alreadyThere(instance);
         continue;
       }
       outcome.failed.push(classifyFailure(instance, reason, httpStatus));
