@@ -152,11 +152,17 @@ describe('compression between spool and upload', () => {
         const second = writeSyntheticCtSeries(tempDir('correction-ct2'), { slices: 2, rows: 64, columns: 64, seed: 5, patientName: 'Second^Version' });
         assert.deepEqual(second.sopInstanceUids, first.sopInstanceUids, 'the same instances, resent with other bytes');
         assert.equal((await runDcmtk('storescu', ['-aec', 'CORRGW', '127.0.0.1', String(gateway.port), ...second.files])).code, 0);
-        await waitFor('the corrections compressed and delivered', async () => {
+        await waitFor('the corrections compressed and sent', async () => {
           const rows = await query(databaseUrl, `SELECT count(*)::int AS n FROM compressions c JOIN instances i USING (sop_instance_uid) JOIN uploads u USING (sop_instance_uid)
-                                                  WHERE c.state = 'compressed' AND c.dataset_sha256 = i.dataset_sha256 AND u.state = 'done' AND i.corrections = 1`);
+                                                  WHERE c.state = 'compressed' AND c.dataset_sha256 = i.dataset_sha256 AND u.state IN ('done', 'failed') AND i.corrections = 1`);
           return rows[0].n === 2;
         });
+        // The simulator keeps the first copy of an instance (as Orthanc does by default): the correction is shown as
+        // failed with the reason, never silently done.
+        for (const upload of await query(databaseUrl, 'SELECT state, last_error FROM uploads')) {
+          assert.equal(upload.state, 'failed');
+          assert.match(upload.last_error, /earlier version of this corrected instance/);
+        }
         for (const row of await query(databaseUrl, 'SELECT sop_instance_uid, compressed_path FROM compressions')) {
           const [folder, name] = String(row.compressed_path).split('/');
           const versions = fs.readdirSync(path.join(compressedDir, folder)).filter((f) => f.startsWith(`${row.sop_instance_uid}.`));
