@@ -16,6 +16,7 @@ import { createTestDatabase, query } from './helpers/database';
 import { runDcmtk } from './helpers/dcmtk';
 import { startGateway, type GatewayProcess } from './helpers/gateway-process';
 import { tempDir } from './helpers/temp-dir';
+import { waitFor } from './helpers/wait';
 
 interface Answer {
   status: number;
@@ -44,14 +45,6 @@ function request(port: number, method: string, path: string, headers: Record<str
     req.on('error', reject);
     req.end(body);
   });
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 describe('the API token', () => {

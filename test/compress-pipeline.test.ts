@@ -14,14 +14,7 @@ import { createTestDatabase, query } from './helpers/database';
 import { datasetBytes, runDcmtk } from './helpers/dcmtk';
 import { launchGateway, startGateway, type GatewayProcess } from './helpers/gateway-process';
 import { tempDir } from './helpers/temp-dir';
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+import { waitFor } from './helpers/wait';
 
 async function withCloud(label: string, run: (cloud: StowRsSimulator, config: (extra?: Record<string, unknown>) => Record<string, unknown>) => Promise<void>): Promise<void> {
   const pki = makeCloudPki(tempDir(`${label}-pki`));

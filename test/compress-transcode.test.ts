@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { loadCodecs, type Codecs } from '../agent/compress/codecs';
-import { textValue } from '../agent/compress/dataset-elements';
+import { textValue } from '../agent/spool/dataset-elements';
 import { DEFAULT_RULES, type CompressionRule, type InstanceFacts } from '../agent/compress/rules';
 import { transcodePart10, type TranscodeResult } from '../agent/compress/transcode';
 import { ISO_2022_PATIENT_NAME, writeCorruptPixels, writeEightBitIso2022, writeSignedMr, writeUltrasoundCine } from './fixtures/compress-cases';

@@ -16,14 +16,7 @@ import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
 import { encodeCommitmentDataset, parseCommitmentReport, type CommitmentReport } from '../agent/upload/commitment-dataset';
 import { createDicomTlsTransport } from '../agent/upload/dicom-tls-transport';
 import { outgoingSeries } from './cloud-simulator/outgoing';
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+import { waitFor } from './helpers/wait';
 
 const STUDIES = { seriesQuietSeconds: 1, studyQuietSeconds: 1, forceCompleteMinutes: 60 };
 

@@ -17,14 +17,7 @@ import { datasetBytes } from './helpers/dcmtk';
 import { assertSameImage, sentFile } from './helpers/compression';
 import { startOrthanc } from './helpers/orthanc';
 import { startDicomTlsScp } from './cloud-simulator/dicom-tls-scp';
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+import { waitFor } from './helpers/wait';
 
 function stowGatewayConfig(cloud: StowRsSimulator, pki: CloudPki, extra: Record<string, unknown> = {}) {
   return {

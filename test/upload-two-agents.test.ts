@@ -10,14 +10,7 @@ import { tempDir } from './helpers/temp-dir';
 import { makeCloudPki } from './cloud-simulator/pki';
 import { startStowRsSimulator } from './cloud-simulator/stow-rs-server';
 import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+import { waitFor } from './helpers/wait';
 
 test('two agents on one PostgreSQL, each receiving part of a study: every instance delivered once, the study done once', async () => {
   const pki = makeCloudPki(tempDir('two-agents-pki'));

@@ -1,4 +1,4 @@
-import { encodeExplicit, readElement, readElements, tagText, type DatasetElement } from './dataset-elements';
+import { encodeExplicit, readElement, readElements, tagText, type DatasetElement } from '../spool/dataset-elements';
 
 const UNDEFINED_LENGTH = 0xffffffff;
 const ITEM = 0xfffee000;

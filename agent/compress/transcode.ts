@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Codecs, FrameInfo } from './codecs';
-import { encodeExplicit, evenText, readElement, readElements, textValue, usValue, type DatasetElement } from './dataset-elements';
+import { encodeExplicit, evenText, readElement, readElements, textValue, usValue, type DatasetElement } from '../spool/dataset-elements';
 import { encapsulatePixelData } from './encapsulate';
 import { implicitToExplicit } from './explicit-vr';
 import { matchRule, type CompressionRule, type InstanceFacts } from './rules';

@@ -10,7 +10,7 @@ import { isCalledAeAccepted, normalizeReceivedAeTitle } from '../config/ae-title
 import { SpoolWriter, discardTempFile, openTempFile, placeSpooledFile, type TempFile } from '../spool/spool-writer';
 import { spoolRelativePath } from '../spool/spool-path';
 import { chooseTransferSyntax } from '../spool/transfer-syntax';
-import { prepareInstanceRecord } from '../studies/record-instance';
+import { prepareInstanceRecord, type RecordResult } from '../studies/record-instance';
 import { isStorageAbstractSyntax, STORAGE_COMMITMENT_PUSH_MODEL, VERIFICATION_SOP_CLASS } from './abstract-syntax';
 import type { ReceiveContext } from './receive-context';
 
@@ -274,13 +274,17 @@ export class StoreScp extends Scp {
         if (prepared.status === 'fulfilled') await prepared.value.rollback().catch(() => undefined);
         throw placed.reason;
       }
-      const { outcome, obsoletePath } = await (prepared.status === 'fulfilled' ? prepared.value.commit().then(() => prepared.value.result) : Promise.reject(prepared.reason)).catch(
-        async (err: Error) => {
-          // Not indexed means not acknowledged: take back the file this store placed, the sender will resend.
-          if (placed.value) await fs.promises.rm(path.join(this.context.spoolDir, ...relative.split('/')), { force: true });
-          throw new Error(`cannot record the instance in the database: ${err.message}`);
-        },
-      );
+      let recorded: RecordResult;
+      try {
+        if (prepared.status === 'rejected') throw prepared.reason;
+        await prepared.value.commit();
+        recorded = prepared.value.result;
+      } catch (err) {
+        // Not indexed means not acknowledged: take back the file this store placed, the sender will resend.
+        if (placed.value) await fs.promises.rm(path.join(this.context.spoolDir, ...relative.split('/')), { force: true });
+        throw new Error(`cannot record the instance in the database: ${(err as Error).message}`);
+      }
+      const { outcome, obsoletePath } = recorded;
       if (obsoletePath) await fs.promises.rm(path.join(this.context.spoolDir, ...obsoletePath.split('/')), { force: true });
       if (outcome === 'corrected') this.context.log.info('instance corrected: resent with different bytes, the old copy was replaced', { sopInstanceUid: header.sopInstanceUid, callingAe: this.stats.callingAe });
       this.stats.instances++;

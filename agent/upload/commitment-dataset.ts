@@ -1,6 +1,7 @@
 // The datasets of Storage Commitment Push Model (PS3.4 J.3): the N-ACTION request we send and the N-EVENT-REPORT
 // the cloud answers with. Always implicit VR little endian: the only transfer syntax we propose for the SOP class.
 import crypto from 'node:crypto';
+import { readElements, sequenceItems, textValue, usValue, type DatasetElement } from '../spool/dataset-elements';
 
 export { STORAGE_COMMITMENT_PUSH_MODEL } from '../receive/abstract-syntax';
 /** The well-known SOP instance every request and report names (PS3.4 J.3.5). */
@@ -26,9 +27,6 @@ const REFERENCED_SOP_CLASS_UID = 0x00081150;
 const REFERENCED_SOP_INSTANCE_UID = 0x00081155;
 const FAILURE_REASON = 0x00081197;
 const ITEM = 0xfffee000;
-const ITEM_DELIMITER = 0xfffee00d;
-const SEQUENCE_DELIMITER = 0xfffee0dd;
-const UNDEFINED_LENGTH = 0xffffffff;
 
 /** A new UID for a transaction (PS3.5 B.2: 2.25 and a random UUID as a decimal number). */
 export function newTransactionUid(): string {
@@ -68,55 +66,24 @@ export function encodeCommitmentDataset(transactionUid: string, referenced: SopR
   return Buffer.concat(out);
 }
 
-type Elements = Map<number, Buffer | Array<Map<number, unknown>>>;
-
-/** Reads implicit VR elements from pos until end or a delimiter; sequences are the known SQ tags and undefined lengths. */
-function readElements(data: Buffer, pos: number, end: number, out: Elements): number {
-  while (pos + 8 <= end) {
-    const tag = ((data.readUInt16LE(pos) << 16) | data.readUInt16LE(pos + 2)) >>> 0;
-    const length = data.readUInt32LE(pos + 4);
-    pos += 8;
-    if (tag === ITEM_DELIMITER || tag === SEQUENCE_DELIMITER) return pos;
-    if (length === UNDEFINED_LENGTH || tag === REFERENCED_SOP_SEQUENCE || tag === FAILED_SOP_SEQUENCE) {
-      const items: Array<Map<number, unknown>> = [];
-      const seqEnd = length === UNDEFINED_LENGTH ? end : pos + length;
-      while (pos + 8 <= seqEnd) {
-        const itemTag = ((data.readUInt16LE(pos) << 16) | data.readUInt16LE(pos + 2)) >>> 0;
-        const itemLength = data.readUInt32LE(pos + 4);
-        pos += 8;
-        if (itemTag === SEQUENCE_DELIMITER) break;
-        if (itemTag !== ITEM) throw new Error(`unexpected tag ${itemTag.toString(16)} in a sequence`);
-        const fields: Elements = new Map();
-        pos = readElements(data, pos, itemLength === UNDEFINED_LENGTH ? seqEnd : pos + itemLength, fields);
-        items.push(fields);
-      }
-      if (length !== UNDEFINED_LENGTH) pos = seqEnd;
-      out.set(tag, items);
-      continue;
-    }
-    if (pos + length > end) throw new Error('element runs past the end of the dataset');
-    out.set(tag, data.subarray(pos, pos + length));
-    pos += length;
-  }
-  return pos;
-}
-
-const text = (value: unknown) => (Buffer.isBuffer(value) ? value.toString('latin1').replace(/[\0 ]+$/, '') : '');
-const ushort = (value: unknown) => (Buffer.isBuffer(value) && value.length >= 2 ? value.readUInt16LE(0) : undefined);
-
 /** Parses the N-EVENT-REPORT-RQ dataset (PS3.4 J.3.3.1); throws on a dataset that is not one. */
 export function parseCommitmentReport(dataset: Buffer): CommitmentReport {
-  const elements: Elements = new Map();
-  readElements(dataset, 0, dataset.length, elements);
-  const transactionUid = text(elements.get(TRANSACTION_UID));
+  const byTag = (elements: DatasetElement[]) => new Map(elements.map((element) => [element.tag, element]));
+  const top = byTag(readElements(dataset, true));
+  const transactionUid = textValue(dataset, top.get(TRANSACTION_UID));
   if (!transactionUid) throw new Error('storage commitment report without a Transaction UID');
-  const references = (tag: number) =>
-    ((elements.get(tag) as Array<Map<number, unknown>> | undefined) ?? []).map((fields) => ({
-      sopClassUid: text(fields.get(REFERENCED_SOP_CLASS_UID)),
-      sopInstanceUid: text(fields.get(REFERENCED_SOP_INSTANCE_UID)),
-      // A failure without a reason counts as a processing failure (retried).
-      reason: ushort(fields.get(FAILURE_REASON)) ?? 0x0110,
-    }));
+  const references = (tag: number) => {
+    const sequence = top.get(tag);
+    return (sequence ? sequenceItems(dataset, sequence, true) : []).map((item) => {
+      const fields = byTag(item);
+      return {
+        sopClassUid: textValue(dataset, fields.get(REFERENCED_SOP_CLASS_UID)) ?? '',
+        sopInstanceUid: textValue(dataset, fields.get(REFERENCED_SOP_INSTANCE_UID)) ?? '',
+        // A failure without a reason counts as a processing failure (retried).
+        reason: usValue(dataset, fields.get(FAILURE_REASON)) ?? 0x0110,
+      };
+    });
+  };
   return {
     transactionUid,
     committed: references(REFERENCED_SOP_SEQUENCE).map(({ sopClassUid, sopInstanceUid }) => ({ sopClassUid, sopInstanceUid })),

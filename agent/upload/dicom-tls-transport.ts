@@ -11,7 +11,7 @@ import { PduReader, encodeCommandSet } from '../receive/pdu-path';
 import type { UpstreamConfig } from '../config/upstream-config';
 import { openTunnel } from './proxy-tunnel';
 import { describeTlsFailure, keepPeerCertificateOnError, tlsOptions } from './tls-failure';
-import type { BatchOutcome, CommitmentRequestOutcome, OutgoingInstance, Pacer, Transport } from './transport';
+import { readAhead, SOCKET_IN_FLIGHT_BYTES, type BatchOutcome, type CommitmentRequestOutcome, type OutgoingInstance, type Pacer, type Transport } from './transport';
 import {
   IMPLICIT_VR_LITTLE_ENDIAN,
   STORAGE_COMMITMENT_PUSH_MODEL,
@@ -268,10 +268,6 @@ const OUR_MAX_PDU = 65536;
 const UNLIMITED_PDV = 1024 * 1024;
 /** Bytes read from the spool file at once (cut into PDUs of the peer's size). */
 const READ_CHUNK = 1024 * 1024;
-/** Bytes a write may leave queued in the socket before the sender waits for it to drain. */
-const IN_FLIGHT_BYTES = 4 * 1024 * 1024;
-/** Spool files up to this size are read whole, the next one while this one is sent; larger ones in READ_CHUNK steps. */
-const READ_AHEAD_BYTES = 16 * 1024 * 1024;
 const MAX_CONTEXTS = 128;
 const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
 
@@ -388,8 +384,10 @@ class Association {
     }
   }
 
-  /** Writes, waiting for the socket to drain when its buffer is full; throws if the association ended. */
-  /** Several buffers (a PDU's header and its fragment) go out in one TLS record write, not one each. */
+  /**
+   * Writes, waiting for the socket to drain when more than SOCKET_IN_FLIGHT_BYTES are queued; throws if the
+   * association ended. Several buffers (a PDU's header and its fragment) go out in one TLS record write, not one each.
+   */
   async write(data: Buffer | Buffer[], timeoutMs: number): Promise<void> {
     this.checkPeer();
     let flowing: boolean;
@@ -400,9 +398,7 @@ class Association {
     } else {
       flowing = this.socket.write(data);
     }
-    // The socket's own buffer is 16 KiB: waiting for 'drain' whenever it is full would leave the link idle between
-    // fragments; up to IN_FLIGHT_BYTES stay queued instead, so the kernel always has the next bytes to send.
-    if (flowing || this.socket.writableLength <= IN_FLIGHT_BYTES) return;
+    if (flowing || this.socket.writableLength <= SOCKET_IN_FLIGHT_BYTES) return;
     const deadline = Date.now() + timeoutMs;
     while (this.socket.writableNeedDrain) {
       this.checkPeer();
@@ -490,7 +486,7 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
   const idleTimeoutMs = options.idleTimeoutMs ?? 15000;
   const responseTimeoutMs = options.responseTimeoutMs ?? 30000;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10000;
-  const stats = { associations: 0, associationsReused: 0, instancesSent: 0, bytesSent: 0, sentAsReceived: 0 };
+  const stats = { associations: 0, associationsReused: 0, instancesSent: 0, bytesSent: 0 };
   /** Proposed with every association while on; off once the cloud refuses an N-ACTION (it does not commit). */
   let askCommitment = upstream.storageCommitment;
   /** The cloud accepted Storage Commitment on the last association we opened. */
@@ -763,14 +759,6 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
     }
   }
 
-  /** Reads a batch's next instance whole while the current one is sent (up to READ_AHEAD_BYTES); a read error is reported in its turn. */
-  function readAhead(instance: OutgoingInstance | undefined): Promise<Buffer> | undefined {
-    if (!instance || instance.fileBytes > READ_AHEAD_BYTES) return undefined;
-    const reading = fs.promises.readFile(instance.filePath);
-    reading.catch(() => undefined);
-    return reading;
-  }
-
   function scheduleIdleRelease(): void {
     clearTimeout(idleTimer);
     if (!current) return;
@@ -791,7 +779,7 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
     let connectionError: string | undefined;
     const retried = new Set<OutgoingInstance>();
     let transferFailures = 0;
-    // The next instance's file is read while this one is sent (see readAhead).
+    // The next instance's file is read while this one is sent.
     const readsAhead = new Map<OutgoingInstance, Promise<Buffer>>();
     for (let i = 0; i < batch.length; i++) {
       const instance = batch[i];
@@ -839,7 +827,6 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
         // The cloud refuses the compressed transfer syntax but takes the instance as it was received: send that.
         context = asReceived;
         sending = instance.asReceived!;
-        stats.sentAsReceived++;
       }
       if (!context.accepted) {
         const why =

@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import type { UpstreamConfig } from '../config/upstream-config';
 import { openTunnel, TunnelError } from './proxy-tunnel';
 import { describeTlsFailure, keepPeerCertificateOnError, tlsOptions } from './tls-failure';
-import type { BatchOutcome, OutgoingInstance, Pacer, Transport } from './transport';
+import { readAhead, SOCKET_IN_FLIGHT_BYTES, type BatchOutcome, type OutgoingInstance, type Pacer, type Transport } from './transport';
 
 export interface StowRsOptions {
   /** No request body is larger than this (an instance larger on its own goes alone). */
@@ -32,10 +32,8 @@ type Failure = BatchOutcome['failed'][number];
  * file as it is on disk (the whole Part 10 file), streamed chunk by chunk under the pacer with backpressure.
  * Connections are kept alive and reused; through the HTTP CONNECT proxy when one is configured.
  */
-const IN_FLIGHT_BYTES = 4 * 1024 * 1024;
 /** STOW-RS FailureReason: Referenced Transfer Syntax not supported (PS3.18). */
 const TRANSFER_SYNTAX_NOT_SUPPORTED = 0xc122;
-const WHOLE_FILE_BYTES = 16 * 1024 * 1024;
 
 function* slices(data: Buffer, size: number): Generator<Buffer> {
   for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
@@ -195,9 +193,7 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
         const put = async (chunk: Buffer) => {
           await pacer.take(chunk.length);
           if (!canContinue()) return false;
-          // The socket's own buffer is 16 KiB: waiting for 'drain' whenever it is full leaves the link idle between
-          // chunks; up to IN_FLIGHT_BYTES stay queued instead, so the kernel always has the next bytes to send.
-          if (!req.write(chunk) && req.writableLength > IN_FLIGHT_BYTES) {
+          if (!req.write(chunk) && req.writableLength > SOCKET_IN_FLIGHT_BYTES) {
             await new Promise<void>((ok) => {
               const done = () => {
                 req.off('drain', done);
@@ -210,14 +206,12 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
           }
           return canContinue();
         };
-        // Files up to WHOLE_FILE_BYTES are read in one go, the next one while this one is sent, which keeps the link
-        // busier than a read stream per file (test/bench/upload (c)); larger files are streamed.
-        const readWhole = (part: { instance: OutgoingInstance; size: number }) => (part.size <= WHOLE_FILE_BYTES ? fs.promises.readFile(part.instance.filePath) : undefined);
-        let ahead = parts.length > 0 ? readWhole(parts[0]) : undefined;
+        // Small files are read whole, the next one while this one is sent, which keeps the link busier than a read
+        // stream per file (test/bench/upload (c)); larger files are streamed.
+        let ahead = readAhead(parts[0]?.instance);
         for (const [i, part] of parts.entries()) {
           const whole = ahead;
-          ahead = i + 1 < parts.length ? readWhole(parts[i + 1]) : undefined;
-          ahead?.catch(() => undefined);
+          ahead = readAhead(parts[i + 1]?.instance);
           if (!(await put(heads[i]))) return;
           let stream: fs.ReadStream | undefined;
           let sent = 0;

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { SopReference } from './commitment-dataset';
 import type { ClaimedUpload } from './queue';
 
@@ -37,4 +38,24 @@ export interface Transport {
   /** Asks the cloud to commit instances it stored (DICOM-TLS with Storage Commitment); never rejects. */
   requestCommitment?(transactionUid: string, instances: SopReference[]): Promise<CommitmentRequestOutcome>;
   close(): Promise<void>;
+}
+
+/**
+ * Bytes a transport may leave queued in its socket before it waits for 'drain'. The socket's own mark is 16 KiB:
+ * waiting each time it is reached leaves the link idle between writes, while a deeper queue keeps the kernel fed.
+ */
+export const SOCKET_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
+
+/** Spool files up to this size are read whole, ahead of their turn; larger ones are read in steps when sent. */
+const READ_AHEAD_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Starts reading the file of an instance that is sent next, while the current one is on its way (transports send
+ * one after the other). Undefined for a large file; a read error waits for the instance's turn to be reported.
+ */
+export function readAhead(instance: OutgoingInstance | undefined): Promise<Buffer> | undefined {
+  if (!instance || instance.fileBytes > READ_AHEAD_MAX_BYTES) return undefined;
+  const reading = fs.promises.readFile(instance.filePath);
+  reading.catch(() => undefined);
+  return reading;
 }

@@ -174,12 +174,12 @@ export function startUploader(deps: UploaderDeps): Uploader {
     if (failedInARow >= UNREACHABLE_AFTER_FAILURES) Object.assign(health, { reachable: false, unreachableSince: firstFailureAt });
   };
 
-  const spoolFile = (item: ClaimedUpload) =>
-    item.compressedPath && deps.compressedDir ? path.join(deps.compressedDir, ...item.compressedPath.split('/')) : path.join(deps.spoolDir, ...item.spoolPath.split('/'));
+  const received = (item: ClaimedUpload) => path.join(deps.spoolDir, ...item.spoolPath.split('/'));
+  const spoolFile = (item: ClaimedUpload) => (item.compressedPath && deps.compressedDir ? path.join(deps.compressedDir, ...item.compressedPath.split('/')) : received(item));
 
   /** The file to send; a compressed one carries the instance as received too (see OutgoingInstance.asReceived). */
   const outgoing = (item: ClaimedUpload): OutgoingInstance => {
-    const asReceived = item.compressedPath && item.received ? { ...item, ...item.received, compressedPath: undefined, received: undefined, filePath: path.join(deps.spoolDir, ...item.spoolPath.split('/')) } : undefined;
+    const asReceived = item.compressedPath && item.received ? { ...item, ...item.received, compressedPath: undefined, received: undefined, filePath: received(item) } : undefined;
     return { ...item, filePath: spoolFile(item), asReceived };
   };
 

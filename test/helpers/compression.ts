@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readElement, readElements, textValue, type DatasetElement } from '../../agent/compress/dataset-elements';
+import { readElement, readElements, textValue, type DatasetElement } from '../../agent/spool/dataset-elements';
 import { query } from './database';
 import { runDcmtk } from './dcmtk';
 

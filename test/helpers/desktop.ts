@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { waitFor } from './wait';
 
 /**
  * A private Linux desktop for the tray tests: Xvfb on a free display, its own D-Bus session bus, trayer as the
@@ -109,10 +110,7 @@ function busHas(env: NodeJS.ProcessEnv, name: string): boolean {
   }
 }
 
-export async function waitUntil(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/** waitFor with a desktop's pace: windows and processes appear within seconds, checked every 50 ms. */
+export function waitUntil(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  return waitFor(what, condition, timeoutMs, 50);
 }

@@ -1,6 +1,7 @@
 /**
  * Top-level elements of a little endian dataset held in memory (explicit or implicit VR), located by byte
- * offsets so that every element the compressor does not change can be copied as it is.
+ * offsets: the compressor copies every element it does not change as it is; the upload reads Storage Commitment
+ * reports with it.
  */
 export interface DatasetElement {
   tag: number;
@@ -91,6 +92,37 @@ function skipItems(buf: Buffer, pos: number, implicit: boolean, limit: number): 
     }
   }
   throw new Error('sequence without delimiter');
+}
+
+/** The items of a sequence element, each as its elements (item and sequence delimiters left out). */
+export function sequenceItems(buf: Buffer, sequence: DatasetElement, implicit: boolean): DatasetElement[][] {
+  const items: DatasetElement[][] = [];
+  // An undefined-length sequence ends with its 8-byte delimiter, which `end` includes.
+  const end = sequence.undefinedLength ? sequence.end - 8 : sequence.end;
+  for (let pos = sequence.valueStart; pos + 8 <= end; ) {
+    const tag = ((buf.readUInt16LE(pos) << 16) | buf.readUInt16LE(pos + 2)) >>> 0;
+    const length = buf.readUInt32LE(pos + 4);
+    if (tag !== ITEM) throw new Error(`expected an item at byte ${pos}, found ${tagText(tag)}`);
+    pos += 8;
+    if (length !== UNDEFINED_LENGTH) {
+      items.push(readElements(buf, implicit, pos, pos + length));
+      pos += length;
+      continue;
+    }
+    const fields: DatasetElement[] = [];
+    for (;;) {
+      if (pos + 8 > end) throw new Error('item without delimiter');
+      if ((((buf.readUInt16LE(pos) << 16) | buf.readUInt16LE(pos + 2)) >>> 0) === ITEM_END) {
+        pos += 8;
+        break;
+      }
+      const field = readElement(buf, pos, implicit, end);
+      fields.push(field);
+      pos = field.end;
+    }
+    items.push(fields);
+  }
+  return items;
 }
 
 export function tagText(tag: number): string {
