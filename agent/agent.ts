@@ -18,6 +18,7 @@ import { readRunningAgent, removeRuntimeFile, writeRuntimeFile } from './runtime
 import { startLocalApi } from './api/local-api';
 import type { ApiServer } from './api/server';
 import { VERSION } from './version';
+import { errorMessage } from './errors';
 
 export interface RunningAgent {
   log: Logger;
@@ -27,6 +28,8 @@ export interface RunningAgent {
   uploader?: Uploader;
   /** The local API and status page on 127.0.0.1. */
   api: ApiServer;
+  /** Resolves when someone asked the agent to stop through its local API (`gateway stop`), naming who. */
+  stopRequested: Promise<string>;
   /** Stops accepting, lets in-flight associations finish (up to graceMs), then closes the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -35,6 +38,17 @@ export interface RunningAgent {
 export async function startAgent(config: GatewayConfig): Promise<RunningAgent> {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const log = createLogger(config.dataDir, config.log.level, config.log.keepDays);
+  try {
+    return await startStages(config, log);
+  } catch (err) {
+    // The service manager's record shows only the exit code: the reason goes to the agent's own log too.
+    log.error('agent could not start', { error: errorMessage(err) });
+    await closeLogger(log);
+    throw err;
+  }
+}
+
+async function startStages(config: GatewayConfig, log: Logger): Promise<RunningAgent> {
   const other = readRunningAgent(config.dataDir);
   if (other) throw new Error(`another agent (pid ${other.pid}) is running with data folder ${config.dataDir}`);
 
@@ -50,6 +64,8 @@ export async function startAgent(config: GatewayConfig): Promise<RunningAgent> {
   const startedAt = new Date().toISOString();
   const retentionDirs = { spoolDir, compressedDir: compressedFolder(config.dataDir) };
   const bookkeeping = startStudyBookkeeping(database.pool, config.studies, log, { config: config.retention, dirs: retentionDirs });
+  let requestStop!: (by: string) => void;
+  const stopRequested = new Promise<string>((resolve) => (requestStop = resolve));
   try {
     // A purge a stop cut short is finished first, or recovery would report its removed files as missing.
     await finishInterruptedPurges(database.pool, retentionDirs, log);
@@ -63,13 +79,13 @@ export async function startAgent(config: GatewayConfig): Promise<RunningAgent> {
       ? (elements: Record<string, unknown>, callingAe: string) => acceptCommitmentReport(database.pool, log, commitmentReportFromElements(elements), `association from ${callingAe}`)
       : undefined;
     receiver = await startReceiver(config, { pool: database.pool, spoolDir, log, onCommitmentReport });
-    api = await startLocalApi({ config, pool: database.pool, databaseUrl: database.url, receiver, uploader, startedAt, log });
+    api = await startLocalApi({ config, pool: database.pool, databaseUrl: database.url, receiver, uploader, startedAt, log, requestStop });
   } catch (err) {
     await receiver?.close(0);
     await uploader?.stop();
     await compressor?.stop();
     await bookkeeping.stop();
-    await database.close().catch(() => undefined);
+    await database.close().catch((closeErr: unknown) => log.warn('database did not close after a failed start', { error: errorMessage(closeErr) }));
     throw err;
   }
   writeRuntimeFile(config.dataDir, {
@@ -91,6 +107,7 @@ export async function startAgent(config: GatewayConfig): Promise<RunningAgent> {
     receiver: listening,
     uploader,
     api,
+    stopRequested,
     stop(graceMs = 10000) {
       stopping ??= (async () => {
         log.info('agent stopping');
@@ -102,39 +119,67 @@ export async function startAgent(config: GatewayConfig): Promise<RunningAgent> {
         await database.close();
         removeRuntimeFile(config.dataDir);
         log.info('agent stopped');
-        await new Promise<void>((resolve) => {
-          log.on('finish', resolve);
-          log.end();
-        });
+        await closeLogger(log);
       })();
       return stopping;
     },
   };
 }
 
-/** `gateway run`: runs until SIGINT/SIGTERM (graceful), a second signal forces the exit. */
+/** Everything logged so far is written out before the process may exit (a file not yet open may never say 'finish'). */
+function closeLogger(log: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 2000);
+    log.on('finish', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    log.end();
+  });
+}
+
+/** Signals that ask for an orderly stop: Ctrl+C, a service manager's stop, Ctrl+Break and a closed console on Windows. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGBREAK', 'SIGHUP'];
+/** After a fatal error the agent still tries to stop in order (its database above all), but no longer than this. */
+const FATAL_STOP_MS = 20_000;
+
+/**
+ * `gateway run`: runs until a stop signal or `gateway stop` (graceful; a second signal forces the exit). An error
+ * nothing caught is logged and ends the process with exit code 1 after a bounded orderly stop, so that the
+ * service manager restarts the agent rather than leave it half working.
+ */
 export async function runAgentUntilSignalled(config: GatewayConfig, alsoStopWhen?: Promise<unknown>): Promise<number> {
   const agent = await startAgent(config);
   return new Promise((resolve) => {
-    let signalled = false;
-    const onSignal = (signal: NodeJS.Signals | 'tray quit') => {
-      if (signalled) {
-        if (signal === 'tray quit') return;
-        agent.log.warn('second signal: exiting at once', { signal });
+    let stopping = false;
+    const stop = (reason: string) => {
+      if (stopping) {
+        if (reason === 'tray quit' || reason === 'gateway stop') return;
+        agent.log.warn('second stop signal: exiting at once', { signal: reason });
         process.exit(1);
       }
-      signalled = true;
-      agent.log.info('shutdown requested', { signal });
+      stopping = true;
+      agent.log.info('shutdown requested', { by: reason });
       agent.stop().then(
         () => resolve(0),
-        (err) => {
-          console.error(`gateway: shutdown failed: ${(err as Error).message}`);
+        (err: unknown) => {
+          console.error(`gateway: shutdown failed: ${errorMessage(err)}`);
           resolve(1);
         },
       );
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    void alsoStopWhen?.then(() => onSignal('tray quit'));
+    const fatal = (kind: string, err: unknown) => {
+      agent.log.error('fatal error: the agent stops so that its service manager can start it again', { kind, error: errorMessage(err), stack: err instanceof Error ? err.stack : undefined });
+      console.error(`gateway: fatal ${kind}: ${errorMessage(err)}`);
+      setTimeout(() => process.exit(1), FATAL_STOP_MS);
+      if (stopping) return;
+      stopping = true;
+      agent.stop(2000).finally(() => process.exit(1));
+    };
+    for (const signal of STOP_SIGNALS) process.on(signal, () => stop(signal));
+    process.on('uncaughtException', (err) => fatal('uncaught exception', err));
+    process.on('unhandledRejection', (reason) => fatal('unhandled promise rejection', reason));
+    void agent.stopRequested.then(stop);
+    void alsoStopWhen?.then(() => stop('tray quit'));
   });
 }

@@ -6,6 +6,7 @@ import { ConfigError, initialConfig, loadConfig } from './config/config';
 import { defaultConfigPath, defaultDataDir } from './config/paths';
 import { VERSION } from './version';
 import { runAgentUntilSignalled } from './agent';
+import { stopRunningAgent } from './stop-agent';
 import { formatStatus, readStatus } from './status';
 import { sendEcho } from './receive/echo';
 import { doctorCommand } from './host/doctor';
@@ -22,6 +23,8 @@ Usage: gateway <command> [options]
 
 Commands:
   run      [--config FILE]              Run the agent: receive DICOM, keep it safe on disk
+  stop     [--config FILE] [--timeout SECONDS]
+                                        Stop the running agent in order (waits until it and its database stopped)
   init     --ae-title TITLE [--port N] [--data-dir DIR] [--config FILE] [--force]
                                         Write a configuration file
   status   [--config FILE] [--json]     Show whether the agent runs and what it holds
@@ -51,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'run':
         return await runCommand(rest);
+      case 'stop':
+        return await stopCommand(rest);
       case 'init':
         return initCommand(rest);
       case 'status':
@@ -105,6 +110,16 @@ async function runCommand(args: string[]): Promise<number> {
   const values = parse(args, { config: { type: 'string' } });
   const config = loadConfig(values.config ?? defaultConfigPath());
   return runAgentUntilSignalled(config);
+}
+
+async function stopCommand(args: string[]): Promise<number> {
+  const values = parse(args, { config: { type: 'string' }, timeout: { type: 'string' } });
+  const seconds = values.timeout === undefined ? 120 : Number(values.timeout);
+  if (!Number.isInteger(seconds) || seconds < 1) throw new UsageError('--timeout must be a whole number of seconds');
+  const config = loadConfig(values.config ?? defaultConfigPath());
+  const stopped = await stopRunningAgent(config, seconds * 1000);
+  console.log(stopped ? `the agent (pid ${stopped.pid}) stopped` : 'the agent is not running');
+  return 0;
 }
 
 /** `init` explains the compression default and what turning lossy on means (the model product shows this at install). */
@@ -197,8 +212,15 @@ async function echoCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
+/**
+ * The process entry (bin/gateway.js, the packaged executable): the exit code is the command's, on every platform.
+ * A handle something forgot to close may not keep a finished command (a failed `run` above all) alive.
+ */
+export function runCli(argv: string[]): void {
+  main(argv).then((code) => {
     process.exitCode = code;
+    setTimeout(() => process.exit(code), 3000).unref();
   });
 }
+
+if (require.main === module) runCli(process.argv.slice(2));

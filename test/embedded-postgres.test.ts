@@ -1,12 +1,16 @@
-// The agent on embedded defaults: it runs its own PostgreSQL in its data folder and survives its own crash.
+// The agent on embedded defaults: it runs its own PostgreSQL (initdb and pg_ctl) in its data folder, stops it in
+// order, comes back by itself after kill -9 of its whole process group, and exits non-zero when it cannot run.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
+import { freePort } from '../agent/db/embedded-postgres';
 import { isProcessAlive } from '../agent/process-alive';
+import { query } from './helpers/database';
 import { runDcmtk } from './helpers/dcmtk';
-import { GATEWAY_BIN, launchGateway, startGateway } from './helpers/gateway-process';
+import { GATEWAY_BIN, launchGateway, REPO_ROOT, startGateway, type GatewayProcess } from './helpers/gateway-process';
 import { tempDir } from './helpers/temp-dir';
 import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
 
@@ -15,52 +19,212 @@ function postmasterPid(dataDir: string): number | undefined {
   return fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8').split('\n')[0]) : undefined;
 }
 
-function status(configFile: string): { code: number; out: string } {
-  try {
-    return { code: 0, out: execFileSync(process.execPath, [GATEWAY_BIN, 'status', '--config', configFile], { encoding: 'utf8' }) };
-  } catch (err) {
-    const e = err as { status: number; stdout: string };
-    return { code: e.status, out: e.stdout };
+/** The running agent's database URL, from its runtime file. */
+function databaseUrl(gateway: GatewayProcess): string {
+  return JSON.parse(fs.readFileSync(path.join(gateway.dataDir, 'agent.json'), 'utf8')).databaseUrl;
+}
+
+async function instanceUids(gateway: GatewayProcess): Promise<string[]> {
+  return (await query<{ sop_instance_uid: string }>(databaseUrl(gateway), 'SELECT sop_instance_uid FROM instances ORDER BY 1')).map((r) => r.sop_instance_uid);
+}
+
+async function waitForExit(pid: number, timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (isProcessAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} still runs after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
-test('embedded PostgreSQL: first start, kill -9 of the agent, leftover postmaster, clean restart', async () => {
-  const dataDir = tempDir('embedded');
-  const series = writeSyntheticCtSeries(tempDir('embedded-ct'), { slices: 3, rows: 64, columns: 64 });
-  let gateway = await startGateway({ dataDir, database: 'embedded', aeTitle: 'EMBEDGW' });
-  try {
-    assert.ok(fs.existsSync(path.join(dataDir, 'postgres', 'PG_VERSION')), 'the cluster lives in the data folder');
-    assert.equal((await runDcmtk('storescu', ['-aec', 'EMBEDGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
-    assert.match(status(gateway.configFile).out, /3 instances/);
+/** `gateway <args>` to its end, as an admin types it (not spawnSync: this process must reap the agents it started). */
+function cli(args: string[], timeoutMs = 120000): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [GATEWAY_BIN, ...args], { cwd: REPO_ROOT });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
 
-    // A crash: the agent dies, its PostgreSQL is orphaned and keeps running with its postmaster.pid.
-    const orphan = postmasterPid(dataDir)!;
-    await gateway.kill();
-    assert.ok(isProcessAlive(orphan), 'the orphaned postmaster still runs');
-    const afterCrash = status(gateway.configFile);
-    assert.equal(afterCrash.code, 3, 'status says the agent is not running');
-    assert.match(afterCrash.out, /NOT RUNNING/);
+function startedLine(gateway: GatewayProcess): Record<string, unknown> {
+  const line = gateway.logLines().find((l) => l.message === 'embedded PostgreSQL started');
+  assert.ok(line, 'the agent logged the start of its database');
+  return line;
+}
 
-    gateway = await launchGateway(gateway.configFile, gateway.port, gateway.aeTitle, dataDir);
-    assert.ok(gateway.logLines().some((l) => /left running by a previous agent/.test(String(l.message))), 'the leftover server was stopped');
-    assert.ok(!isProcessAlive(orphan));
-    assert.match(status(gateway.configFile).out, /3 instances/, 'rows survived the crash');
+describe('embedded PostgreSQL', () => {
+  test('initialises its own cluster, stops it in order with `gateway stop`, and the next start finds it shut down cleanly', async () => {
+    const dataDir = tempDir('embedded');
+    const series = writeSyntheticCtSeries(tempDir('embedded-ct'), { slices: 3, rows: 64, columns: 64 });
+    let gateway = await startGateway({ dataDir, database: 'embedded', aeTitle: 'EMBEDGW' });
+    try {
+      assert.ok(fs.existsSync(path.join(dataDir, 'postgres', 'PG_VERSION')), 'the cluster lives in the data folder');
+      assert.ok(!fs.existsSync(path.join(dataDir, 'postgres.initdb')), 'initdb worked in a folder of its own, renamed into place');
+      assert.equal((await runDcmtk('storescu', ['-aec', 'EMBEDGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
+      const postmaster = postmasterPid(dataDir)!;
 
-    // A crash of both: postmaster.pid names a dead process.
-    const postmaster = postmasterPid(dataDir)!;
-    await gateway.kill();
-    process.kill(postmaster, 'SIGKILL');
-    while (isProcessAlive(postmaster)) await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.ok(fs.existsSync(path.join(dataDir, 'postgres', 'postmaster.pid')), 'a stale postmaster.pid is left');
-    gateway = await launchGateway(gateway.configFile, gateway.port, gateway.aeTitle, dataDir);
-    assert.equal((await runDcmtk('echoscu', ['-aec', 'EMBEDGW', '127.0.0.1', String(gateway.port)])).code, 0);
-    assert.match(status(gateway.configFile).out, /3 instances/);
+      const stop = await cli(['stop', '--config', gateway.configFile]);
+      assert.equal(stop.code, 0, stop.output);
+      assert.match(stop.output, new RegExp(`the agent \\(pid ${gateway.pid}\\) stopped`));
+      assert.equal(await gateway.stop(), 0, 'the agent exited 0');
+      await waitForExit(postmaster);
+      assert.ok(!fs.existsSync(path.join(dataDir, 'postgres', 'postmaster.pid')), 'PostgreSQL removed its lock: it was shut down, not killed');
+      const serverLog = fs.readFileSync(path.join(dataDir, 'logs', 'postgres.log'), 'utf8');
+      assert.match(serverLog, /received fast shutdown request/);
+      assert.match(serverLog, /database system is shut down/);
+      assert.ok(gateway.logLines().some((l) => l.message === 'embedded PostgreSQL stopped'));
+      assert.equal((await cli(['stop', '--config', gateway.configFile])).output.trim(), 'the agent is not running');
 
-    // A clean stop stops PostgreSQL too.
-    const last = postmasterPid(dataDir)!;
+      gateway = await launchGateway(gateway.configFile, gateway.port, gateway.aeTitle, dataDir);
+      assert.equal(startedLine(gateway).previousShutdown, 'clean', 'no crash recovery after an orderly stop');
+      assert.deepEqual(await instanceUids(gateway), [...series.sopInstanceUids].sort());
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  test('kill -9 of the whole process group in the middle of a push, restarted at once: every acknowledged instance is there', async (t) => {
+    const dataDir = tempDir('embedded-crash');
+    const series = writeSyntheticCtSeries(tempDir('embedded-crash-ct'), { slices: 80, seed: 5 });
+    let gateway = await startGateway({ dataDir, database: 'embedded', aeTitle: 'CRASHGW' });
+    const acknowledgedUids = new Set<string>();
+    try {
+      for (const round of ['the agent only', 'the agent and its postmaster'] as const) {
+        const acknowledged = await pushAndKill(gateway, series.files, 20, round === 'the agent and its postmaster');
+        series.sopInstanceUids.slice(0, acknowledged).forEach((uid) => acknowledgedUids.add(uid));
+        const restarted = Date.now();
+        gateway = await launchGateway(gateway.configFile, gateway.port, gateway.aeTitle, dataDir);
+        const seconds = (Date.now() - restarted) / 1000;
+        t.diagnostic(`killed ${round} after ${acknowledged} acknowledged; listening again after ${seconds.toFixed(1)} s`);
+        assert.ok(seconds < 60, `listening again within 60 s (took ${seconds} s)`);
+        if (round === 'the agent only') {
+          assert.ok(gateway.logLines().some((l) => /left running by a previous agent/.test(String(l.message))), 'the server the killed agent left was stopped in order');
+        } else {
+          assert.equal(startedLine(gateway).previousShutdown, 'crash recovery');
+        }
+        const kept = new Set(await instanceUids(gateway));
+        for (const uid of acknowledgedUids) assert.ok(kept.has(uid), `acknowledged ${uid} is kept`);
+        assert.equal((await runDcmtk('echoscu', ['-aec', 'CRASHGW', '127.0.0.1', String(gateway.port)])).code, 0);
+      }
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  test('a postmaster.pid whose process id now belongs to another program is cleared, never a live server', async () => {
+    const dataDir = tempDir('embedded-stale');
+    let gateway = await startGateway({ dataDir, database: 'embedded', aeTitle: 'STALEGW' });
     assert.equal(await gateway.stop(), 0);
-    assert.ok(!isProcessAlive(last), 'PostgreSQL stopped with the agent');
-  } finally {
-    await gateway.kill();
-  }
+    const lockFile = path.join(dataDir, 'postgres', 'postmaster.pid');
+    const other = spawn('sleep', ['60']);
+    try {
+      fs.writeFileSync(lockFile, `${other.pid}\n${path.join(dataDir, 'postgres')}\n`);
+      gateway = await launchGateway(gateway.configFile, gateway.port, gateway.aeTitle, dataDir);
+      assert.ok(gateway.logLines().some((l) => /stale postmaster\.pid/.test(String(l.message))));
+      assert.ok(isProcessAlive(other.pid!), 'the other program was left alone');
+      // A second agent on the same folder meets a live server's lock: it refuses, and the first keeps running.
+      const second = await cli(['run', '--config', gateway.configFile], 30000);
+      assert.equal(second.code, 1, second.output);
+      assert.match(second.output, /another agent \(pid \d+\) is running/);
+      assert.equal((await runDcmtk('echoscu', ['-aec', 'STALEGW', '127.0.0.1', String(gateway.port)])).code, 0);
+    } finally {
+      other.kill();
+      await gateway.stop();
+    }
+  });
 });
+
+describe('`gateway run` exits non-zero when it cannot run', () => {
+  test('a configuration that is not valid', async () => {
+    const dir = tempDir('exit-config');
+    const configFile = path.join(dir, 'gateway.json');
+    fs.writeFileSync(configFile, JSON.stringify({ port: 4104, dataDir: dir }));
+    const result = await cli(['run', '--config', configFile], 30000);
+    assert.equal(result.code, 1, result.output);
+    assert.match(result.output, /aeTitle/);
+  });
+
+  test('an embedded database that cannot start (its port is taken), with the reason in the agent log', async () => {
+    const dataDir = tempDir('exit-database');
+    const blocker = net.createServer();
+    const taken = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as net.AddressInfo).port)));
+    try {
+      const configFile = path.join(dataDir, 'gateway.json');
+      fs.writeFileSync(configFile, JSON.stringify({ aeTitle: 'EXITGW', port: await freePort(), bindAddress: '127.0.0.1', dataDir, database: { embeddedPort: taken }, limits: { minFreeDiskMb: 64 }, api: { port: 0 } }));
+      const result = await cli(['run', '--config', configFile]);
+      assert.equal(result.code, 1, result.output);
+      assert.match(result.output, new RegExp(`embedded PostgreSQL in .* did not start on 127\\.0\\.0\\.1:${taken}: .*could not (bind|create)`));
+      const agentLog = fs.readdirSync(path.join(dataDir, 'logs')).filter((f) => f.startsWith('gateway-')).map((f) => fs.readFileSync(path.join(dataDir, 'logs', f), 'utf8')).join('');
+      assert.match(agentLog, /"message":"agent could not start"/);
+      assert.equal(postmasterPid(dataDir), undefined, 'no server left behind');
+    } finally {
+      blocker.close();
+    }
+  });
+
+  test('an external database that does not answer', async () => {
+    const dataDir = tempDir('exit-external');
+    const configFile = path.join(dataDir, 'gateway.json');
+    fs.writeFileSync(configFile, JSON.stringify({ aeTitle: 'EXITGW', port: await freePort(), dataDir, database: { url: `postgres://gateway:x@127.0.0.1:${await freePort()}/gateway` }, limits: { minFreeDiskMb: 64 }, api: { port: 0 } }));
+    const result = await cli(['run', '--config', configFile], 60000);
+    assert.equal(result.code, 1, result.output);
+    assert.match(result.output, /ECONNREFUSED|connect/);
+  });
+
+  test('an error nothing caught is logged, the database is stopped in order and the exit code is 1', async () => {
+    const dataDir = tempDir('exit-fatal');
+    // A fault injected into the running agent: a promise rejected with nobody to catch it, once the agent is ready.
+    const fault = path.join(dataDir, 'fault.js');
+    fs.writeFileSync(fault, `const fs = require('fs'); const timer = setInterval(() => { if (fs.existsSync(${JSON.stringify(path.join(dataDir, 'agent.json'))})) { clearInterval(timer); Promise.reject(new Error('injected fault')); } }, 100);`);
+    const gateway = await startGateway({ dataDir, database: 'embedded', aeTitle: 'FATALGW', nodeArgs: ['--require', fault] });
+    const postmaster = postmasterPid(dataDir)!;
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the agent did not exit after the fault; output:\n${gateway.output().slice(-3000)}`)), 60000);
+      gateway.child.once('exit', (exitCode) => {
+        clearTimeout(timer);
+        resolve(exitCode);
+      });
+    });
+    assert.equal(code, 1, gateway.output().slice(-3000));
+    const fatal = gateway.logLines().find((l) => l.message === 'fatal error: the agent stops so that its service manager can start it again');
+    assert.ok(fatal, 'the fatal error is in the log');
+    assert.equal(fatal.error, 'injected fault');
+    await waitForExit(postmaster);
+    assert.match(fs.readFileSync(path.join(dataDir, 'logs', 'postgres.log'), 'utf8'), /database system is shut down/);
+  });
+});
+
+/**
+ * Pushes with storescu -v and kills the agent's process group (and, when asked, its postmaster: the whole server
+ * dies like the old design's child or an OOM kill) once `after` instances are acknowledged. Resolves to how many
+ * storescu saw acknowledged, in the order of the files.
+ */
+function pushAndKill(gateway: GatewayProcess, files: string[], after: number, alsoPostmaster: boolean): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn('storescu', ['-v', '-aec', gateway.aeTitle, '127.0.0.1', String(gateway.port), ...files], { env: { ...process.env, TCP_NODELAY: '1' } });
+    let output = '';
+    let killing: Promise<void> | undefined;
+    const acknowledged = () => {
+      const responses = output.match(/Received Store Response \(([^)]*)\)/g) ?? [];
+      const firstFailure = responses.findIndex((r) => !r.includes('Success'));
+      return firstFailure === -1 ? responses.length : firstFailure;
+    };
+    const onOutput = (data: Buffer) => {
+      output += data.toString();
+      if (!killing && acknowledged() >= after) {
+        const postmaster = postmasterPid(gateway.dataDir);
+        killing = gateway.killGroup().then(() => {
+          if (alsoPostmaster && postmaster) process.kill(postmaster, 'SIGKILL');
+        });
+      }
+    };
+    child.stdout.on('data', onOutput);
+    child.stderr.on('data', onOutput);
+    child.on('close', () => void (killing ?? Promise.resolve()).then(() => resolve(acknowledged())));
+  });
+}

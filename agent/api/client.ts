@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { API_TOKEN_FILE, type ApiConnectivityReport, type ApiError, type ApiStatus, type ApiStudiesPage, type ApiThisPcReport, type ApiUploadsState } from './types';
+import { API_TOKEN_FILE, type ApiConnectivityReport, type ApiError, type ApiStatus, type ApiStopReply, type ApiStudiesPage, type ApiThisPcReport, type ApiUploadsState } from './types';
 
 /** Why a call to the agent's local API failed, so callers can say what to do about it. */
 export type AgentApiFailure =
@@ -66,6 +66,11 @@ export class AgentApiClient {
 
   resumeUploads(): Promise<ApiUploadsState> {
     return this.call('POST', '/api/uploads/resume', this.timeoutMs, true);
+  }
+
+  /** Asks for an orderly stop; the answer comes at once, the process exits once its database has stopped. */
+  stopAgent(): Promise<ApiStopReply> {
+    return this.call('POST', '/api/stop', this.timeoutMs, true);
   }
 
   testConnectivity(): Promise<ApiConnectivityReport> {

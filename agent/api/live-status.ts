@@ -20,6 +20,8 @@ export interface AgentView {
   uploader?: Uploader;
   startedAt: string;
   log: Logger;
+  /** Asks the agent for an orderly stop (POST /api/stop, used by `gateway stop` and the Windows service host). */
+  requestStop?: (by: string) => void;
 }
 
 /** The effective upload rate is averaged over this window (or the agent's uptime when shorter). */

@@ -6,7 +6,7 @@ import { readLiveStatus, type AgentView } from './live-status';
 import { formatMetrics } from './metrics';
 import { HttpError, jsonReply, type Reply, type Route } from './server';
 import { listStudies, STUDIES_DEFAULT_LIMIT, STUDIES_MAX_LIMIT } from './study-list';
-import type { ApiConnectivityReport, ApiRetryResult, ApiThisPcReport, ApiUploadsState } from './types';
+import type { ApiConnectivityReport, ApiRetryResult, ApiStopReply, ApiThisPcReport, ApiUploadsState } from './types';
 
 const STATUS_PAGE_DIR = 'agent/api/status-page';
 const STATUS_PAGE_FILES: Record<string, string> = {
@@ -65,6 +65,17 @@ export function apiRoutes(view: AgentView): Route[] {
     },
     { method: 'POST', path: '/api/connectivity-test', needsToken: true, handle: async () => jsonReply(await connectivityTest()) },
     { method: 'POST', path: '/api/check-this-pc', needsToken: true, handle: async () => jsonReply(await thisPcCheck()) },
+    {
+      method: 'POST',
+      path: '/api/stop',
+      needsToken: true,
+      handle: () => {
+        if (!view.requestStop) throw new HttpError(409, 'this agent cannot be stopped through its API');
+        view.requestStop('gateway stop');
+        // Connection: close, so that the stopping server is not kept waiting by this caller's keep-alive connection.
+        return { ...jsonReply({ stopping: true, pid: process.pid } satisfies ApiStopReply, 202), headers: { Connection: 'close' } };
+      },
+    },
     { method: 'POST', path: '/api/uploads/pause', needsToken: true, handle: () => setPaused(true) },
     { method: 'POST', path: '/api/uploads/resume', needsToken: true, handle: () => setPaused(false) },
     {

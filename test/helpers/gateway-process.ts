@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../agent/db/embedded-postgres';
+import { postgresAccount, postgresToolPath } from '../../agent/db/postgres-tools';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const GATEWAY_BIN = path.join(REPO_ROOT, 'bin', 'gateway.js');
@@ -36,6 +37,8 @@ export interface GatewayProcess {
   stop(): Promise<number | null>;
   /** SIGKILL and wait (a crash). */
   kill(): Promise<void>;
+  /** SIGKILL to the agent's whole process group (it runs in its own, as under a service manager) and wait. */
+  killGroup(): Promise<void>;
 }
 
 /** Writes a configuration and runs `gateway run` as a child process, as a service manager would. */
@@ -61,9 +64,28 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
   return launchGateway(configFile, port, aeTitle, options.dataDir, options.nodeArgs);
 }
 
+/**
+ * Data folders of agents this test file started. An agent killed like a crash leaves its embedded PostgreSQL
+ * running (as it would on a PC, for the next start to stop): when the test process ends, such servers are stopped.
+ */
+const launchedDataDirs = new Set<string>();
+const runningAgents = new Set<ChildProcess>();
+// Before temp-dir's own exit hook removes the folders the servers run in.
+process.prependOnceListener('exit', () => {
+  for (const child of runningAgents) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const dataDir of launchedDataDirs) {
+    const databaseDir = path.join(path.resolve(dataDir), 'postgres');
+    if (!fs.existsSync(path.join(databaseDir, 'postmaster.pid'))) continue;
+    const account = postgresAccount();
+    spawnSync(postgresToolPath('pg_ctl'), ['stop', '-D', databaseDir, '-m', 'immediate', '-w'], { stdio: 'ignore', uid: account.uid, gid: account.gid });
+  }
+});
+
 /** Runs `gateway run` on an existing configuration (a restart after a crash). */
 export function launchGateway(configFile: string, port: number, aeTitle: string, dataDir: string, nodeArgs: string[] = []): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, GATEWAY_BIN, 'run', '--config', configFile], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  launchedDataDirs.add(dataDir);
+  const child = spawn(process.execPath, [...nodeArgs, GATEWAY_BIN, 'run', '--config', configFile], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  runningAgents.add(child);
   let output = '';
   const listeners = new Set<() => void>();
   const take = (data: Buffer) => {
@@ -123,6 +145,11 @@ export function launchGateway(configFile: string, port: number, aeTitle: string,
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGKILL');
+      await exited;
+    },
+    async killGroup() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      process.kill(-child.pid!, 'SIGKILL');
       await exited;
     },
   };
