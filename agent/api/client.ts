@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
+import { errorMessage } from '../errors';
 import { API_TOKEN_FILE, type ApiConnectivityReport, type ApiError, type ApiStatus, type ApiStopReply, type ApiStudiesPage, type ApiThisPcReport, type ApiUploadsState } from './types';
 
 /** Why a call to the agent's local API failed, so callers can say what to do about it. */
@@ -100,21 +102,19 @@ export class AgentApiClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (withToken) headers.authorization = `Bearer ${this.readToken()}`;
     const what = `${method} ${route}`;
-    let response: Response;
-    let text: string;
+    let response: { status: number; text: string };
     try {
-      response = await fetch(`${this.baseUrl}${route}`, { method, headers, signal: AbortSignal.timeout(timeoutMs) });
-      text = await response.text();
+      response = await request(`${this.baseUrl}${route}`, method, headers, timeoutMs);
     } catch (err) {
       throw transportError(err, what, this.baseUrl, timeoutMs);
     }
     let body: unknown;
     try {
-      body = text === '' ? undefined : JSON.parse(text);
+      body = response.text === '' ? undefined : JSON.parse(response.text);
     } catch {
       throw new AgentApiError(`${what}: the agent answered HTTP ${response.status} with something that is not JSON`, 'failed', response.status);
     }
-    if (!response.ok) {
+    if (response.status < 200 || response.status > 299) {
       const reason = (body as ApiError | undefined)?.error ?? `HTTP ${response.status}`;
       const failure = response.status === 401 || response.status === 403 ? 'unauthorized' : 'failed';
       throw new AgentApiError(`${what}: ${reason}`, failure, response.status);
@@ -123,12 +123,31 @@ export class AgentApiClient {
   }
 }
 
+class RequestTimeout extends Error {}
+
+/**
+ * One request on a fresh connection with node:http. Not fetch: undici sets TCP keep-alive on the socket before it
+ * connects, which Wine's sockets refuse ("connect UNKNOWN"), and the packaged agent is tested under Wine.
+ */
+function request(url: string, method: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new RequestTimeout()));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 function transportError(err: unknown, what: string, baseUrl: string, timeoutMs: number): AgentApiError {
-  const error = err as Error & { cause?: NodeJS.ErrnoException };
-  if (error.name === 'TimeoutError') return new AgentApiError(`${what}: no answer from the agent at ${baseUrl} within ${timeoutMs} ms`, 'timeout');
-  const code = error.cause?.code;
-  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') {
+  if (err instanceof RequestTimeout) return new AgentApiError(`${what}: no answer from the agent at ${baseUrl} within ${timeoutMs} ms`, 'timeout');
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET') {
     return new AgentApiError(`${what}: the agent is not running (nothing answers at ${baseUrl})`, 'not-running');
   }
-  return new AgentApiError(`${what}: ${error.cause?.message ?? error.message}`, 'failed');
+  return new AgentApiError(`${what}: ${errorMessage(err)}`, 'failed');
 }

@@ -104,12 +104,13 @@ async function initialiseCluster(cluster: Cluster, password: string, log: Logger
 
 /** pg_ctl start, after clearing what a killed agent left; retried while that is still going away. */
 async function startServer(cluster: Cluster, port: number, log: Logger): Promise<string> {
-  rotateServerLog(cluster);
   const deadline = Date.now() + LEFTOVER_WAIT_MS;
   let lastReported: string | undefined;
   for (;;) {
     let waitingFor = await clearLeftoverServer(cluster, log);
     if (!waitingFor) {
+      // Only now: on Windows a leftover server holds its log open and nobody else may open it.
+      rotateServerLog(cluster);
       const logOffset = fileSize(cluster.serverLog);
       const result = await pgTool(cluster, 'pg_ctl', ['start', '-D', cluster.databaseDir, '-l', cluster.serverLog, '-w', '-t', String(PG_CTL_WAIT_SECONDS), '-o', serverOptions(port)]);
       const serverLog = readFrom(cluster.serverLog, logOffset);

@@ -94,3 +94,26 @@ export async function runPackagedCommand(executable: string, args: string[], log
   clearTimeout(timer);
   return { code, output: run.output() };
 }
+
+/** The name PostgreSQL 16+ looks up in ntdll at every open(), which Wine 8 lacks, and the one Wine has. */
+const FLUSH_EX = Buffer.from('NtFlushBuffersFileEx\0');
+const FLUSH = Buffer.from('NtFlushBuffersFile\0\0\0');
+
+/**
+ * A copy of the Windows package's gateway folder that runs under Wine 8: in PostgreSQL's programs and libpq the
+ * import name NtFlushBuffersFileEx is shortened to NtFlushBuffersFile (same length, NUL padded). Only fdatasync()
+ * calls it, and Windows' default wal_sync_method (open_datasync) does not. The shipped package is not touched.
+ */
+export function wineRunnableGatewayCopy(dir: string): string {
+  const gatewayDir = path.join(dir, 'gateway');
+  fs.cpSync(path.dirname(WINDOWS_EXE), gatewayDir, { recursive: true });
+  const binDir = path.join(gatewayDir, 'postgres', 'bin');
+  for (const file of fs.readdirSync(binDir)) {
+    const bytes = fs.readFileSync(path.join(binDir, file));
+    let at = bytes.indexOf(FLUSH_EX);
+    if (at < 0) continue;
+    for (; at >= 0; at = bytes.indexOf(FLUSH_EX, at)) FLUSH.copy(bytes, at);
+    fs.writeFileSync(path.join(binDir, file), bytes);
+  }
+  return path.join(gatewayDir, 'gateway.exe');
+}
