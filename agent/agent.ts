@@ -149,7 +149,20 @@ const FATAL_STOP_MS = 20_000;
  * service manager restarts the agent rather than leave it half working.
  */
 export async function runAgentUntilSignalled(config: GatewayConfig, alsoStopWhen?: Promise<unknown>): Promise<number> {
-  const agent = await startAgent(config);
+  // Listening before the start: a stop signal that comes while the agent starts is kept for when it has started.
+  let pendingStop: string | undefined;
+  let onStopSignal: (signal: string) => void = (signal) => {
+    pendingStop ??= signal;
+  };
+  const signalHandlers = STOP_SIGNALS.map((signal) => [signal, () => onStopSignal(signal)] as const);
+  for (const [signal, handler] of signalHandlers) process.on(signal, handler);
+  let agent: RunningAgent;
+  try {
+    agent = await startAgent(config);
+  } catch (err) {
+    for (const [signal, handler] of signalHandlers) process.off(signal, handler);
+    throw err;
+  }
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (reason: string) => {
@@ -176,10 +189,11 @@ export async function runAgentUntilSignalled(config: GatewayConfig, alsoStopWhen
       stopping = true;
       agent.stop(2000).finally(() => process.exit(1));
     };
-    for (const signal of STOP_SIGNALS) process.on(signal, () => stop(signal));
+    onStopSignal = stop;
     process.on('uncaughtException', (err) => fatal('uncaught exception', err));
     process.on('unhandledRejection', (reason) => fatal('unhandled promise rejection', reason));
     void agent.stopRequested.then(stop);
     void alsoStopWhen?.then(() => stop('tray quit'));
+    if (pendingStop) stop(pendingStop);
   });
 }

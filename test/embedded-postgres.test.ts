@@ -1,12 +1,13 @@
 // The agent on embedded defaults: it runs its own PostgreSQL (initdb and pg_ctl) in its data folder, stops it in
 // order, comes back by itself after kill -9 of its whole process group, and exits non-zero when it cannot run.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { freePort } from '../agent/db/embedded-postgres';
+import { giveToPostgres, postgresAccount, postgresToolPath } from '../agent/db/postgres-tools';
 import { isProcessAlive } from '../agent/process-alive';
 import { query } from './helpers/database';
 import { runDcmtk } from './helpers/dcmtk';
@@ -66,6 +67,7 @@ describe('embedded PostgreSQL', () => {
       assert.ok(fs.existsSync(path.join(dataDir, 'postgres', 'PG_VERSION')), 'the cluster lives in the data folder');
       assert.ok(!fs.existsSync(path.join(dataDir, 'postgres.initdb')), 'initdb worked in a folder of its own, renamed into place');
       assert.equal((await runDcmtk('storescu', ['-aec', 'EMBEDGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
+      await assertUnprivileged(databaseUrl(gateway));
       const postmaster = postmasterPid(dataDir)!;
 
       const stop = await cli(['stop', '--config', gateway.configFile]);
@@ -137,6 +139,54 @@ describe('embedded PostgreSQL', () => {
       await gateway.stop();
     }
   });
+});
+
+/** The agent's role owns its tables but is no superuser: no programs run through COPY, no roles, no databases. */
+async function assertUnprivileged(url: string): Promise<void> {
+  const [role] = await query<{ rolsuper: boolean; rolcreaterole: boolean; rolcreatedb: boolean }>(url, 'SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user');
+  assert.deepEqual(role, { rolsuper: false, rolcreaterole: false, rolcreatedb: false });
+  await assert.rejects(query(url, "COPY (SELECT 1) TO PROGRAM 'true'"), /permission denied|must be superuser|pg_execute_server_program/);
+  await assert.rejects(query(url, 'CREATE ROLE intruder SUPERUSER'), /permission denied/);
+}
+
+test('a cluster made before the roles were split (bootstrap superuser "gateway") is converted: the agent runs unprivileged and keeps every row', async () => {
+  const dataDir = tempDir('embedded-legacy');
+  const databaseDir = path.join(dataDir, 'postgres');
+  const account = postgresAccount();
+  fs.writeFileSync(path.join(dataDir, 'postgres-password'), 'legacy-secret', { mode: 0o600 });
+  const pwfile = path.join(dataDir, 'pw');
+  fs.writeFileSync(pwfile, 'legacy-secret\n');
+  fs.mkdirSync(databaseDir, { mode: 0o700 });
+  fs.mkdirSync(path.join(dataDir, 'logs'));
+  for (const file of [pwfile, databaseDir, path.join(dataDir, 'logs')]) giveToPostgres(file, account);
+  const run = (tool: 'initdb' | 'pg_ctl', args: string[]) => {
+    const result = spawnSync(postgresToolPath(tool), args, { uid: account.uid, gid: account.gid, encoding: 'utf8' });
+    assert.equal(result.status, 0, `${tool}: ${result.stdout}${result.stderr}`);
+  };
+  // As the agent made clusters before: the agent's role is the bootstrap superuser, its tables in 'gateway'.
+  run('initdb', ['-D', databaseDir, '--username=gateway', `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--no-instructions']);
+  const port = await freePort();
+  run('pg_ctl', ['start', '-D', databaseDir, '-w', '-l', path.join(dataDir, 'logs', 'legacy.log'), '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`]);
+  const legacyUrl = `postgres://gateway:legacy-secret@127.0.0.1:${port}`;
+  await query(`${legacyUrl}/postgres`, 'CREATE DATABASE gateway');
+  await query(`${legacyUrl}/gateway`, 'CREATE TABLE legacy_rows (id serial PRIMARY KEY, note text); INSERT INTO legacy_rows (note) VALUES ($$kept$$)');
+  run('pg_ctl', ['stop', '-D', databaseDir, '-m', 'fast', '-w']);
+
+  let gateway = await startGateway({ dataDir, database: 'embedded', aeTitle: 'LEGACYGW' });
+  try {
+    await assertUnprivileged(databaseUrl(gateway));
+    assert.deepEqual(await query(databaseUrl(gateway), "SELECT note, (SELECT tableowner FROM pg_tables WHERE tablename = 'legacy_rows') AS owner FROM legacy_rows"), [{ note: 'kept', owner: 'gateway' }]);
+    await query(databaseUrl(gateway), "INSERT INTO legacy_rows (note) VALUES ('new')"); // its sequence came along
+    const retired = new URL(databaseUrl(gateway));
+    retired.username = 'gateway_bootstrap';
+    retired.password = 'legacy-secret';
+    await assert.rejects(query(retired.toString(), 'SELECT 1'), /password authentication failed|not permitted to log in/);
+    assert.equal(await gateway.stop(), 0);
+    gateway = await launchGateway(gateway.configFile, gateway.port, gateway.aeTitle, dataDir);
+    assert.equal((await instanceUids(gateway)).length, 0, 'migrated, and the second start is the same');
+  } finally {
+    await gateway.stop();
+  }
 });
 
 describe('`gateway run` exits non-zero when it cannot run', () => {

@@ -9,13 +9,21 @@ import { giveToPostgres, postgresAccount, runPostgresTool, type PostgresAccount,
 
 /** A running PostgreSQL server the agent owns, in <dataDir>/postgres. */
 export interface EmbeddedDatabase {
+  /** The agent's own role: owns the database 'gateway' and nothing else; no superuser, no CREATEROLE, no CREATEDB. */
   url: string;
+  /** The superuser, used only to set up the agent's role and database at start (and by tests to create databases). */
+  adminUrl: string;
   /** An orderly stop (pg_ctl stop -m fast, waited for); the next start finds a cleanly shut down cluster. */
   stop(): Promise<void>;
 }
 
 const DATABASE_NAME = 'gateway';
+/** The agent's role. Clusters made before roles were split had it as their bootstrap superuser. */
 const ROLE = 'gateway';
+/** The cluster's superuser (bootstrap superuser of clusters made since). */
+const ADMIN_ROLE = 'gateway_admin';
+/** What a cluster's former bootstrap superuser 'gateway' is renamed to: it cannot lose SUPERUSER, so it may no longer log in. */
+const RETIRED_BOOTSTRAP_ROLE = 'gateway_bootstrap';
 /** A start after a crash waits this long for the killed agent's server (postmaster, children, shared memory) to go. */
 const LEFTOVER_WAIT_MS = 60_000;
 /** pg_ctl's own wait for a start or a stop to complete. */
@@ -52,7 +60,8 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     account,
   };
   const password = readOrCreatePassword(path.join(dataDir, 'postgres-password'));
-  if (!fs.existsSync(path.join(cluster.databaseDir, 'PG_VERSION'))) await initialiseCluster(cluster, password, log);
+  const adminPassword = readOrCreatePassword(path.join(dataDir, 'postgres-admin-password'));
+  if (!fs.existsSync(path.join(cluster.databaseDir, 'PG_VERSION'))) await initialiseCluster(cluster, adminPassword, log);
   const listenPort = port === 0 ? await freePort() : port;
   const startLog = await startServer(cluster, listenPort, log);
 
@@ -63,31 +72,31 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     });
     return stopping;
   };
-  const url = (database: string) => `postgres://${ROLE}:${encodeURIComponent(password)}@127.0.0.1:${listenPort}/${database}`;
+  const url = (role: string, secret: string, database: string) => `postgres://${role}:${encodeURIComponent(secret)}@127.0.0.1:${listenPort}/${database}`;
   try {
-    await ensureDatabase(url('postgres'));
+    await setUpAgentRole({ admin: (database) => url(ADMIN_ROLE, adminPassword, database), legacyAdmin: url(ROLE, password, 'postgres'), adminPassword, password }, log);
   } catch (err) {
     await stop();
     throw new Error(`embedded PostgreSQL in ${cluster.databaseDir} started but cannot be used: ${errorMessage(err)}`);
   }
   log.info('embedded PostgreSQL started', { port: listenPort, previousShutdown: previousShutdown(startLog) });
-  return { url: url(DATABASE_NAME), stop };
+  return { url: url(ROLE, password, DATABASE_NAME), adminUrl: url(ADMIN_ROLE, adminPassword, 'postgres'), stop };
 }
 
 /** initdb into a folder of its own, renamed into place when complete: a start cut short leaves no half cluster. */
-async function initialiseCluster(cluster: Cluster, password: string, log: Logger): Promise<void> {
+async function initialiseCluster(cluster: Cluster, adminPassword: string, log: Logger): Promise<void> {
   const building = `${cluster.databaseDir}.initdb`;
   const passwordFile = path.join(cluster.dataDir, 'postgres-initdb-password');
   fs.rmSync(building, { recursive: true, force: true });
   fs.mkdirSync(building, { mode: 0o700 });
   giveToPostgres(building, cluster.account);
-  fs.writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  fs.writeFileSync(passwordFile, `${adminPassword}\n`, { mode: 0o600 });
   giveToPostgres(passwordFile, cluster.account);
   log.info('initialising embedded PostgreSQL', { databaseDir: cluster.databaseDir });
   try {
     const result = await pgTool(cluster, 'initdb', [
       `--pgdata=${building}`,
-      `--username=${ROLE}`,
+      `--username=${ADMIN_ROLE}`,
       `--pwfile=${passwordFile}`,
       '--auth=scram-sha-256',
       '--encoding=UTF8',
@@ -284,16 +293,77 @@ function assertReachableByPostgresUser(dataDir: string): void {
   }
 }
 
-async function ensureDatabase(adminUrl: string): Promise<void> {
+/**
+ * The agent works as a role that owns its database and nothing more: with the password file readable, a superuser
+ * could run programs as the database's account (COPY ... TO PROGRAM). Done at every start, as the superuser:
+ * clusters made before this split (bootstrap superuser 'gateway') are converted in place, their objects handed to
+ * the new unprivileged 'gateway' role; each step is idempotent, so a start cut short is finished by the next.
+ */
+async function setUpAgentRole(access: { admin: (database: string) => string; legacyAdmin: string; adminPassword: string; password: string }, log: Logger): Promise<void> {
   const { Client } = await import('pg');
-  const client = new Client({ connectionString: adminUrl });
-  await client.connect();
+  const connect = async (connectionString: string) => {
+    const client = new Client({ connectionString });
+    await client.connect();
+    return client;
+  };
+  let admin = await connect(access.admin('postgres')).catch(async (err: unknown) => {
+    // 28P01 wrong password, 28000 no such role: a cluster whose superuser is still the agent's own role.
+    const code = (err as { code?: string }).code;
+    if (code !== '28P01' && code !== '28000') throw err;
+    log.info('embedded PostgreSQL: giving the agent an unprivileged role (a superuser of its own for setup)');
+    const legacy = await connect(access.legacyAdmin);
+    try {
+      await legacy.query(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${ADMIN_ROLE}') THEN CREATE ROLE ${ADMIN_ROLE} SUPERUSER LOGIN; END IF; END $$`);
+      await legacy.query(`ALTER ROLE ${ADMIN_ROLE} SUPERUSER LOGIN PASSWORD ${literal(access.adminPassword)}`);
+    } finally {
+      await legacy.end();
+    }
+    return connect(access.admin('postgres'));
+  });
   try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE_NAME]);
-    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${DATABASE_NAME}`);
+    // oid 10 is the bootstrap superuser, which cannot lose SUPERUSER: renamed and barred from logging in instead.
+    const bootstrap = await admin.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE oid = 10');
+    if (bootstrap.rows[0]?.rolname === ROLE) await admin.query(`ALTER ROLE ${ROLE} RENAME TO ${RETIRED_BOOTSTRAP_ROLE}`);
+    await admin.query(`ALTER ROLE ${RETIRED_BOOTSTRAP_ROLE} NOLOGIN PASSWORD NULL`).catch((err: unknown) => {
+      if ((err as { code?: string }).code !== '42704') throw err; // no such role: a cluster made since the split
+    });
+    await admin.query(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${ROLE}') THEN CREATE ROLE ${ROLE}; END IF; END $$`);
+    await admin.query(`ALTER ROLE ${ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${literal(access.password)}`);
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE_NAME]);
+    if (found.rowCount === 0) await admin.query(`CREATE DATABASE ${DATABASE_NAME} OWNER ${ROLE}`);
+    else await admin.query(`ALTER DATABASE ${DATABASE_NAME} OWNER TO ${ROLE}`);
   } finally {
-    await client.end();
+    await admin.end();
   }
+  admin = await connect(access.admin(DATABASE_NAME));
+  try {
+    await admin.query(HAND_OBJECTS_TO_AGENT);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Every table (with its indexes and owned sequences), other sequence, view and function in 'public' owned by the agent's role. */
+const HAND_OBJECTS_TO_AGENT = `DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT c.oid::regclass AS name, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') AND c.relowner <> '${ROLE}'::regrole LOOP
+    EXECUTE format('ALTER %s %s OWNER TO ${ROLE}', CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, r.name);
+  END LOOP;
+  FOR r IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relkind = 'S' AND c.relowner <> '${ROLE}'::regrole LOOP
+    EXECUTE format('ALTER SEQUENCE %s OWNER TO ${ROLE}', r.name);
+  END LOOP;
+  FOR r IN SELECT p.oid::regprocedure AS name, p.prokind FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = 'public' AND p.proowner <> '${ROLE}'::regrole LOOP
+    EXECUTE format('ALTER %s %s OWNER TO ${ROLE}', CASE r.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END, r.name);
+  END LOOP;
+END $$`;
+
+/** A password as an SQL string literal (ALTER ROLE takes no parameters); ours are base64url, quoted all the same. */
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
 }
 
 function readOrCreatePassword(file: string): string {

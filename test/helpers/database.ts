@@ -48,7 +48,8 @@ export async function ensureTestPostgres(dir: string): Promise<() => Promise<voi
   fs.chmodSync(dir, 0o755);
   fs.chmodSync(databaseDir, 0o755);
   const database = await startEmbeddedPostgres(databaseDir, 0, consoleLogger('warn'));
-  process.env.TEST_DATABASE_URL = database.url;
+  // The superuser: tests create a database each.
+  process.env.TEST_DATABASE_URL = database.adminUrl;
   return database.stop;
 }
 
