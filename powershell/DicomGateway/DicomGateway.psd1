@@ -14,13 +14,16 @@
         'Set-DicomGatewayAeTitle'
         'Set-DicomGatewayAntivirusExclusion'
         'Set-DicomGatewayFirewallRule'
+        'Set-DicomGatewayFolderAccess'
         'Set-DicomGatewayPowerPolicy'
         'Test-DicomGatewayAntivirusExclusion'
         'Test-DicomGatewayBitLocker'
         'Test-DicomGatewayConnectivity'
         'Test-DicomGatewayFirewallRule'
+        'Test-DicomGatewayFolderAccess'
         'Test-DicomGatewayPowerPolicy'
         'Test-DicomGatewayPrerequisite'
+        'Test-DicomGatewayService'
         'Uninstall-DicomGateway'
     )
     CmdletsToExport      = @()

@@ -1,26 +1,33 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-DicomGatewayModule -FakeWindows
-    $script:Names = @('InstallFolderExclusion', 'DataFolderExclusion', 'PostgresFolderExclusion')
+    $script:Names = @('InstallFolderExclusion', 'DatabaseFolderExclusion', 'DataFolderNotExcluded')
     $script:Folders = @{ InstallPath = 'C:\Program Files\DicomGateway'; DataPath = 'D:\DicomGateway' }
 }
 
 Describe 'Test-DicomGatewayAntivirusExclusion' {
     BeforeEach { $script:Machine = New-FakeMachine }
 
-    It 'fails the install, data and PostgreSQL folders while Defender scans them' {
+    It 'fails the install and database folders while Defender scans them, and passes a scanned data folder' {
         $results = @(Test-DicomGatewayAntivirusExclusion @script:Folders)
         $results.Name | Should -Be $script:Names
-        $results.Status | Should -Be @('Fail', 'Fail', 'Fail')
-        $results[2].Detail | Should -Match 'Microsoft Defender scans C:\\Program Files\\DicomGateway.postgres'
+        $results.Status | Should -Be @('Fail', 'Fail', 'Pass')
+        $results[1].Detail | Should -Match 'Microsoft Defender scans D:\\DicomGateway.postgres'
     }
 
     It 'passes folders excluded exactly, or through a parent folder, whatever the case and trailing backslash' {
         $script:Machine.Exclusions.Add('c:\program files\dicomgateway\')
-        $script:Machine.Exclusions.Add('D:\')
+        $script:Machine.Exclusions.Add('D:\DicomGateway\postgres')
         $results = @(Test-DicomGatewayAntivirusExclusion @script:Folders)
         $results.Status | Should -Be @('Pass', 'Pass', 'Pass')
-        $results[1].Detail | Should -Match 'through the exclusion D:\\'
+    }
+
+    It 'fails an exclusion that covers the data folder, where received files arrive, and names it' {
+        $script:Machine.Exclusions.Add('D:\')
+        $results = @(Test-DicomGatewayAntivirusExclusion @script:Folders)
+        $results[1].Status | Should -Be 'Pass'
+        $results[2].Status | Should -Be 'Fail'
+        $results[2].Detail | Should -Match 'does not scan D:\\DicomGateway \(exclusion D:\\\).*Remove-MpPreference'
     }
 
     It 'does not take a folder with a longer name for a parent (C:\Program Files\DicomGateway2)' {
@@ -31,25 +38,25 @@ Describe 'Test-DicomGatewayAntivirusExclusion' {
     It 'understands exclusions written with environment variables' {
         $env:DICOMGATEWAY_TEST_DATA = 'D:\'
         try {
-            $script:Machine.Exclusions.Add('%DICOMGATEWAY_TEST_DATA%DicomGateway')
+            $script:Machine.Exclusions.Add('%DICOMGATEWAY_TEST_DATA%DicomGateway\postgres')
             (Test-DicomGatewayAntivirusExclusion @script:Folders)[1].Status | Should -Be 'Pass'
         } finally {
             Remove-Item Env:\DICOMGATEWAY_TEST_DATA
         }
     }
 
-    It 'checks an external PostgreSQL folder when given' {
-        $script:Machine.Exclusions.Add('C:\Program Files\DicomGateway')
-        $result = (Test-DicomGatewayAntivirusExclusion @script:Folders -PostgresPath 'C:\Program Files\PostgreSQL')[2]
+    It 'checks another database folder when given' {
+        $script:Machine.Exclusions.Add('D:\DicomGateway\postgres')
+        $result = (Test-DicomGatewayAntivirusExclusion @script:Folders -DatabasePath 'E:\PostgreSQL\data')[1]
         $result.Status | Should -Be 'Fail'
-        $result.Detail | Should -Match 'PostgreSQL'
+        $result.Detail | Should -Match 'E:\\PostgreSQL\\data'
     }
 
     It 'warns, naming each folder, when Defender cannot be asked (another antivirus product)' {
         $script:Machine.DefenderAvailable = $false
         $results = @(Test-DicomGatewayAntivirusExclusion @script:Folders)
         $results.Status | Should -Be @('Warn', 'Warn', 'Warn')
-        $results[1].Detail | Should -Match 'another antivirus product.*D:\\DicomGateway'
+        $results[1].Detail | Should -Match 'another antivirus product.*D:\\DicomGateway.postgres'
     }
 
     It 'is NotApplicable off Windows' {
@@ -62,17 +69,28 @@ Describe 'Test-DicomGatewayAntivirusExclusion' {
 Describe 'Set-DicomGatewayAntivirusExclusion' {
     BeforeEach { $script:Machine = New-FakeMachine }
 
-    It 'excludes the install and data folders; the PostgreSQL folder inside the install folder needs none of its own' {
+    It 'excludes only the install and database folders, never the data folder with its spool' {
         $results = @(Set-DicomGatewayAntivirusExclusion @script:Folders)
         $results.Name | Should -Be $script:Names
         $results.Status | Should -Be @('Pass', 'Pass', 'Pass')
         $results.Changed | Should -Be @($true, $true, $false)
-        @($script:Machine.Exclusions) | Should -Be @('C:\Program Files\DicomGateway', 'D:\DicomGateway')
+        @($script:Machine.Exclusions) | Should -Be @('C:\Program Files\DicomGateway', [System.IO.Path]::Combine('D:\DicomGateway', 'postgres'))
     }
 
-    It 'excludes an external PostgreSQL folder too' {
-        $null = Set-DicomGatewayAntivirusExclusion @script:Folders -PostgresPath 'C:\Program Files\PostgreSQL'
-        @($script:Machine.Exclusions) | Should -Contain 'C:\Program Files\PostgreSQL'
+    It 'removes the data folder exclusion an earlier version added' {
+        $script:Machine.Exclusions.Add('D:\DicomGateway')
+        $results = @(Set-DicomGatewayAntivirusExclusion @script:Folders)
+        $results[2].Changed | Should -BeTrue
+        $results[2].Status | Should -Be 'Pass'
+        @($script:Machine.Exclusions) | Should -Not -Contain 'D:\DicomGateway'
+    }
+
+    It 'leaves a broader exclusion of someone else in place and warns about it' {
+        $script:Machine.Exclusions.Add('D:\')
+        $results = @(Set-DicomGatewayAntivirusExclusion @script:Folders)
+        $results[2].Status | Should -Be 'Warn'
+        $results[2].Detail | Should -Match 'exclusion D:\\.*settle it there'
+        @($script:Machine.Exclusions) | Should -Contain 'D:\'
     }
 
     It 'run twice, changes nothing the second time, says so and calls no setter' {
@@ -85,7 +103,7 @@ Describe 'Set-DicomGatewayAntivirusExclusion' {
 
     It 'leaves an already excluded computer alone' {
         $script:Machine.Exclusions.Add('C:\Program Files\DicomGateway')
-        $script:Machine.Exclusions.Add('D:\DicomGateway')
+        $script:Machine.Exclusions.Add('D:\DicomGateway\postgres')
         $null = Set-DicomGatewayAntivirusExclusion @script:Folders
         Assert-NoSetterCalled
     }
@@ -102,7 +120,7 @@ Describe 'Set-DicomGatewayAntivirusExclusion' {
         $results = @(Set-DicomGatewayAntivirusExclusion @script:Folders)
         $results[0].Changed | Should -BeTrue
         $results[0].Status | Should -Be 'Warn'
-        $results[0].Detail | Should -Match 'did not keep the exclusion of C:\\Program Files\\DicomGateway: a policy .* add it there'
+        $results[0].Detail | Should -Match 'scans C:\\Program Files\\DicomGateway; a policy .* settle it there'
     }
 
     It 'changes nothing when Defender cannot be asked' {
@@ -116,7 +134,7 @@ Describe 'Set-DicomGatewayAntivirusExclusion' {
         Mock -ModuleName DicomGateway Add-DgwDefenderExclusionPath { throw 'Operation failed with the following error: 0x800106ba' }
         $warnings = $null
         $null = Set-DicomGatewayAntivirusExclusion @script:Folders -WarningVariable warnings -WarningAction SilentlyContinue
-        "$warnings" | Should -Match 'Could not exclude C:\\Program Files\\DicomGateway from Microsoft Defender'
+        "$warnings" | Should -Match 'Could not exclude C:\\Program Files\\DicomGateway from scanning in Microsoft Defender'
         { Set-DicomGatewayAntivirusExclusion @script:Folders -EnableException } | Should -Throw '*0x800106ba*'
     }
 }

@@ -1,7 +1,8 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-DicomGatewayModule -FakeWindows
-    $script:StepNames = @('Package', 'Configuration', 'AgentTask', 'TrayTask', 'FirewallRule', 'InstallFolderExclusion', 'DataFolderExclusion', 'PostgresFolderExclusion', 'SleepTimeout', 'Hibernation', 'AgentRunning')
+    $script:StepNames = @('InstallFolderAccess', 'DataFolderAccess', 'TrayFolderAccess', 'Package', 'Secrets', 'Configuration', 'AgentTask', 'AgentService', 'TrayTask', 'FirewallRule', 'InstallFolderExclusion', 'DatabaseFolderExclusion', 'DataFolderNotExcluded', 'SleepTimeout', 'Hibernation', 'AgentRunning')
+    $script:StepCount = $script:StepNames.Count
 
     function New-Package {
         param([string]$Path)
@@ -39,13 +40,23 @@ Describe 'Install-DicomGateway' {
 
         It 'goes through every step, in order, and each one passes' {
             $script:Results.Name | Should -Be $script:StepNames
-            $script:Results.Status | Should -Be (@('Pass') * 11)
+            $script:Results.Status | Should -Be (@('Pass') * $script:StepCount)
             foreach ($result in $script:Results) { $result.Requirement | Should -Not -BeNullOrEmpty }
         }
 
-        It 'changes what needed it (the PostgreSQL folder is inside the excluded install folder)' {
+        It 'changes what needed it (no secret given, no earlier task, no data folder exclusion to remove)' {
             $changed = @($script:Results | Where-Object { $_.Changed }).Name
-            $changed | Should -Be @('Package', 'Configuration', 'AgentTask', 'TrayTask', 'FirewallRule', 'InstallFolderExclusion', 'DataFolderExclusion', 'SleepTimeout', 'Hibernation', 'AgentRunning')
+            $changed | Should -Be @('InstallFolderAccess', 'DataFolderAccess', 'TrayFolderAccess', 'Package', 'Configuration', 'AgentService', 'TrayTask', 'FirewallRule', 'InstallFolderExclusion', 'DatabaseFolderExclusion', 'SleepTimeout', 'Hibernation', 'AgentRunning')
+        }
+
+        It 'locks the folders before it writes into them: data for SYSTEM, Administrators and the agent account only' {
+            Should -Invoke -ModuleName DicomGateway Set-DgwFolderAccess -Times 3 -Exactly -Scope It
+            $data = $script:Machine.FolderAccess[$script:DataPath]
+            $data.Protected | Should -BeTrue
+            $data.Owner | Should -Be 'S-1-5-32-544'
+            @($data.Rules.Sid) | Should -Be @('S-1-5-18', 'S-1-5-32-544', 'S-1-5-80-3591495228-4217445067-214464481-3871279578-3610738999')
+            $script:Machine.FolderAccess[$script:InstallPath].Rules[2].Rights | Should -Be 'ReadAndExecute'
+            $script:Machine.FolderAccess[(Join-Path $script:DataPath 'tray')].Rules[0].Sid | Should -Be 'S-1-5-4'
         }
 
         It 'copies the package into the install folder' {
@@ -71,15 +82,23 @@ Describe 'Install-DicomGateway' {
             Test-Path -LiteralPath (Join-Path $script:DataPath 'logs') -PathType Container | Should -BeTrue
         }
 
-        It 'registers "gateway run" at startup as SYSTEM, repeating so that it comes back when it stops' {
-            $task = $script:Machine.Tasks['\DicomGateway\DicomGateway Agent']
-            $task.Execute | Should -Be (Join-Path $script:InstallPath 'gateway.exe')
-            $task.Arguments | Should -Be ('run --config "{0}"' -f (Join-Path $script:DataPath 'gateway.json'))
-            $task.Triggers | Should -Be 'AtStartup,Repeat'
-            $task.PrincipalSid | Should -Be 'S-1-5-18'
-            Should -Invoke -ModuleName DicomGateway Register-DgwScheduledTask -Scope Context -ParameterFilter {
-                $Definition.Name -eq 'AgentTask' -and $Definition.MultipleInstances -eq 'IgnoreNew'
-            }
+        It 'registers the service: WinSW runs "gateway run", stops it with "gateway stop", as NT SERVICE\DicomGateway, restarting it within seconds' {
+            $service = $script:Machine.Services['DicomGateway']
+            $service.Account | Should -Be 'NT SERVICE\DicomGateway'
+            $service.StartMode | Should -Be 'Auto'
+            $service.PathName | Should -Be ('"{0}"' -f (Join-Path $script:InstallPath 'gateway-service.exe'))
+            $service.FailureActions | Should -Be 'restart/5000/restart/5000/restart/30000'
+            [xml]$xml = Get-Content -LiteralPath (Join-Path $script:InstallPath 'gateway-service.xml') -Raw
+            $xml.service.id | Should -Be 'DicomGateway'
+            $xml.service.executable | Should -Be (Join-Path $script:InstallPath 'gateway.exe')
+            $xml.service.stopexecutable | Should -Be (Join-Path $script:InstallPath 'gateway.exe')
+            # WinSW appends <arguments> to both: "run --config X" and "stop --config X".
+            $xml.service.arguments | Should -Be ('--config "{0}"' -f (Join-Path $script:DataPath 'gateway.json'))
+            $xml.service.startarguments | Should -Be 'run'
+            $xml.service.stoparguments | Should -Be 'stop'
+            $xml.service.startmode | Should -Be 'Automatic'
+            $xml.service.logpath | Should -Be ([System.IO.Path]::Combine($script:DataPath, 'logs', 'service'))
+            $script:Machine.Tasks.ContainsKey('\DicomGateway\DicomGateway Agent') | Should -BeFalse
         }
 
         It 'registers "gateway tray" at the logon of any user' {
@@ -94,13 +113,13 @@ Describe 'Install-DicomGateway' {
             $rule.LocalPort | Should -Be '4104'
             $rule.Program | Should -Be (Join-Path $script:InstallPath 'gateway.exe')
             $rule.RemoteAddress | Should -Be @('LocalSubnet')
-            @($script:Machine.Exclusions) | Should -Be @($script:InstallPath, $script:DataPath)
+            @($script:Machine.Exclusions) | Should -Be @($script:InstallPath, (Join-Path $script:DataPath 'postgres'))
             $script:Machine.SleepAcSeconds | Should -Be 0
             $script:Machine.Hibernation | Should -BeFalse
         }
 
         It 'starts the agent' {
-            $script:Machine.Tasks['\DicomGateway\DicomGateway Agent'].State | Should -Be 'Running'
+            $script:Machine.Services['DicomGateway'].State | Should -Be 'Running'
         }
     }
 
@@ -112,18 +131,20 @@ Describe 'Install-DicomGateway' {
             $executableWritten = (Get-Item -LiteralPath (Join-Path $script:InstallPath 'gateway.exe')).LastWriteTimeUtc
             $second = @(Install-DicomGateway @script:Install)
             $second.Name | Should -Be $script:StepNames
-            $second.Status | Should -Be (@('Pass') * 11)
-            $second.Changed | Should -Be (@($false) * 11)
+            $second.Status | Should -Be (@('Pass') * $script:StepCount)
+            $second.Changed | Should -Be (@($false) * $script:StepCount)
             foreach ($result in $second) { $result.Detail | Should -Match '^No change: ' }
             (Get-Item -LiteralPath $configFile).LastWriteTimeUtc | Should -Be $configWritten
             (Get-Item -LiteralPath (Join-Path $script:InstallPath 'gateway.exe')).LastWriteTimeUtc | Should -Be $executableWritten
-            Should -Invoke -ModuleName DicomGateway Register-DgwScheduledTask -Times 2 -Exactly -Scope It
-            Should -Invoke -ModuleName DicomGateway Start-DgwScheduledTask -Times 1 -Exactly -Scope It
+            Should -Invoke -ModuleName DicomGateway Register-DgwScheduledTask -Times 1 -Exactly -Scope It
+            Should -Invoke -ModuleName DicomGateway Register-DgwService -Times 1 -Exactly -Scope It
+            Should -Invoke -ModuleName DicomGateway Start-DgwService -Times 1 -Exactly -Scope It
+            Should -Invoke -ModuleName DicomGateway Set-DgwFolderAccess -Times 3 -Exactly -Scope It
             Should -Invoke -ModuleName DicomGateway New-DgwFirewallRule -Times 1 -Exactly -Scope It
             Should -Invoke -ModuleName DicomGateway Add-DgwDefenderExclusionPath -Times 2 -Exactly -Scope It
             Should -Invoke -ModuleName DicomGateway Set-DgwSleepTimeout -Times 1 -Exactly -Scope It
             Should -Invoke -ModuleName DicomGateway Disable-DgwHibernation -Times 1 -Exactly -Scope It
-            Should -Invoke -ModuleName DicomGateway Stop-DgwScheduledTask -Times 0 -Exactly -Scope It
+            Should -Invoke -ModuleName DicomGateway Stop-DgwService -Times 0 -Exactly -Scope It
             Should -Invoke -ModuleName DicomGateway Set-DgwFirewallRule -Times 0 -Exactly -Scope It
         }
     }
@@ -143,11 +164,11 @@ Describe 'Install-DicomGateway' {
             (Get-ResultByName $results 'Package').Previous | Should -Match '^1 of 4 files'
             Get-Content -LiteralPath (Join-Path $script:InstallPath 'gateway.exe') | Should -Be 'version 2 of gateway.exe'
             $script:Machine.Processes.Count | Should -Be 0
-            Should -Invoke -ModuleName DicomGateway Stop-DgwScheduledTask -Times 1 -Exactly -Scope It
+            Should -Invoke -ModuleName DicomGateway Stop-DgwService -Times 1 -Exactly -Scope It
             $agent = Get-ResultByName $results 'AgentRunning'
             $agent.Changed | Should -BeTrue
             $agent.Status | Should -Be 'Pass'
-            $script:Machine.Tasks['\DicomGateway\DicomGateway Agent'].State | Should -Be 'Running'
+            $script:Machine.Services['DicomGateway'].State | Should -Be 'Running'
         }
 
         It 'with another AE title, rewrites only the AE title and restarts only the agent, not the trays' {
@@ -205,7 +226,7 @@ Describe 'Install-DicomGateway' {
         It 'changes nothing: no files, no configuration, no setter' {
             $results = @(Install-DicomGateway @script:Install -WhatIf)
             $results.Name | Should -Be $script:StepNames
-            $results.Changed | Should -Be (@($false) * 11)
+            $results.Changed | Should -Be (@($false) * $script:StepCount)
             Test-Path -LiteralPath $script:InstallPath | Should -BeFalse
             Test-Path -LiteralPath $script:DataPath | Should -BeFalse
             Assert-NoSetterCalled
@@ -225,7 +246,7 @@ Describe 'Install-DicomGateway' {
         It 'installs anyway with -SkipPrerequisiteCheck' {
             Mock -ModuleName DicomGateway Test-DicomGatewayPrerequisite { [pscustomobject]@{ Name = 'Memory'; Status = 'Fail'; Detail = '4.0 GB installed'; Requirement = 'test' } }
             $results = @(Install-DicomGateway @script:Install -SkipPrerequisiteCheck)
-            $results.Count | Should -Be 11
+            $results.Count | Should -Be $script:StepCount
             Should -Invoke -ModuleName DicomGateway Test-DicomGatewayPrerequisite -Times 0 -Exactly -Scope It
         }
 
@@ -233,7 +254,7 @@ Describe 'Install-DicomGateway' {
             Mock -ModuleName DicomGateway Test-DicomGatewayPrerequisite { [pscustomobject]@{ Name = 'StaticIPAddress'; Status = 'Warn'; Detail = 'Address from DHCP: 10.0.0.77'; Requirement = 'test' } }
             $warnings = $null
             $results = @(Install-DicomGateway @script:Install -WarningVariable warnings -WarningAction SilentlyContinue)
-            $results.Count | Should -Be 11
+            $results.Count | Should -Be $script:StepCount
             "$warnings" | Should -Match 'StaticIPAddress: Address from DHCP'
         }
 
@@ -251,26 +272,71 @@ Describe 'Install-DicomGateway' {
         }
 
         It 'reports Warn, not failure, when the agent cannot be started now: it starts at the next boot' {
-            $script:Machine.StartTaskFails = $true
+            $script:Machine.StartServiceFails = $true
             $agent = Get-ResultByName @(Install-DicomGateway @script:Install) 'AgentRunning'
             $agent.Status | Should -Be 'Warn'
             $agent.Detail | Should -Match 'next boot'
         }
 
         It 'stops at a step that fails, with a warning, or a terminating error with -EnableException' {
-            Mock -ModuleName DicomGateway Register-DgwScheduledTask { throw 'Access is denied.' }
+            Mock -ModuleName DicomGateway Register-DgwService { throw 'Access is denied.' }
             $warnings = $null
             $results = @(Install-DicomGateway @script:Install -WarningVariable warnings -WarningAction SilentlyContinue)
-            $results.Name | Should -Be @('Package', 'Configuration')
+            $results.Name | Should -Be @('InstallFolderAccess', 'DataFolderAccess', 'TrayFolderAccess', 'Package', 'Secrets', 'Configuration', 'AgentTask')
             "$warnings" | Should -Match 'Install-DicomGateway stopped: Access is denied'
             Should -Invoke -ModuleName DicomGateway New-DgwFirewallRule -Times 0 -Exactly -Scope It
             { Install-DicomGateway @script:Install -EnableException } | Should -Throw '*Access is denied*'
+        }
+
+        It 'refuses a data folder someone else created first, even with -SkipPrerequisiteCheck, and changes nothing' {
+            $null = New-Item -Path $script:DataPath -ItemType Directory -Force
+            $script:Machine.FolderAccess[$script:DataPath] = [pscustomobject]@{ Owner = 'S-1-5-21-1-2-3-1001'; Protected = $false; Rules = @() }
+            { Install-DicomGateway @script:Install -SkipPrerequisiteCheck -EnableException } | Should -Throw '*owned by S-1-5-21-1-2-3-1001, not by SYSTEM or Administrators*takeown*'
+            Test-Path -LiteralPath $script:InstallPath | Should -BeFalse
+            Assert-NoSetterCalled
         }
 
         It 'runs on Windows only' {
             $script:Machine.IsWindows = $false
             { Install-DicomGateway @script:Install -EnableException } | Should -Throw '*Windows only*'
             Assert-NoSetterCalled
+        }
+    }
+
+    Context 'an earlier version with its scheduled task and secrets in gateway.json' {
+        BeforeEach {
+            $null = New-Item -Path $script:InstallPath -ItemType Directory -Force
+            $null = Write-TestConfig -DataPath $script:DataPath -Json '{ "aeTitle": "StMarysCT", "port": 4104, "dataDir": "x", "upstream": { "kind": "stow-rs", "url": "https://upload.cloud.example/dicom-web", "token": "s3cret-token", "proxy": "http://gw:pr0xy%40pw@proxy.hospital.example:3128" } }'
+            Register-FakeTask -Role Agent -State Running
+            $script:Machine.Exclusions.Add($script:DataPath)
+            $script:Results = @(Install-DicomGateway @script:Install)
+        }
+
+        It 'moves the agent from the task to the service, and stops scanning nothing but what users cannot write' {
+            (Get-ResultByName $script:Results 'AgentTask').Changed | Should -BeTrue
+            $script:Machine.Tasks.ContainsKey('\DicomGateway\DicomGateway Agent') | Should -BeFalse
+            $script:Machine.Services['DicomGateway'].State | Should -Be 'Running'
+            @($script:Machine.Exclusions) | Should -Not -Contain $script:DataPath
+            $script:Results.Status | Should -Be (@('Pass') * $script:StepCount)
+        }
+
+        It 'stores the token and proxy password protected, and takes them out of gateway.json' {
+            $config = Get-WrittenConfig
+            $config.upstream.PSObject.Properties['token'] | Should -BeNullOrEmpty
+            $config.upstream.proxy | Should -Be 'http://gw@proxy.hospital.example:3128'
+            $stored = Get-Content -LiteralPath (Join-Path $script:DataPath 'secrets.json') -Raw
+            $stored | Should -Not -Match 's3cret-token'
+            ($stored | ConvertFrom-Json).protection | Should -Be 'dpapi-machine'
+            Should -Invoke -ModuleName DicomGateway Protect-DgwSecret -Scope Context -ParameterFilter { $Name -eq 'upstream.proxyPassword' -and $Value -eq 'pr0xy@pw' }
+            (Get-ResultByName $script:Results 'Secrets').Detail | Should -Match 'upstream.proxyPassword, upstream.token, protected with DPAPI'
+        }
+
+        It 'takes a new token as a SecureString, replaces the stored one, and a second run changes nothing' {
+            $token = ConvertTo-SecureString -String 'rotated-token' -AsPlainText -Force
+            $secrets = Get-ResultByName @(Install-DicomGateway @script:Install -UpstreamToken $token) 'Secrets'
+            $secrets.Changed | Should -BeTrue
+            Should -Invoke -ModuleName DicomGateway Protect-DgwSecret -Scope It -ParameterFilter { $Name -eq 'upstream.token' -and $Value -eq 'rotated-token' }
+            (Get-ResultByName @(Install-DicomGateway @script:Install -UpstreamToken $token) 'Secrets').Changed | Should -BeFalse
         }
     }
 }

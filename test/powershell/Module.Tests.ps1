@@ -44,12 +44,12 @@ Describe 'DicomGateway manifest' {
         @((Get-Command -Module DicomGateway).Name | Sort-Object) | Should -Be $publicNames
     }
 
-    It 'has the thirteen public functions of the issue' {
+    It 'has the public functions of the issues' {
         $publicNames | Should -Be @(
             'Get-DicomGatewayStatus', 'Install-DicomGateway', 'Set-DicomGatewayAeTitle', 'Set-DicomGatewayAntivirusExclusion',
-            'Set-DicomGatewayFirewallRule', 'Set-DicomGatewayPowerPolicy', 'Test-DicomGatewayAntivirusExclusion',
-            'Test-DicomGatewayBitLocker', 'Test-DicomGatewayConnectivity', 'Test-DicomGatewayFirewallRule',
-            'Test-DicomGatewayPowerPolicy', 'Test-DicomGatewayPrerequisite', 'Uninstall-DicomGateway')
+            'Set-DicomGatewayFirewallRule', 'Set-DicomGatewayFolderAccess', 'Set-DicomGatewayPowerPolicy', 'Test-DicomGatewayAntivirusExclusion',
+            'Test-DicomGatewayBitLocker', 'Test-DicomGatewayConnectivity', 'Test-DicomGatewayFirewallRule', 'Test-DicomGatewayFolderAccess',
+            'Test-DicomGatewayPowerPolicy', 'Test-DicomGatewayPrerequisite', 'Test-DicomGatewayService', 'Uninstall-DicomGateway')
     }
 }
 

@@ -14,13 +14,13 @@ Describe 'Set-DicomGatewayAeTitle' {
         $script:InstallPath = Join-Path $root 'install'
         $script:DataPath = Join-Path $root 'data'
         $script:ConfigFile = Write-TestConfig -DataPath $script:DataPath -Json '{ "aeTitle": "STMARYS", "port": 11112, "upstream": { "kind": "stow-rs", "url": "https://upload.cloud.example/dicom-web" }, "compression": { "rules": [] } }'
-        Register-FakeTask -Role Agent -State Running
+        Register-FakeService -State Running
         $script:Machine.Processes.Add([pscustomobject]@{ ProcessId = 31; Name = 'postgres.exe'; CommandLine = 'postgres.exe -D data' })
         $script:Machine.Processes.Add([pscustomobject]@{ ProcessId = 32; Name = 'gateway.exe'; CommandLine = 'gateway.exe tray' })
         # What the agent's configuration held at each stop and start.
         $script:Events = New-Object System.Collections.Generic.List[string]
-        Mock -ModuleName DicomGateway Stop-DgwScheduledTask { $script:Events.Add('stop ' + (Get-ConfiguredAeTitle)); $script:Machine.Tasks[$TaskPath + $TaskName].State = 'Ready' }
-        Mock -ModuleName DicomGateway Start-DgwScheduledTask { $script:Events.Add('start ' + (Get-ConfiguredAeTitle)); $script:Machine.Tasks[$TaskPath + $TaskName].State = 'Running' }
+        Mock -ModuleName DicomGateway Stop-DgwService { $script:Events.Add('stop ' + (Get-ConfiguredAeTitle)); $script:Machine.Services[$Name].State = 'Stopped' }
+        Mock -ModuleName DicomGateway Start-DgwService { $script:Events.Add('start ' + (Get-ConfiguredAeTitle)); $script:Machine.Services[$Name].State = 'Running' }
         $script:Paths = @{ InstallPath = $script:InstallPath; DataPath = $script:DataPath; Confirm = $false }
     }
 
@@ -101,7 +101,7 @@ Describe 'Set-DicomGatewayAeTitle' {
     }
 
     It 'needs an installed gateway' {
-        $script:Machine.Tasks.Clear()
+        $script:Machine.Services.Clear()
         { Set-DicomGatewayAeTitle -AeTitle 'StMarysCT' @script:Paths -EnableException } | Should -Throw '*not registered; install the gateway first*'
         Remove-Item -LiteralPath $script:ConfigFile
         { Set-DicomGatewayAeTitle -AeTitle 'StMarysCT' @script:Paths -EnableException } | Should -Throw '*no configuration*'

@@ -1,7 +1,7 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-DicomGatewayModule -FakeWindows
-    $script:CheckNames = @('OperatingSystem', 'Architecture', 'Processor', 'Memory', 'DataVolume', 'LocalAdministrator', 'HostName', 'StaticIPAddress', 'DicomPort')
+    $script:CheckNames = @('OperatingSystem', 'Architecture', 'Processor', 'Memory', 'DataVolume', 'LocalAdministrator', 'HostName', 'StaticIPAddress', 'DicomPort', 'VisualCppRuntime', 'FolderOwner')
 
     function Get-Check {
         param([string]$Name, [hashtable]$Parameters = @{})
@@ -16,7 +16,7 @@ Describe 'Test-DicomGatewayPrerequisite' {
         It 'passes every check, in a fixed order, each with its requirement' {
             $results = @(Test-DicomGatewayPrerequisite)
             $results.Name | Should -Be $script:CheckNames
-            $results.Status | Should -Be (@('Pass') * 9)
+            $results.Status | Should -Be (@('Pass') * 11)
             foreach ($result in $results) { $result.Requirement | Should -Not -BeNullOrEmpty }
         }
 
@@ -24,7 +24,7 @@ Describe 'Test-DicomGatewayPrerequisite' {
             $json = Test-DicomGatewayPrerequisite | ConvertTo-Json -Depth 4
             $json | Should -Match '"Status": "Pass"'
             $parsed = $json | ConvertFrom-Json
-            $parsed.Count | Should -Be 9
+            $parsed.Count | Should -Be 11
             foreach ($item in $parsed) {
                 @($item.PSObject.Properties.Name) | Should -Be @('Name', 'Status', 'Detail', 'Requirement')
                 foreach ($property in $item.PSObject.Properties) { $property.Value | Should -BeOfType [string] }
@@ -207,9 +207,40 @@ Describe 'Test-DicomGatewayPrerequisite' {
             $script:Machine.IsWindows = $false
             $results = @(Test-DicomGatewayPrerequisite)
             $results.Name | Should -Be $script:CheckNames
-            $results.Status | Should -Be (@('NotApplicable') * 9)
+            $results.Status | Should -Be (@('NotApplicable') * 11)
             Should -Invoke -ModuleName DicomGateway Get-DgwOperatingSystem -Times 0 -Exactly -Scope It
             Should -Invoke -ModuleName DicomGateway Get-DgwMemory -Times 0 -Exactly -Scope It
+        }
+    }
+
+    Context 'the Visual C++ runtime the embedded PostgreSQL needs' {
+        It 'fails when a DLL is missing, naming it and the fix (vc_redist.x64.exe, or an Intune dependency)' {
+            $script:Machine.VisualCppDll = @('VCRUNTIME140.dll')
+            $check = Get-Check -Name 'VisualCppRuntime'
+            $check.Status | Should -Be 'Fail'
+            $check.Detail | Should -Match '^VCRUNTIME140_1.dll, MSVCP140.dll missing from System32'
+            $check.Detail | Should -Match 'vc_redist.x64.exe.*Intune'
+        }
+
+        It 'passes with all three, giving the version Windows recorded' {
+            (Get-Check -Name 'VisualCppRuntime').Detail | Should -Match 'installed \(v14.40'
+        }
+    }
+
+    Context 'folders that exist before the install' {
+        It 'fails a data folder owned by a user, with the takeown fix' {
+            $script:Machine.FolderAccess['C:\ProgramData\DicomGateway'] = [pscustomobject]@{ Owner = 'S-1-5-21-9-9-9-1105'; Protected = $false; Rules = @() }
+            $check = Get-Check -Name 'FolderOwner' -Parameters @{ DataPath = 'C:\ProgramData\DicomGateway' }
+            $check.Status | Should -Be 'Fail'
+            $check.Detail | Should -Match 'C:\\ProgramData\\DicomGateway already exists and is owned by S-1-5-21-9-9-9-1105.*takeown'
+        }
+
+        It 'passes folders owned by Administrators, SYSTEM or the installing account' {
+            foreach ($owner in 'S-1-5-32-544', 'S-1-5-18', 'S-1-5-21-1-2-3-500') {
+                $script:Machine.FolderAccess['D:\DicomGateway'] = [pscustomobject]@{ Owner = $owner; Protected = $false; Rules = @() }
+                $check = Get-Check -Name 'FolderOwner' -Parameters @{ DataPath = 'D:\DicomGateway' }
+                $check.Status | Should -Be 'Pass' -Because $check.Detail
+            }
         }
     }
 }

@@ -12,7 +12,9 @@ $script:SetterCommands = @(
     'Add-DgwDefenderExclusionPath', 'Remove-DgwDefenderExclusionPath',
     'Set-DgwSleepTimeout', 'Disable-DgwHibernation',
     'Register-DgwScheduledTask', 'Unregister-DgwScheduledTask', 'Start-DgwScheduledTask', 'Stop-DgwScheduledTask',
-    'Stop-DgwProcess'
+    'Stop-DgwProcess',
+    'Register-DgwService', 'Unregister-DgwService', 'Start-DgwService', 'Stop-DgwService',
+    'Set-DgwFolderAccess'
 )
 
 function Import-DicomGatewayModule {
@@ -31,7 +33,7 @@ function New-FakeMachine {
         Processor               = [pscustomobject]@{ Name = 'Intel(R) Xeon(R) E-2388G'; Cores = 8; LogicalProcessors = 16 }
         MemoryBytes             = 32GB
         Volumes                 = @{ 'C:' = [pscustomobject]@{ DriveLetter = 'C:'; SizeBytes = [long]4e12; FreeBytes = [long]3e12; IsLocalDisk = $true } }
-        Identity                = [pscustomobject]@{ Name = 'GW01\Administrator'; Authority = 'GW01'; IsAdministrator = $true; IsSystem = $false; ComputerName = 'GW01' }
+        Identity                = [pscustomobject]@{ Name = 'GW01\Administrator'; Sid = 'S-1-5-21-1-2-3-500'; Authority = 'GW01'; IsAdministrator = $true; IsSystem = $false; ComputerName = 'GW01' }
         ComputerSystem          = [pscustomobject]@{ Name = 'GW01'; DnsHostName = 'gw01'; Domain = 'WORKGROUP'; PartOfDomain = $false }
         IPConfiguration         = @([pscustomobject]@{ Description = 'Intel(R) Ethernet Connection'; IPv4Address = @('10.0.0.5'); DhcpEnabled = $false })
         Listeners               = @()
@@ -47,6 +49,13 @@ function New-FakeMachine {
         Tasks                   = @{}
         StartTaskFails          = $false
         Processes               = New-Object System.Collections.Generic.List[object]
+        Services                = @{}
+        StartServiceFails       = $false
+        # Folder permissions by path, as Get-DgwFolderAccess reports them; a path absent here is
+        # described from the disk: a folder that exists there is owned by Administrators and
+        # inherits (as a new folder under C:\ProgramData would).
+        FolderAccess            = @{}
+        VisualCppDll            = @('VCRUNTIME140.dll', 'VCRUNTIME140_1.dll', 'MSVCP140.dll')
         Dns                     = @{ 'upload.cloud.example' = @('203.0.113.10'); 'proxy.hospital.example' = @('10.0.0.1') }
         OpenPorts               = @('203.0.113.10:443', 'upload.cloud.example:443', 'proxy.hospital.example:3128')
         Cli                     = { param($ArgumentList) [pscustomobject]@{ ExitCode = 0; Output = '{"ok":true}'; ErrorOutput = '' } }
@@ -131,6 +140,42 @@ function Initialize-FakeWindows {
         foreach ($process in @($script:Machine.Processes | Where-Object { $_.ProcessId -eq $Id })) { $null = $script:Machine.Processes.Remove($process) }
     }
 
+    Mock @module Get-DgwService { $script:Machine.Services[$Name] }
+    Mock @module Register-DgwService {
+        [System.IO.File]::WriteAllText($Definition.ConfigPath, $Definition.Xml)
+        $state = if ($script:Machine.Services[$Definition.ServiceName]) { $script:Machine.Services[$Definition.ServiceName].State } else { 'Stopped' }
+        $script:Machine.Services[$Definition.ServiceName] = [pscustomobject]@{
+            ServiceName = $Definition.ServiceName; State = $state; StartMode = 'Auto'; Account = $Definition.Account; PathName = '"{0}"' -f $Definition.HostPath
+            ProcessId = 0; ResetSeconds = $Definition.ResetSeconds; FailureActions = $Definition.FailureActions; NonCrashFailures = $true
+        }
+    }
+    Mock @module Unregister-DgwService { $script:Machine.Services.Remove($Name) }
+    Mock @module Start-DgwService {
+        if ($script:Machine.StartServiceFails) { throw 'Service DICOM Gateway (DicomGateway) cannot be started' }
+        $script:Machine.Services[$Name].State = 'Running'
+    }
+    Mock @module Stop-DgwService { $script:Machine.Services[$Name].State = 'Stopped' }
+
+    Mock @module Get-DgwFolderAccess {
+        if ($script:Machine.FolderAccess.ContainsKey($Path)) { return $script:Machine.FolderAccess[$Path] }
+        if (-not (Test-Path -LiteralPath $Path -PathType Container)) { return $null }
+        [pscustomobject]@{ Owner = 'S-1-5-32-544'; Protected = $false; Rules = @() }
+    }
+    Mock @module Set-DgwFolderAccess {
+        $null = New-Item -Path $Definition.Path -ItemType Directory -Force
+        $script:Machine.FolderAccess[$Definition.Path] = [pscustomobject]@{ Owner = $Definition.Owner; Protected = $Definition.Protected; Rules = @($Definition.Rules) }
+    }
+    Mock @module Get-DgwVisualCppRuntime {
+        [pscustomobject]@{ Installed = $script:Machine.VisualCppDll.Count -gt 0; Version = 'v14.40.33810.00'; Present = @($script:Machine.VisualCppDll) }
+    }
+    # Not DPAPI: a reversible stand-in that still keeps the value out of plain sight and checks the name.
+    Mock @module Protect-DgwSecret { [System.Convert]::ToBase64String([System.Text.Encoding]::UTF8.GetBytes(('fake-dpapi|{0}|{1}' -f $Name, $Value))) }
+    Mock @module Unprotect-DgwSecret {
+        $parts = [System.Text.Encoding]::UTF8.GetString([System.Convert]::FromBase64String($Protected)).Split('|', 3)
+        if ($parts[0] -ne 'fake-dpapi' -or $parts[1] -ne $Name) { throw 'The data is invalid' }
+        $parts[2]
+    }
+
     Mock @module Resolve-DgwHostName {
         if (-not $script:Machine.Dns.ContainsKey($Name)) { throw ('No such host is known: {0}' -f $Name) }
         $script:Machine.Dns[$Name]
@@ -152,6 +197,15 @@ function Register-FakeTask {
     param([ValidateSet('Agent', 'Tray')][string]$Role, [string]$State = 'Ready')
     $taskName = 'DicomGateway ' + $Role
     $script:Machine.Tasks['\DicomGateway\' + $taskName] = [pscustomobject]@{ TaskPath = '\DicomGateway\'; TaskName = $taskName; State = $State }
+}
+
+function Register-FakeService {
+    # The agent's service as an install left it on the fake computer.
+    param([string]$State = 'Running')
+    $script:Machine.Services['DicomGateway'] = [pscustomobject]@{
+        ServiceName = 'DicomGateway'; State = $State; StartMode = 'Auto'; Account = 'NT SERVICE\DicomGateway'; PathName = '"C:\Program Files\DicomGateway\gateway-service.exe"'
+        ProcessId = 0; ResetSeconds = 86400; FailureActions = 'restart/5000/restart/5000/restart/30000'; NonCrashFailures = $true
+    }
 }
 
 function New-TestFolder {

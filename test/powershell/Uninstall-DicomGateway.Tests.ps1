@@ -14,38 +14,46 @@ Describe 'Uninstall-DicomGateway' {
         Set-Content -LiteralPath (Join-Path $script:InstallPath 'gateway.exe') -Value 'exe'
         $null = New-Item -Path (Join-Path $script:DataPath 'spool') -ItemType Directory -Force
         Set-Content -LiteralPath (Join-Path $script:DataPath 'spool/1.2.3.dcm') -Value 'a study not yet uploaded'
-        Register-FakeTask -Role Agent -State Running
+        Register-FakeService -State Running
+        Register-FakeTask -Role Agent -State Ready
         Register-FakeTask -Role Tray -State Ready
         $script:Machine.FirewallRules['DicomGateway-DICOM-TCP-In'] = [pscustomobject]@{ Name = 'DicomGateway-DICOM-TCP-In' }
-        foreach ($path in $script:InstallPath, $script:DataPath, $script:PostgresPath, 'E:\Other') { $script:Machine.Exclusions.Add($path) }
+        $script:DatabasePath = [System.IO.Path]::Combine($script:DataPath, 'postgres')
+        foreach ($path in $script:InstallPath, $script:DataPath, $script:PostgresPath, $script:DatabasePath, 'E:\Other') { $script:Machine.Exclusions.Add($path) }
         $script:Machine.Processes.Add([pscustomobject]@{ ProcessId = 21; Name = 'postgres.exe'; CommandLine = 'postgres.exe -D data' })
         $script:Machine.Processes.Add([pscustomobject]@{ ProcessId = 22; Name = 'gateway.exe'; CommandLine = 'gateway.exe tray' })
         $script:Uninstall = @{ InstallPath = $script:InstallPath; DataPath = $script:DataPath; Confirm = $false }
     }
 
-    It 'removes tasks, processes, firewall rule, its own exclusions and the install folder, and keeps the data' {
+    It 'removes the service, tasks, processes, firewall rule, its own exclusions and the install folder, and keeps the data' {
         $results = @(Uninstall-DicomGateway @script:Uninstall)
-        $results.Name | Should -Be @('AgentTask', 'TrayTask', 'AgentProcesses', 'FirewallRule', 'InstallFolderExclusion', 'PostgresFolderExclusion', 'InstallFolder', 'DataFolder')
-        $results.Status | Should -Be (@('Pass') * 8)
-        $results.Changed | Should -Be @($true, $true, $true, $true, $true, $true, $true, $false)
+        $results.Name | Should -Be @('AgentService', 'AgentTask', 'TrayTask', 'AgentProcesses', 'FirewallRule', 'InstallFolderExclusion', 'DatabaseFolderExclusion', 'DataFolderExclusion', 'PostgresFolderExclusion', 'InstallFolder', 'DataFolder')
+        $results.Status | Should -Be (@('Pass') * 11)
+        $results.Changed | Should -Be (@($true) * 10 + $false)
+        $script:Machine.Services.Count | Should -Be 0
         $script:Machine.Tasks.Count | Should -Be 0
         $script:Machine.Processes.Count | Should -Be 0
         $script:Machine.FirewallRules.Count | Should -Be 0
-        @($script:Machine.Exclusions) | Should -Be @($script:DataPath, 'E:\Other')
+        @($script:Machine.Exclusions) | Should -Be @('E:\Other')
         Test-Path -LiteralPath $script:InstallPath | Should -BeFalse
         Get-Content -LiteralPath (Join-Path $script:DataPath 'spool/1.2.3.dcm') | Should -Be 'a study not yet uploaded'
         (Get-ResultByName $results 'DataFolder').Detail | Should -Match '^Kept .*-RemoveData deletes it'
     }
 
-    It 'stops the agent before it unregisters it' {
+    It 'stops the service (orderly, through gateway stop) before it deletes it' {
+        $script:Machine.Services['DicomGateway'].State = 'Running'
+        Mock -ModuleName DicomGateway Unregister-DgwService {
+            $script:Machine.Services['DicomGateway'].State | Should -Be 'Stopped'
+            $script:Machine.Services.Remove($Name)
+        }
         $null = Uninstall-DicomGateway @script:Uninstall
-        Should -Invoke -ModuleName DicomGateway Stop-DgwScheduledTask -Times 1 -Exactly -Scope It
+        Should -Invoke -ModuleName DicomGateway Stop-DgwService -Times 1 -Exactly -Scope It
+        Should -Invoke -ModuleName DicomGateway Unregister-DgwService -Times 1 -Exactly -Scope It
     }
 
-    It 'with -RemoveData, deletes the data folder and its exclusion too' {
+    It 'with -RemoveData, deletes the data folder too' {
         $results = @(Uninstall-DicomGateway @script:Uninstall -RemoveData)
         (Get-ResultByName $results 'DataFolder').Changed | Should -BeTrue
-        (Get-ResultByName $results 'DataFolderExclusion').Changed | Should -BeTrue
         Test-Path -LiteralPath $script:DataPath | Should -BeFalse
         @($script:Machine.Exclusions) | Should -Be @('E:\Other')
     }
@@ -56,7 +64,7 @@ Describe 'Uninstall-DicomGateway' {
         Mock -ModuleName DicomGateway Remove-DgwFirewallRule { throw 'must not be called' }
         Mock -ModuleName DicomGateway Remove-DgwDefenderExclusionPath { throw 'must not be called' }
         $second = @(Uninstall-DicomGateway @script:Uninstall)
-        $second.Changed | Should -Be (@($false) * 8)
+        $second.Changed | Should -Be (@($false) * 11)
         foreach ($result in $second | Where-Object { $_.Name -ne 'DataFolder' }) { $result.Detail | Should -Match '^No change: ' }
     }
 
@@ -66,6 +74,7 @@ Describe 'Uninstall-DicomGateway' {
         Test-Path -LiteralPath $script:InstallPath | Should -BeTrue
         Test-Path -LiteralPath $script:DataPath | Should -BeTrue
         $script:Machine.Tasks.Count | Should -Be 2
+        $script:Machine.Services.Count | Should -Be 1
         Assert-NoSetterCalled
     }
 

@@ -86,10 +86,11 @@ function New-DicomGatewayConfig {
     <#
     .SYNOPSIS
     The configuration to write: the existing one (else the template, else an empty one) with the
-    AE title exactly as given, the port and the data folder.
+    AE title exactly as given, the port and the data folder, and no secret.
 
     .DESCRIPTION
-    Everything else (upstream, compression rules, database) is kept as the site has it. Values
+    Secrets (the cloud token, the proxy password) go to the protected store instead
+    (Write-DicomGatewaySecretStore). Everything else (upstream, compression rules, database) is kept as the site has it. Values
     are replaced in place so that an unchanged file serializes to the same text.
     #>
     [CmdletBinding()]
@@ -121,6 +122,7 @@ function New-DicomGatewayConfig {
     Set-DicomGatewayConfigValue -Config $config -Key 'aeTitle' -Value $AeTitle
     Set-DicomGatewayConfigValue -Config $config -Key 'port' -Value $Port
     Set-DicomGatewayConfigValue -Config $config -Key 'dataDir' -Value $DataPath
+    Remove-DicomGatewayConfigSecret -Config $config
     $config
 }
 

@@ -18,12 +18,18 @@ function Get-DicomGatewayLayout {
     )
 
     [pscustomobject]@{
-        InstallPath    = $InstallPath
-        DataPath       = $DataPath
-        Executable     = [System.IO.Path]::Combine($InstallPath, $script:DicomGatewayDefault.ExecutableName)
-        PostgresFolder = [System.IO.Path]::Combine($InstallPath, 'postgres')
-        ConfigFile     = [System.IO.Path]::Combine($DataPath, $script:DicomGatewayDefault.ConfigFileName)
-        LogFolder      = [System.IO.Path]::Combine($DataPath, 'logs')
-        ApiTokenFile   = [System.IO.Path]::Combine($DataPath, 'api-token')
+        InstallPath      = $InstallPath
+        DataPath         = $DataPath
+        Executable       = [System.IO.Path]::Combine($InstallPath, $script:DicomGatewayDefault.ExecutableName)
+        PostgresFolder   = [System.IO.Path]::Combine($InstallPath, 'postgres')
+        ConfigFile       = [System.IO.Path]::Combine($DataPath, $script:DicomGatewayDefault.ConfigFileName)
+        LogFolder        = [System.IO.Path]::Combine($DataPath, 'logs')
+        ApiTokenFile     = [System.IO.Path]::Combine($DataPath, 'api-token')
+        SecretsFile      = [System.IO.Path]::Combine($DataPath, 'secrets.json')
+        DatabaseFolder   = [System.IO.Path]::Combine($DataPath, 'postgres')
+        TrayFolder       = [System.IO.Path]::Combine($DataPath, 'tray')
+        ServiceHost      = [System.IO.Path]::Combine($InstallPath, $script:DicomGatewayDefault.ServiceHostName + '.exe')
+        ServiceConfig    = [System.IO.Path]::Combine($InstallPath, $script:DicomGatewayDefault.ServiceHostName + '.xml')
+        ServiceLogFolder = [System.IO.Path]::Combine($DataPath, 'logs', 'service')
     }
 }

@@ -1,12 +1,12 @@
 function Get-DicomGatewayTaskDefinition {
     <#
     .SYNOPSIS
-    The scheduled task that runs the agent (at startup, as SYSTEM) or the tray (at each user logon).
+    The scheduled task that runs the tray (at each user logon), or the one that ran the agent in earlier versions.
 
     .DESCRIPTION
-    Task Scheduler's restart-on-failure covers only a task that fails to start, not a program that
-    exits, so the agent task also repeats every 5 minutes; MultipleInstances IgnoreNew keeps one agent.
-    Principals are SIDs so that the task registers on Windows in any language.
+    The agent is a service now (Get-DicomGatewayServiceDefinition); its old task (at startup, as
+    SYSTEM, repeating every 5 minutes) is described only so that Install and Uninstall can find
+    and remove it. Principals are SIDs so that the task registers on Windows in any language.
     #>
     [CmdletBinding()]
     [OutputType([pscustomobject])]

@@ -9,10 +9,19 @@ $script:DicomGatewayRequirement = @{
     HostName                = 'Computer name without an underscore (_)'
     StaticIPAddress         = 'Static local IP address (or a DHCP reservation) so that PACS and modalities always find the gateway'
     DicomPort               = 'DICOM port (default 4104) free for the gateway'
+    VisualCppRuntime        = 'Microsoft Visual C++ 2015-2022 x64 runtime installed (the embedded PostgreSQL needs it)'
+    FolderOwner             = 'Install and data folders are new or owned by SYSTEM or Administrators'
+    InstallFolderAccess     = 'Install folder: SYSTEM and Administrators full control, Users read and execute, nothing inherited'
+    DataFolderAccess        = 'Data folder: SYSTEM, Administrators and NT SERVICE\DicomGateway only, nothing inherited'
+    TrayFolderAccess        = 'Tray folder (API port and token): as the data folder, plus read for interactive users'
+    Secrets                 = 'Cloud token and proxy password stored protected (DPAPI), not in gateway.json'
+    AgentService            = 'Windows service DicomGateway runs "gateway run" as NT SERVICE\DicomGateway, starts automatically and restarts within seconds after a failure'
+    DatabaseFolderExclusion = 'Microsoft Defender does not scan the embedded database folder'
+    DataFolderNotExcluded   = 'Microsoft Defender scans the data folder (received files come from the network)'
     FirewallRule            = 'Windows Firewall allows inbound TCP on the DICOM port only, for gateway.exe, from the allowed remote addresses (local subnet by default)'
     InstallFolderExclusion  = 'Microsoft Defender does not scan the install folder'
-    DataFolderExclusion     = 'Microsoft Defender does not scan the data folder'
-    PostgresFolderExclusion = 'Microsoft Defender does not scan the PostgreSQL folder'
+    DataFolderExclusion     = 'Uninstall: the Defender exclusion an earlier version added for the data folder is removed'
+    PostgresFolderExclusion = 'Uninstall: the Defender exclusion an earlier version added for the PostgreSQL folder is removed'
     SystemVolumeEncryption  = 'System volume protected by BitLocker, or physical access to the computer restricted to authorised personnel (licence requirement)'
     DataVolumeEncryption    = 'Data volume protected by BitLocker, or physical access to the computer restricted to authorised personnel (licence requirement)'
     SleepTimeout            = 'Computer never sleeps, on AC power and on battery'
@@ -22,7 +31,7 @@ $script:DicomGatewayRequirement = @{
     GatewayConnectivityTest = 'gateway test-connectivity succeeds'
     Package                 = 'Gateway files in the install folder match the package'
     Configuration           = 'Configuration holds the AE title exactly as licensed, the DICOM port and the data folder'
-    AgentTask               = 'Scheduled task runs "gateway run" at startup as SYSTEM and restarts it when it stops'
+    AgentTask               = 'No scheduled task runs the agent (earlier versions had one; the service replaces it)'
     TrayTask                = 'Scheduled task runs "gateway tray" at each user logon'
     AgentRunning            = 'The agent is running with the installed files and configuration'
     DataFolder              = 'Data folder kept unless removal is asked for (it may hold studies not yet uploaded)'
@@ -40,3 +49,6 @@ $script:DicomGatewayThreshold = @{
     ProcessorMinimumCores      = 2
     ProcessorRecommendedCores  = 4
 }
+
+# What the embedded PostgreSQL's executables and ICU DLLs import from the VC++ runtime (objdump -p).
+$script:DicomGatewayVisualCppDll = @('VCRUNTIME140.dll', 'VCRUNTIME140_1.dll', 'MSVCP140.dll')

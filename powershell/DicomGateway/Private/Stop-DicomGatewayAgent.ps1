@@ -1,13 +1,14 @@
 function Stop-DicomGatewayAgent {
     <#
     .SYNOPSIS
-    Stops the agent task and every process that still runs from the install folder.
+    Stops the agent (its service, or the scheduled task of an earlier version) and whatever still runs from the install folder.
 
     .DESCRIPTION
-    Ending the task does not end the PostgreSQL server the agent started, and a tray keeps
-    gateway.exe open, so processes running from the install folder are stopped as well (the
-    trays only with -IncludeTray). Callers have already asked ShouldProcess. Returns how many
-    processes were stopped.
+    Stopping the service is orderly: WinSW runs "gateway stop", which waits until the agent has
+    finished its associations and stopped its PostgreSQL. A task of an earlier version is ended
+    outright. Processes still running from the install folder afterwards (a PostgreSQL left by
+    such a task, and the trays only with -IncludeTray, as they keep gateway.exe open) are
+    stopped. Callers have already asked ShouldProcess. Returns how many processes were stopped.
     #>
     [CmdletBinding()]
     [OutputType([int])]
@@ -18,6 +19,10 @@ function Stop-DicomGatewayAgent {
         [switch]$IncludeTray
     )
 
+    $service = Get-DgwService -Name $script:DicomGatewayDefault.ServiceName
+    if ($service -and $service.State -ne 'Stopped') {
+        Stop-DgwService -Name $script:DicomGatewayDefault.ServiceName
+    }
     $agent = Get-DicomGatewayTaskDefinition -Role Agent -Layout $Layout
     $task = Get-DgwScheduledTask -TaskPath $agent.TaskPath -TaskName $agent.TaskName
     if ($task -and $task.State -eq 'Running') {

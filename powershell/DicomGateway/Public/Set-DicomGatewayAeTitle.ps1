@@ -8,9 +8,9 @@ function Set-DicomGatewayAeTitle {
     The procedure for an AE title entered wrongly at install, or changed by the cloud PACS:
     1. validates the new title (1 to 16 characters of the DICOM default repertoire, no
        backslash, no leading or trailing spaces); it is kept exactly as given, case included;
-    2. stops the agent (its task and its PostgreSQL);
+    2. stops the agent's service (orderly: "gateway stop" waits for the agent and its PostgreSQL);
     3. writes the title into <DataPath>\gateway.json, keeping everything else;
-    4. starts the agent task again;
+    4. starts the service again;
     5. sends C-ECHO to the agent with the new title as called AE ("gateway echo"), retrying
        while the agent starts, for up to -TimeoutSeconds.
     Returns two results: AeTitle (Changed, Previous) and DicomEcho (Pass when the agent
@@ -72,12 +72,12 @@ function Set-DicomGatewayAeTitle {
         return
     }
     $layout = Get-DicomGatewayLayout -InstallPath $InstallPath -DataPath $DataPath
-    $agentTask = Get-DicomGatewayTaskDefinition -Role Agent -Layout $layout
+    $serviceName = $script:DicomGatewayDefault.ServiceName
     try {
         $config = Read-DicomGatewayConfig -Path $layout.ConfigFile
         if ($null -eq $config) { throw ('there is no configuration {0}; install the gateway first' -f $layout.ConfigFile) }
-        if (-not (Get-DgwScheduledTask -TaskPath $agentTask.TaskPath -TaskName $agentTask.TaskName)) {
-            throw ('the agent task {0}{1} is not registered; install the gateway first' -f $agentTask.TaskPath, $agentTask.TaskName)
+        if (-not (Get-DgwService -Name $serviceName)) {
+            throw ('the service {0} is not registered; install the gateway first' -f $serviceName)
         }
     } catch {
         Stop-DicomGatewayFunction -Message 'Cannot change the AE title' -ErrorRecord $_ -Category ObjectNotFound -Target $layout.ConfigFile -EnableException:$EnableException
@@ -101,7 +101,7 @@ function Set-DicomGatewayAeTitle {
                 $updated = Read-DicomGatewayConfig -Path $layout.ConfigFile
                 Set-DicomGatewayConfigValue -Config $updated -Key 'aeTitle' -Value $AeTitle
                 Write-DicomGatewayConfig -Path $layout.ConfigFile -Config $updated
-                Start-DgwScheduledTask -TaskPath $agentTask.TaskPath -TaskName $agentTask.TaskName
+                Start-DgwService -Name $serviceName
             }
     } catch {
         Stop-DicomGatewayFunction -Message ("Could not change the AE title to '{0}'" -f $AeTitle) -ErrorRecord $_ -Target $layout.ConfigFile -EnableException:$EnableException

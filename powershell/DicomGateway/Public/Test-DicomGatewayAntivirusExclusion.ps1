@@ -1,15 +1,19 @@
 function Test-DicomGatewayAntivirusExclusion {
     <#
     .SYNOPSIS
-    Checks that Microsoft Defender does not scan the gateway's install, data and PostgreSQL folders.
+    Checks that Microsoft Defender skips only the gateway folders users cannot write to, and scans the data folder.
 
     .DESCRIPTION
-    Scanning the files the gateway writes slows it and can make a store or an upload fail, so the
-    three folders are excluded. Returns three results: InstallFolderExclusion,
-    DataFolderExclusion and PostgresFolderExclusion. Each is Pass when Defender excludes the
-    folder or a folder above it, Fail when it does not, and Warn when Defender cannot be asked
-    (not installed, or another antivirus product in use: exclude the folders there).
-    Off Windows every result is NotApplicable.
+    Scanning the gateway's program files and its database's constant writes slows it, so two
+    folders are excluded: the install folder (users may only read it) and the embedded database
+    folder (<data>\postgres, which only the agent and administrators may open). The data folder
+    as a whole is not: its spool holds files that came from the network, and an exclusion there
+    would let anything a modality sends sit unscanned. Returns three results:
+    InstallFolderExclusion and DatabaseFolderExclusion (Pass when Defender excludes the folder or
+    one above it, Fail when it scans it) and DataFolderNotExcluded (Fail when an exclusion covers
+    the data folder, naming it). All three are Warn when Defender cannot be asked (not
+    installed, or another antivirus product in use: set the same there). Off Windows every
+    result is NotApplicable.
 
     .PARAMETER InstallPath
     The install folder. Default C:\Program Files\DicomGateway.
@@ -17,9 +21,8 @@ function Test-DicomGatewayAntivirusExclusion {
     .PARAMETER DataPath
     The data folder (spool, embedded database, logs). Default C:\ProgramData\DicomGateway.
 
-    .PARAMETER PostgresPath
-    The PostgreSQL folder. Default: the embedded PostgreSQL in <InstallPath>\postgres; give the
-    folder of an external server (for example C:\Program Files\PostgreSQL) when it runs here.
+    .PARAMETER DatabasePath
+    The database folder. Default: the embedded PostgreSQL's <DataPath>\postgres.
 
     .EXAMPLE
     Test-DicomGatewayAntivirusExclusion
@@ -27,9 +30,9 @@ function Test-DicomGatewayAntivirusExclusion {
     Checks the default folders.
 
     .EXAMPLE
-    Test-DicomGatewayAntivirusExclusion -DataPath 'D:\DicomGateway' -PostgresPath 'C:\Program Files\PostgreSQL'
+    Test-DicomGatewayAntivirusExclusion -DataPath 'D:\DicomGateway'
 
-    Checks a data folder on D: and a PostgreSQL server installed on this computer.
+    Checks with a data folder on D:.
     #>
     [CmdletBinding()]
     [OutputType([pscustomobject])]
@@ -40,12 +43,13 @@ function Test-DicomGatewayAntivirusExclusion {
         [ValidateNotNullOrEmpty()]
         [string]$DataPath = $script:DicomGatewayDefault.DataPath,
 
-        [string]$PostgresPath
+        [string]$DatabasePath
     )
 
-    $folders = Get-DicomGatewayExclusionFolder -InstallPath $InstallPath -DataPath $DataPath -PostgresPath $PostgresPath
+    $folders = Get-DicomGatewayExclusionFolder -InstallPath $InstallPath -DataPath $DataPath -DatabasePath $DatabasePath
+    $names = @($folders.Keys) + 'DataFolderNotExcluded'
     if (-not (Test-DgwWindows)) {
-        return Get-DicomGatewayNotApplicableResult -Name @($folders.Keys)
+        return Get-DicomGatewayNotApplicableResult -Name $names
     }
 
     try {
@@ -55,6 +59,7 @@ function Test-DicomGatewayAntivirusExclusion {
         foreach ($name in $folders.Keys) {
             New-DicomGatewayResult -Name $name -Status Warn -Detail ('Microsoft Defender could not be asked ({0}); if another antivirus product is in use, exclude {1} there' -f $reason, $folders[$name])
         }
+        New-DicomGatewayResult -Name 'DataFolderNotExcluded' -Status Warn -Detail ('Microsoft Defender could not be asked ({0}); if another antivirus product is in use, let it scan {1}' -f $reason, $DataPath)
         return
     }
     foreach ($name in $folders.Keys) {
@@ -67,5 +72,11 @@ function Test-DicomGatewayAntivirusExclusion {
         } else {
             New-DicomGatewayResult -Name $name -Status Pass -Detail ('Microsoft Defender excludes {0} through the exclusion {1}' -f $folder, $covering)
         }
+    }
+    $spoolCovering = Get-DicomGatewayCoveringExclusion -Path $DataPath -Exclusion $exclusions
+    if ($spoolCovering) {
+        New-DicomGatewayResult -Name 'DataFolderNotExcluded' -Status Fail -Detail ('Microsoft Defender does not scan {0} (exclusion {1}), where received files arrive from the network; remove it: Remove-MpPreference -ExclusionPath ''{1}''' -f $DataPath, $spoolCovering)
+    } else {
+        New-DicomGatewayResult -Name 'DataFolderNotExcluded' -Status Pass -Detail ('Microsoft Defender scans {0} (received files)' -f $DataPath)
     }
 }

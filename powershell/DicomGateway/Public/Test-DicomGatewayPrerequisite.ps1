@@ -19,6 +19,13 @@ function Test-DicomGatewayPrerequisite {
     - HostName: no underscore in the computer name
     - StaticIPAddress: Pass for static addresses; Warn for DHCP (make it a DHCP reservation)
     - DicomPort: nothing but the gateway itself listens on the DICOM port
+    - VisualCppRuntime: the Microsoft Visual C++ 2015-2022 x64 runtime, which the embedded
+      PostgreSQL needs (postgres.exe, initdb.exe, pg_ctl.exe and the ICU DLLs import
+      VCRUNTIME140.dll, VCRUNTIME140_1.dll and MSVCP140.dll); Fail with where to get it. Not
+      needed with an external database (database.url): install with -SkipPrerequisiteCheck then.
+    - FolderOwner: an install or data folder that already exists is owned by SYSTEM,
+      Administrators or the account running this; one owned by anyone else was made by someone
+      who could change its permissions at any time, and the install refuses it
 
     A check that cannot be made is a Fail with the reason. The function never throws for a failed
     check, and off Windows every result is NotApplicable.
@@ -29,6 +36,9 @@ function Test-DicomGatewayPrerequisite {
     .PARAMETER DataPath
     The gateway's data folder; its volume is the one checked for size. Default
     C:\ProgramData\DicomGateway.
+
+    .PARAMETER InstallPath
+    The install folder, whose owner is checked when it exists. Default C:\Program Files\DicomGateway.
 
     .PARAMETER BindAddress
     The address the gateway will listen on, if not all of them; only the adapter holding it is
@@ -58,11 +68,14 @@ function Test-DicomGatewayPrerequisite {
         [ValidateNotNullOrEmpty()]
         [string]$DataPath = $script:DicomGatewayDefault.DataPath,
 
+        [ValidateNotNullOrEmpty()]
+        [string]$InstallPath = $script:DicomGatewayDefault.InstallPath,
+
         [string]$BindAddress
     )
 
     if (-not (Test-DgwWindows)) {
-        return Get-DicomGatewayNotApplicableResult -Name 'OperatingSystem', 'Architecture', 'Processor', 'Memory', 'DataVolume', 'LocalAdministrator', 'HostName', 'StaticIPAddress', 'DicomPort'
+        return Get-DicomGatewayNotApplicableResult -Name 'OperatingSystem', 'Architecture', 'Processor', 'Memory', 'DataVolume', 'LocalAdministrator', 'HostName', 'StaticIPAddress', 'DicomPort', 'VisualCppRuntime', 'FolderOwner'
     }
     $threshold = $script:DicomGatewayThreshold
 
@@ -179,6 +192,31 @@ function Test-DicomGatewayPrerequisite {
             New-DicomGatewayResult -Name 'DicomPort' -Status Pass -Detail ('TCP port {0} is in use by the gateway itself' -f $Port)
         } else {
             New-DicomGatewayResult -Name 'DicomPort' -Status Pass -Detail ('TCP port {0} is free' -f $Port)
+        }
+    }
+
+    Invoke-DicomGatewayCheck -CheckName 'VisualCppRuntime' -CheckScript {
+        $dlls = $script:DicomGatewayVisualCppDll
+        $runtime = Get-DgwVisualCppRuntime -DllName $dlls
+        $missing = @($dlls | Where-Object { $runtime.Present -notcontains $_ })
+        if ($missing.Count -eq 0) {
+            $version = if ($runtime.Version) { $runtime.Version } else { 'version not recorded' }
+            New-DicomGatewayResult -Name 'VisualCppRuntime' -Status Pass -Detail ('The Visual C++ 2015-2022 x64 runtime is installed ({0})' -f $version)
+        } else {
+            New-DicomGatewayResult -Name 'VisualCppRuntime' -Status Fail -Detail ('{0} missing from System32: the embedded PostgreSQL cannot start. Install the Microsoft Visual C++ 2015-2022 Redistributable (x64), vc_redist.x64.exe from Microsoft (with Intune: make the gateway app depend on a Win32 app that installs it), then install again' -f ($missing -join ', '))
+        }
+    }
+
+    Invoke-DicomGatewayCheck -CheckName 'FolderOwner' -CheckScript {
+        $installer = (Get-DgwCurrentIdentity).Sid
+        $layout = Get-DicomGatewayLayout -InstallPath $InstallPath -DataPath $DataPath
+        $problems = @($layout.InstallPath, $layout.DataPath | ForEach-Object {
+                Test-DicomGatewayFolderOwner -Path $_ -Existing (Get-DgwFolderAccess -Path $_) -InstallerSid $installer
+            } | Where-Object { $_ })
+        if ($problems.Count -gt 0) {
+            New-DicomGatewayResult -Name 'FolderOwner' -Status Fail -Detail ($problems -join '; ')
+        } else {
+            New-DicomGatewayResult -Name 'FolderOwner' -Status Pass -Detail ('{0} and {1} are new or owned by SYSTEM or Administrators' -f $layout.InstallPath, $layout.DataPath)
         }
     }
 }

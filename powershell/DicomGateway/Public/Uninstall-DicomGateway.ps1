@@ -5,11 +5,14 @@ function Uninstall-DicomGateway {
 
     .DESCRIPTION
     Each step only when needed:
-    - AgentTask, TrayTask: stops the agent and unregisters both scheduled tasks.
-    - AgentProcesses: stops what still runs from the install folder (PostgreSQL, trays).
+    - AgentService: stops the agent's service (an orderly stop: "gateway stop" waits for the
+      agent and its PostgreSQL) and deletes it.
+    - AgentTask, TrayTask: unregisters the agent task of an earlier version and the tray task.
+    - AgentProcesses: stops what still runs from the install folder (trays).
     - FirewallRule: removes the gateway's rule.
-    - InstallFolderExclusion, PostgresFolderExclusion (and DataFolderExclusion with
-      -RemoveData): removes the Defender exclusions of those exact folders.
+    - InstallFolderExclusion, DatabaseFolderExclusion, and the DataFolderExclusion and
+      PostgresFolderExclusion of earlier versions: removes the Defender exclusions of those
+      exact folders.
     - InstallFolder: deletes the install folder.
     - DataFolder: kept (it may hold studies not yet uploaded, the configuration and the logs),
       so that a reinstall carries on; deleted only with -RemoveData.
@@ -63,13 +66,15 @@ function Uninstall-DicomGateway {
     }
     $layout = Get-DicomGatewayLayout -InstallPath $InstallPath -DataPath $DataPath
     $removed = @{
-        AgentTask               = 'Uninstall: the agent task is removed'
+        AgentService            = 'Uninstall: the agent service is stopped and deleted'
+        AgentTask               = 'Uninstall: the agent task of an earlier version is removed'
         TrayTask                = 'Uninstall: the tray task is removed'
         AgentProcesses          = 'Uninstall: nothing runs from the install folder'
         FirewallRule            = "Uninstall: the gateway's firewall rule is removed"
         InstallFolderExclusion  = 'Uninstall: the Defender exclusion of the install folder is removed'
-        PostgresFolderExclusion = 'Uninstall: the Defender exclusion of the PostgreSQL folder is removed'
-        DataFolderExclusion     = 'Uninstall: the Defender exclusion of the data folder is removed (with -RemoveData)'
+        DatabaseFolderExclusion = 'Uninstall: the Defender exclusion of the database folder is removed'
+        PostgresFolderExclusion = 'Uninstall: the Defender exclusion of the PostgreSQL folder (earlier versions) is removed'
+        DataFolderExclusion     = 'Uninstall: the Defender exclusion of the data folder (earlier versions) is removed'
         InstallFolder           = 'Uninstall: the install folder is deleted'
         DataFolder              = $script:DicomGatewayRequirement.DataFolder
     }
@@ -81,6 +86,17 @@ function Uninstall-DicomGateway {
     }
 
     try {
+        $serviceName = $script:DicomGatewayDefault.ServiceName
+        Invoke-DicomGatewayChange -Cmdlet $PSCmdlet -Target ('service {0}' -f $serviceName) -Action 'stop and delete' `
+            -TestScript {
+                $registered = [bool](Get-DgwService -Name $serviceName)
+                & $presence 'AgentService' $registered ('The service {0} is {1}' -f $serviceName, $(if ($registered) { 'registered' } else { 'not registered' }))
+            } `
+            -ChangeScript {
+                $null = Stop-DicomGatewayAgent -Layout $layout
+                Unregister-DgwService -Name $serviceName
+            }
+
         foreach ($task in (Get-DicomGatewayTaskDefinition -Role Agent -Layout $layout), (Get-DicomGatewayTaskDefinition -Role Tray -Layout $layout)) {
             $taskFullName = $task.TaskPath + $task.TaskName
             Invoke-DicomGatewayChange -Cmdlet $PSCmdlet -Target ('scheduled task {0}' -f $taskFullName) -Action 'stop and unregister' `
@@ -110,7 +126,8 @@ function Uninstall-DicomGateway {
             -ChangeScript { Remove-DgwFirewallRule -Name $ruleName }
 
         $folders = Get-DicomGatewayExclusionFolder -InstallPath $InstallPath -DataPath $DataPath
-        if (-not $RemoveData) { $folders.Remove('DataFolderExclusion') }
+        $legacy = Get-DicomGatewayLegacyExclusionFolder -Layout $layout
+        foreach ($name in $legacy.Keys) { $folders[$name] = $legacy[$name] }
         foreach ($checkName in @($folders.Keys)) {
             $folder = $folders[$checkName]
             try {

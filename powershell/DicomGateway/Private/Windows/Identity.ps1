@@ -9,6 +9,7 @@ function Get-DgwCurrentIdentity {
     $parts = $identity.Name.Split('\')
     [pscustomobject]@{
         Name            = $identity.Name
+        Sid             = $identity.User.Value
         Authority       = $(if ($parts.Count -gt 1) { $parts[0] } else { '' })
         IsAdministrator = $principal.IsInRole([System.Security.Principal.WindowsBuiltInRole]::Administrator)
         IsSystem        = $identity.IsSystem

@@ -54,7 +54,7 @@ function Get-DgwScheduledTask {
 }
 
 function Register-DgwScheduledTask {
-    # Registers (or replaces) the task; SYSTEM runs with highest privileges, users with limited ones.
+    # Registers (or replaces) the task.
     [CmdletBinding()]
     param(
         [Parameter(Mandatory)]
@@ -62,20 +62,14 @@ function Register-DgwScheduledTask {
     )
 
     $action = New-ScheduledTaskAction -Execute $Definition.Execute -Argument $Definition.Arguments -WorkingDirectory $Definition.WorkingDirectory
+    # Only the tray is registered as a task now: at each logon, for the Users group, with limited rights.
     $triggers = foreach ($kind in $Definition.Triggers.Split(',')) {
         switch ($kind) {
-            'AtStartup' { New-ScheduledTaskTrigger -AtStartup }
             'AtLogOn' { New-ScheduledTaskTrigger -AtLogOn }
-            # Without -RepetitionDuration the repetition goes on indefinitely (Windows 10 / Server 2016 and later).
-            'Repeat' { New-ScheduledTaskTrigger -Once -At (Get-Date).Date -RepetitionInterval (New-TimeSpan -Minutes 5) }
             default { throw ('Unknown trigger kind {0}' -f $kind) }
         }
     }
-    if ($Definition.PrincipalSid -eq 'S-1-5-18') {
-        $principal = New-ScheduledTaskPrincipal -UserId $Definition.PrincipalSid -LogonType ServiceAccount -RunLevel Highest
-    } else {
-        $principal = New-ScheduledTaskPrincipal -GroupId $Definition.PrincipalSid -RunLevel Limited
-    }
+    $principal = New-ScheduledTaskPrincipal -GroupId $Definition.PrincipalSid -RunLevel Limited
     $settings = New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -StartWhenAvailable `
         -ExecutionTimeLimit ([TimeSpan]::Zero) -RestartCount 999 -RestartInterval (New-TimeSpan -Minutes 1) `
         -MultipleInstances $Definition.MultipleInstances
