@@ -5,7 +5,10 @@ Intune install command of the DICOM gateway (Win32 app): installs or updates it,
 .DESCRIPTION
 Runs from the unpacked .intunewin content (this script, IntuneCommon.ps1, gateway\ with the
 package and its powershell\DicomGateway module, optionally gateway.template.json). Checks the
-prerequisites, then runs Install-DicomGateway. Logs to <DataPath>\logs\intune-install.log.
+prerequisites, then runs Install-DicomGateway. A cloud token or proxy password in the template
+is stored protected (DPAPI) in the data folder and never written to gateway.json. The
+Microsoft Visual C++ 2015-2022 x64 runtime is not in this package: make the app depend on a
+Win32 app that installs it; without it the VisualCppRuntime prerequisite fails and this exits 2. Logs to <DataPath>\logs\intune-install.log.
 
 Exit codes, as Intune reads them:
   0     installed, nothing pending
@@ -55,7 +58,7 @@ $ErrorActionPreference = 'Stop'
 
 $logMessage = "AE title '{0}', port {1}, install folder {2}, data folder {3}, package {4}" -f $AeTitle, $Port, $InstallPath, $DataPath, $PackagePath
 exit (Invoke-IntuneCommand -Invocation $MyInvocation -ModulePath $ModulePath -LogFolder (Join-Path $DataPath 'logs') -Message $logMessage -Command {
-        $prerequisites = @(Test-DicomGatewayPrerequisite -Port $Port -DataPath $DataPath)
+        $prerequisites = @(Test-DicomGatewayPrerequisite -Port $Port -DataPath $DataPath -InstallPath $InstallPath)
         Write-IntuneResult -Result $prerequisites
         if (-not $SkipPrerequisiteCheck -and @($prerequisites | Where-Object { $_.Status -eq 'Fail' }).Count -gt 0) {
             Write-IntuneLog -Message 'Install.ps1: prerequisites not met, nothing changed; exit code 2'

@@ -138,13 +138,13 @@ Describe 'Uninstall.ps1' {
 
 Describe 'Detect.ps1' {
     BeforeAll {
-        # Get-ScheduledTask exists only on Windows; give Pester something to mock.
-        function global:Get-ScheduledTask { param($TaskPath, $TaskName) }
+        # Get-Service exists only on Windows; give Pester something to mock.
+        function global:Get-Service { param($Name) }
         $script:Detect = Join-Path $script:IntuneFolder 'Detect.ps1'
     }
 
     AfterAll {
-        Remove-Item -Path Function:\Get-ScheduledTask
+        Remove-Item -Path Function:\Get-Service
     }
 
     BeforeEach {
@@ -157,7 +157,7 @@ Describe 'Detect.ps1' {
         # A stand-in gateway.exe that answers "version" (this host runs it through its #! line).
         [System.IO.File]::WriteAllText($script:Executable, "#!/bin/sh`necho 'gateway 0.2.1 (node 20.19.0)'`n")
         if (-not $IsWindows) { & chmod +x $script:Executable }
-        Mock Get-ScheduledTask { [pscustomobject]@{ TaskPath = '\DicomGateway\'; TaskName = 'DicomGateway Agent' } } -ParameterFilter { $TaskPath -eq '\DicomGateway\' -and $TaskName -eq 'DicomGateway Agent' }
+        Mock Get-Service { [pscustomobject]@{ Name = 'DicomGateway'; Status = 'Running' } } -ParameterFilter { $Name -eq 'DicomGateway' }
         $script:Arguments = @{ InstallPath = $script:InstallPath; DataPath = $script:DataPath; MinimumVersion = '0.2.0' }
     }
 
@@ -170,7 +170,7 @@ Describe 'Detect.ps1' {
     It 'does not detect <Case>: exit 1 and nothing on standard output' -Skip:$IsWindows -ForEach @(
         @{ Case = 'a missing gateway.exe'; Break = { Remove-Item -LiteralPath $script:Executable } }
         @{ Case = 'a missing configuration'; Break = { Remove-Item -LiteralPath (Join-Path $script:DataPath 'gateway.json') } }
-        @{ Case = 'a missing agent task'; Break = { Mock Get-ScheduledTask { $null } -ParameterFilter { $true } } }
+        @{ Case = 'a missing agent service'; Break = { Mock Get-Service { $null } -ParameterFilter { $true } } }
         @{ Case = 'an older version'; Break = { $script:Arguments.MinimumVersion = '0.3.0' } }
         @{ Case = 'a gateway.exe that says no version'; Break = { [System.IO.File]::WriteAllText($script:Executable, "#!/bin/sh`necho oops`n") } }
     ) {

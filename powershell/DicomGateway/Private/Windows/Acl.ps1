@@ -1,6 +1,7 @@
 # File system permission wrappers. A folder's access is handed around as the object
 # Get-DicomGatewayFolderAccessDefinition makes: Owner (SID), Protected (inheritance off) and
-# Rules (Sid, Rights, Inheritance), rights without Synchronize, which Windows adds to each.
+# Rules (Sid, Type, Rights, Inheritance), rights as FileSystemRights names without the
+# Synchronize Windows adds to each.
 
 function ConvertTo-DgwAccessRule {
     [CmdletBinding()]
@@ -10,7 +11,11 @@ function ConvertTo-DgwAccessRule {
         [System.Security.AccessControl.FileSystemAccessRule]$Rule
     )
 
-    $rights = [System.Security.AccessControl.FileSystemRights]([int]$Rule.FileSystemRights -band -bnot [int][System.Security.AccessControl.FileSystemRights]::Synchronize)
+    # Full control includes Synchronize; any lesser right has it added by Windows: drop it there.
+    $full = [int][System.Security.AccessControl.FileSystemRights]::FullControl
+    $value = [int]$Rule.FileSystemRights
+    if (($value -band $full) -ne $full) { $value = $value -band -bnot [int][System.Security.AccessControl.FileSystemRights]::Synchronize }
+    $rights = [System.Security.AccessControl.FileSystemRights]$value
     [pscustomobject]@{
         Sid         = $Rule.IdentityReference.Value
         Type        = [string]$Rule.AccessControlType

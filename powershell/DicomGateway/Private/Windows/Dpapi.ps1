@@ -18,7 +18,7 @@ function Protect-DgwSecret {
         [string]$Value
     )
 
-    Add-Type -AssemblyName System.Security
+    if (-not ('System.Security.Cryptography.ProtectedData' -as [type])) { Add-Type -AssemblyName System.Security }
     $bytes = [System.Security.Cryptography.ProtectedData]::Protect([System.Text.Encoding]::UTF8.GetBytes($Value), (Get-DgwSecretEntropy -Name $Name), [System.Security.Cryptography.DataProtectionScope]::LocalMachine)
     [System.Convert]::ToBase64String($bytes)
 }
@@ -34,7 +34,7 @@ function Unprotect-DgwSecret {
         [string]$Protected
     )
 
-    Add-Type -AssemblyName System.Security
+    if (-not ('System.Security.Cryptography.ProtectedData' -as [type])) { Add-Type -AssemblyName System.Security }
     $bytes = [System.Security.Cryptography.ProtectedData]::Unprotect([System.Convert]::FromBase64String($Protected), (Get-DgwSecretEntropy -Name $Name), [System.Security.Cryptography.DataProtectionScope]::LocalMachine)
     [System.Text.Encoding]::UTF8.GetString($bytes)
 }
