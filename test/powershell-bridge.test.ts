@@ -15,6 +15,7 @@ import { createTestDatabase } from './helpers/database';
 import { startGateway } from './helpers/gateway-process';
 import {
   checkThisPc,
+  findModuleManifest,
   findPowerShell,
   PowerShellBridgeError,
   PowerShellNotAvailableError,
@@ -23,13 +24,18 @@ import {
   withModuleSession,
 } from '../agent/host/powershell-bridge';
 
-const PREREQUISITE_NAMES = ['OperatingSystem', 'Architecture', 'Processor', 'Memory', 'DataVolume', 'LocalAdministrator', 'HostName', 'StaticIPAddress', 'DicomPort'];
+const PREREQUISITE_NAMES = ['OperatingSystem', 'Architecture', 'Processor', 'Memory', 'DataVolume', 'LocalAdministrator', 'HostName', 'StaticIPAddress', 'DicomPort', 'VisualCppRuntime', 'FolderOwner'];
 const THIS_PC_NAMES = [
   ...PREREQUISITE_NAMES,
+  'AgentService',
+  'AgentRunning',
+  'InstallFolderAccess',
+  'DataFolderAccess',
+  'TrayFolderAccess',
   'FirewallRule',
   'InstallFolderExclusion',
-  'DataFolderExclusion',
-  'PostgresFolderExclusion',
+  'DatabaseFolderExclusion',
+  'DataFolderNotExcluded',
   'SystemVolumeEncryption',
   'DataVolumeEncryption',
   'SleepTimeout',
@@ -222,6 +228,54 @@ describe('gateway doctor', () => {
     const badConfig = await capture(() => doctorCommand(['--config', path.join(tempDir, 'missing.json')]));
     assert.equal(badConfig.code, 1);
     assert.match(badConfig.stderr, /cannot read configuration/);
+  });
+});
+
+describe('where PowerShell and the module come from', () => {
+  test('packaged, the module is taken only from the executable\'s own folder, never from a folder above it that a user may create', () => {
+    const root = fs.mkdtempSync(path.join(tempDir, 'install-'));
+    const executable = path.join(root, 'Program Files', 'DicomGateway', 'gateway.exe');
+    // <exe folder>\..\..\powershell\DicomGateway: C:\powershell\DicomGateway for the default install.
+    const planted = path.join(root, 'powershell', 'DicomGateway');
+    fs.mkdirSync(planted, { recursive: true });
+    fs.writeFileSync(path.join(planted, 'DicomGateway.psd1'), '@{}');
+    fs.mkdirSync(path.dirname(executable), { recursive: true });
+    assert.throws(() => findModuleManifest(true, executable), (err: Error) => err instanceof PowerShellBridgeError && err.message.includes(path.join(path.dirname(executable), 'powershell', 'DicomGateway', 'DicomGateway.psd1')) && !err.message.includes(planted));
+    const own = path.join(path.dirname(executable), 'powershell', 'DicomGateway');
+    fs.mkdirSync(own, { recursive: true });
+    fs.writeFileSync(path.join(own, 'DicomGateway.psd1'), '@{}');
+    assert.equal(findModuleManifest(true, executable), path.join(own, 'DicomGateway.psd1'));
+  });
+
+  test('on Windows, PowerShell is System32\'s powershell.exe by absolute path, whatever pwsh is first on PATH', () => {
+    const systemRoot = fs.mkdtempSync(path.join(tempDir, 'windows-'));
+    const windowsPowerShell = path.join(systemRoot, 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe');
+    fs.mkdirSync(path.dirname(windowsPowerShell), { recursive: true });
+    fs.writeFileSync(windowsPowerShell, '', { mode: 0o755 });
+    const userBin = path.join(systemRoot, 'user-bin');
+    fs.mkdirSync(userBin);
+    for (const name of ['pwsh', 'pwsh.exe', 'powershell.exe']) fs.writeFileSync(path.join(userBin, name), '', { mode: 0o755 });
+    const env = { SystemRoot: systemRoot, PATH: userBin, Path: userBin };
+    assert.equal(findPowerShell(env, 'win32'), windowsPowerShell);
+    assert.throws(() => findPowerShell({ ...env, GATEWAY_PWSH: 'pwsh' }, 'win32'), /must be an absolute path/);
+    assert.throws(() => findPowerShell({ PATH: userBin, SystemRoot: path.join(systemRoot, 'none') }, 'win32'), PowerShellNotAvailableError);
+  });
+
+  test('a module in the user\'s module folder cannot stand in for a command the bridge uses (ConvertTo-Json)', { skip: process.platform === 'win32' && 'the user module folder is under Documents there' }, async () => {
+    const home = fs.mkdtempSync(path.join(tempDir, 'home-'));
+    const evil = path.join(home, '.local', 'share', 'powershell', 'Modules', 'Evil');
+    fs.mkdirSync(evil, { recursive: true });
+    fs.writeFileSync(path.join(evil, 'Evil.psm1'), "function ConvertTo-Json { 'planted' }\nExport-ModuleMember -Function ConvertTo-Json\n");
+    const executable = findPowerShell();
+    // Proof the planted module wins in a plain session of that user...
+    const plain = spawnSync(executable, ['-NoProfile', '-NonInteractive', '-Command', 'ConvertTo-Json -InputObject 1'], { env: { ...process.env, HOME: home }, encoding: 'utf8' });
+    assert.equal(plain.stdout.trim(), 'planted');
+    // ...and not in the bridge's.
+    const results = await withEnv({ HOME: home }, () => runModuleFunction('Test-DicomGatewayPowerPolicy'));
+    assert.deepEqual(
+      results.map((r) => r.Name),
+      ['SleepTimeout', 'Hibernation'],
+    );
   });
 });
 

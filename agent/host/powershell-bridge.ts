@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PowerShell } from 'node-powershell';
+import { isPackaged } from '../assets';
 
 export type CheckStatus = 'Pass' | 'Warn' | 'Fail' | 'NotApplicable';
 
@@ -51,24 +52,27 @@ const PARAMETER_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
 const JSON_MARKER = 'DGW-BRIDGE-JSON:';
 
 /**
- * The PowerShell executable to run: $GATEWAY_PWSH if set (a path, or a name looked up on PATH; nothing
- * else is tried then), else `pwsh` on PATH, else ~/.dotnet/tools/pwsh (the .NET global tool), else on
- * Windows `powershell.exe` (on PATH, else in System32). Throws PowerShellNotAvailableError.
+ * The PowerShell executable to run. On Windows only by absolute path, as the agent (a service) and an
+ * elevated `gateway doctor` run it with rights a user's PATH or profile must not borrow: $GATEWAY_PWSH
+ * when it is an absolute path, else Windows PowerShell in System32. Elsewhere (development, Linux):
+ * $GATEWAY_PWSH (a path, or a name looked up on PATH; nothing else is tried then), else `pwsh` on PATH,
+ * else ~/.dotnet/tools/pwsh (the .NET global tool). Throws PowerShellNotAvailableError.
  */
-export function findPowerShell(env: NodeJS.ProcessEnv = process.env): string {
-  const windows = process.platform === 'win32';
+export function findPowerShell(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
   const override = env.GATEWAY_PWSH;
+  if (platform === 'win32') {
+    if (override && !path.win32.isAbsolute(override)) throw new PowerShellNotAvailableError(`GATEWAY_PWSH is ${JSON.stringify(override)}; on Windows it must be an absolute path`);
+    const windowsPowerShell = path.join(env.SystemRoot ?? 'C:\\Windows', 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe');
+    const found = executableFile(override ?? windowsPowerShell);
+    if (found) return found;
+    throw new PowerShellNotAvailableError(`${override ? `GATEWAY_PWSH is ${JSON.stringify(override)}, which` : windowsPowerShell} is not an executable file; ${NOT_AVAILABLE_HINT}`);
+  }
   if (override) {
-    const found = override.includes('/') || override.includes('\\') ? executableFile(path.resolve(override)) : findOnPath(override, env);
+    const found = override.includes('/') ? executableFile(path.resolve(override)) : findOnPath(override, env);
     if (found) return found;
     throw new PowerShellNotAvailableError(`GATEWAY_PWSH is ${JSON.stringify(override)}, which is not an executable file; ${NOT_AVAILABLE_HINT}`);
   }
-  const candidates = [
-    () => findOnPath('pwsh', env),
-    () => executableFile(path.join(os.homedir(), '.dotnet', 'tools', windows ? 'pwsh.exe' : 'pwsh')),
-    () => (windows ? findOnPath('powershell', env) : undefined),
-    () => (windows ? executableFile(path.join(env.SystemRoot ?? 'C:\\Windows', 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe')) : undefined),
-  ];
+  const candidates = [() => findOnPath('pwsh', env), () => executableFile(path.join(os.homedir(), '.dotnet', 'tools', 'pwsh'))];
   for (const candidate of candidates) {
     const found = candidate();
     if (found) return found;
@@ -86,30 +90,25 @@ function executableFile(file: string): string | undefined {
   }
 }
 
+/** Development and Linux only: Windows never looks PowerShell up on PATH. */
 function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  const windows = process.platform === 'win32';
-  const pathValue = (windows ? (env.Path ?? env.PATH) : env.PATH) ?? '';
-  // Only .exe on Windows: node-powershell spawns without a shell, which cannot start a .cmd or .bat.
-  const file = windows && !path.extname(name) ? `${name}.exe` : name;
-  for (const dir of pathValue.split(path.delimiter)) {
-    const found = dir ? executableFile(path.join(dir, file)) : undefined;
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    const found = dir ? executableFile(path.join(dir, name)) : undefined;
     if (found) return found;
   }
   return undefined;
 }
 
 /**
- * The folder of the DicomGateway module: beside the repository's agent/ in development, beside the
- * executable (<dir of gateway.exe>/powershell/DicomGateway) when packaged. The first that holds the manifest.
+ * The manifest of the DicomGateway module, in one place only: when packaged, <dir of gateway.exe>/powershell/
+ * DicomGateway (the install folder, which users cannot write; never a folder above it, which they may
+ * create), else the repository's powershell/DicomGateway.
  */
-export function findModulePath(): string {
-  const candidates = [
-    path.join(__dirname, '..', '..', 'powershell', 'DicomGateway'),
-    path.join(path.dirname(process.execPath), 'powershell', 'DicomGateway'),
-  ];
-  const found = candidates.find((dir) => fs.existsSync(path.join(dir, 'DicomGateway.psd1')));
-  if (!found) throw new PowerShellBridgeError(`the PowerShell module DicomGateway was not found; looked for DicomGateway.psd1 in ${candidates.join(' and ')}`);
-  return found;
+export function findModuleManifest(packaged: boolean = isPackaged(), executable: string = process.execPath): string {
+  const dir = packaged ? path.join(path.dirname(executable), 'powershell', 'DicomGateway') : path.join(__dirname, '..', '..', 'powershell', 'DicomGateway');
+  const manifest = path.join(dir, 'DicomGateway.psd1');
+  if (!fs.existsSync(manifest)) throw new PowerShellBridgeError(`the PowerShell module DicomGateway was not found: there is no ${manifest}`);
+  return manifest;
 }
 
 /**
@@ -150,7 +149,10 @@ export function functionCommand(name: string, params: Record<string, ParamValue>
 }
 
 function importCommand(modulePath: string): string {
+  // First, before anything can autoload: only PowerShell's own modules (and Windows' in System32), never
+  // the user's module folders, where a module named like a built-in command would be loaded in its place.
   return (
+    `$env:PSModulePath = (@([System.IO.Path]::Combine($PSHOME, 'Modules')) + @(if ($env:SystemRoot) { [System.IO.Path]::Combine($env:SystemRoot, 'System32', 'WindowsPowerShell', 'v1.0', 'Modules') })) -join [System.IO.Path]::PathSeparator; ` +
     `$ProgressPreference = 'SilentlyContinue'; ` +
     `if ($PSStyle) { $PSStyle.OutputRendering = 'PlainText' }; ` +
     `Import-Module -Name ${quotePowerShellString(modulePath)} -Force -ErrorAction Stop; ` +
@@ -175,7 +177,7 @@ export interface ModuleSession {
 export async function withModuleSession<T>(work: (session: ModuleSession) => Promise<T>, options: BridgeOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const executable = findPowerShell();
-  const modulePath = findModulePath();
+  const modulePath = findModuleManifest();
   // node-powershell spawns at construction. NODE_POWERSHELL, if set, replaces the executable given here.
   const shell = new PowerShell({
     executable,
@@ -244,10 +246,12 @@ export async function runModuleFunction(name: string, params?: Record<string, Pa
 }
 
 /** The functions `gateway doctor` and the tray run to check this computer, with the parameters each takes. */
-export const THIS_PC_CHECKS: ReadonlyArray<{ name: string; takes: ReadonlyArray<'Port' | 'DataPath'> }> = [
-  { name: 'Test-DicomGatewayPrerequisite', takes: ['Port', 'DataPath'] },
-  { name: 'Test-DicomGatewayFirewallRule', takes: ['Port'] },
-  { name: 'Test-DicomGatewayAntivirusExclusion', takes: ['DataPath'] },
+export const THIS_PC_CHECKS: ReadonlyArray<{ name: string; takes: ReadonlyArray<'Port' | 'DataPath' | 'InstallPath'> }> = [
+  { name: 'Test-DicomGatewayPrerequisite', takes: ['Port', 'DataPath', 'InstallPath'] },
+  { name: 'Test-DicomGatewayService', takes: ['InstallPath', 'DataPath'] },
+  { name: 'Test-DicomGatewayFolderAccess', takes: ['InstallPath', 'DataPath'] },
+  { name: 'Test-DicomGatewayFirewallRule', takes: ['Port', 'InstallPath'] },
+  { name: 'Test-DicomGatewayAntivirusExclusion', takes: ['InstallPath', 'DataPath'] },
   { name: 'Test-DicomGatewayBitLocker', takes: ['DataPath'] },
   { name: 'Test-DicomGatewayPowerPolicy', takes: [] },
 ];
@@ -257,6 +261,8 @@ export interface ThisPcOptions extends BridgeOptions {
   port?: number;
   /** The data folder from the configuration; the module's default (%ProgramData%\DicomGateway) when absent. */
   dataPath?: string;
+  /** The install folder; when packaged the executable's own folder, else the module's default. */
+  installPath?: string;
 }
 
 export interface ThisPcReport {
@@ -271,7 +277,8 @@ export interface ThisPcReport {
  * `available: false` and the message; a function that fails becomes a Fail result named after it.
  */
 export async function checkThisPc(options: ThisPcOptions = {}): Promise<ThisPcReport> {
-  const values: Record<'Port' | 'DataPath', ParamValue | undefined> = { Port: options.port, DataPath: options.dataPath };
+  const installPath = options.installPath ?? (isPackaged() ? path.dirname(process.execPath) : undefined);
+  const values: Record<'Port' | 'DataPath' | 'InstallPath', ParamValue | undefined> = { Port: options.port, DataPath: options.dataPath, InstallPath: installPath };
   try {
     return await withModuleSession(async (session) => {
       const results: CheckResult[] = [];
