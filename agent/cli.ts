@@ -15,7 +15,7 @@ import { databaseUrlFor } from './db/database-url';
 import { requeueFailed } from './upload/queue';
 import { testConnectivityCommand } from './connectivity/test-connectivity';
 import { isPackaged } from './assets';
-import { trayCommand } from '../tray/tray-command';
+import { trayCommand, trayTarget } from '../tray/tray-command';
 
 const HELP = `gateway ${VERSION} - DICOM cloud gateway
 
@@ -35,7 +35,8 @@ Commands:
   echo     [--config FILE] [--host H] [--port N] [--ae-title TITLE]
                                         Send a C-ECHO to the gateway (checks the AE title)
   doctor   [--config FILE] [--json]     Check this computer (PowerShell module DicomGateway)
-  tray     [--config FILE]              The tray icon: the agent's state, pause/resume, checks, status page
+  tray     [--config FILE | --data-dir DIR]
+                                        The tray icon: the agent's state, pause/resume, checks, status page
   version                               Print the version
   help, --help                          This text
   (no command)                          On a desktop, with a configuration in its default place: the agent
@@ -195,9 +196,8 @@ async function desktopCommand(): Promise<number> {
 }
 
 async function trayCliCommand(args: string[]): Promise<number> {
-  const values = parse(args, { config: { type: 'string' } });
-  const config = loadConfig(values.config ?? defaultConfigPath());
-  return trayCommand({ dataDir: config.dataDir, apiPort: config.api.port, packaged: isPackaged() });
+  const values = parse(args, { config: { type: 'string' }, 'data-dir': { type: 'string' } });
+  return trayCommand({ ...trayTarget(values.config ?? defaultConfigPath(), values['data-dir']), packaged: isPackaged() });
 }
 
 async function echoCommand(args: string[]): Promise<number> {

@@ -65,6 +65,7 @@ describe('local API of a running agent', () => {
   let port: number;
   let token: string;
   const get = (p: string, headers: Record<string, string> = {}) => request(port, 'GET', p, headers);
+  const getStudies = (p: string) => get(p, { Authorization: `Bearer ${token}` });
   const post = (p: string, headers: Record<string, string> = {}, body?: string | Buffer) => request(port, 'POST', p, { Authorization: `Bearer ${token}`, ...headers }, body);
 
   before(async () => {
@@ -132,6 +133,7 @@ describe('local API of a running agent', () => {
 
   test('mutating calls need the token: 401 without it or with a wrong one', async () => {
     for (const headers of [{} as Record<string, string>, { Authorization: 'Bearer 0000' }, { Authorization: `Basic ${token}` }, { Authorization: `Bearer ${token.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a'))}` }]) {
+      assert.equal((await get('/api/studies', headers)).status, 401, 'GET /api/studies');
       for (const p of ['/api/uploads/pause', '/api/uploads/resume', '/api/connectivity-test', '/api/check-this-pc', '/api/studies/1.2.3/retry']) {
         const answer = await request(port, 'POST', p, headers);
         assert.equal(answer.status, 401, `${p} with ${JSON.stringify(headers)}`);
@@ -188,12 +190,12 @@ describe('local API of a running agent', () => {
       [post(`/api/studies/${'1.'.repeat(40)}1/retry`), 400, /at most 64/],
       [post('/api/studies/1.2.%E0%A4%A/retry'), 400, /URL encoding/],
       [post('/api/studies/1.2.840.99999.1/retry'), 404, /no study 1\.2\.840\.99999\.1/],
-      [get('/api/studies?limit=0'), 400, /limit must be a whole number from 1 to 200/],
-      [get('/api/studies?limit=201'), 400, /limit/],
-      [get('/api/studies?limit=ten'), 400, /limit/],
-      [get('/api/studies?offset=-1'), 400, /offset/],
-      [get('/api/studies?offset=1.5'), 400, /offset/],
-      [get('/api/studies?sort=name'), 400, /unknown parameter sort/],
+      [getStudies('/api/studies?limit=0'), 400, /limit must be a whole number from 1 to 200/],
+      [getStudies('/api/studies?limit=201'), 400, /limit/],
+      [getStudies('/api/studies?limit=ten'), 400, /limit/],
+      [getStudies('/api/studies?offset=-1'), 400, /offset/],
+      [getStudies('/api/studies?offset=1.5'), 400, /offset/],
+      [getStudies('/api/studies?sort=name'), 400, /unknown parameter sort/],
       [post('/api/uploads/pause', {}, Buffer.alloc(64 * 1024)), 413, /too large/],
     ];
     for (const [pending, status, message] of cases) {
@@ -222,7 +224,7 @@ describe('local API of a running agent', () => {
     const series = writeSyntheticCtSeries(tempDir('api-ct'), { slices: 3, rows: 32, columns: 32, patientName: 'Doe^Jane' });
     assert.equal((await runDcmtk('storescu', ['-aec', 'APIGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
 
-    const page = (await get('/api/studies')).json as ApiStudiesPage;
+    const page = (await getStudies('/api/studies')).json as ApiStudiesPage;
     assert.deepEqual([page.total, page.limit, page.offset, page.studies.length], [1, 50, 0, 1]);
     const study = page.studies[0];
     assert.equal(study.studyUid, series.studyInstanceUid);
@@ -231,10 +233,10 @@ describe('local API of a running agent', () => {
     assert.equal(study.instancesUploaded, 0);
     assert.ok(study.bytes > 3 * 32 * 32 * 2);
     assert.ok(['receiving', 'uploading'].includes(study.state), study.state);
-    const withPatient = await get('/api/studies?patient=1&limit=1&offset=0');
+    const withPatient = await getStudies('/api/studies?patient=1&limit=1&offset=0');
     assert.equal(withPatient.json.studies[0].patientName, undefined, 'the database keeps no patient names');
     assert.ok(!withPatient.body.includes('Doe'));
-    assert.deepEqual((await get('/api/studies?offset=1')).json.studies, []);
+    assert.deepEqual((await getStudies('/api/studies?offset=1')).json.studies, []);
 
     // Nothing listens upstream: after a few failed batches in a row the cloud is unreachable (amber at first).
     await waitFor('the cloud seen unreachable', async () => (await get('/api/status')).json.upstream.reachable === false);
@@ -257,7 +259,7 @@ describe('local API of a running agent', () => {
     const failed = (await get('/api/status')).json as ApiStatus;
     assert.equal(failed.queue.failed, 3);
     assert.ok(failed.reasons.some((r) => r.code === 'uploads-failed' && r.state === 'amber'));
-    assert.equal((await get('/api/studies')).json.studies[0].state, 'failed');
+    assert.equal((await getStudies('/api/studies')).json.studies[0].state, 'failed');
 
     const metrics = await get('/metrics');
     assert.equal(metrics.status, 200);

@@ -1,6 +1,6 @@
 // The tray against a real `gateway run` (its own database, a STOW-RS upstream where nothing listens): the API
 // client and the tray's view follow the real local API, Pause/Resume reach the real uploader, and the tray
-// reconnects across a restart of the agent (a new free API port, found in agent.json).
+// reconnects across a restart of the agent (a new free API port, which the agent publishes in <dataDir>/tray).
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -35,7 +35,7 @@ test('the tray follows a real agent: its state, Pause/Resume with the token, a r
   const wrongToken = new AgentApiClient({ baseUrl: statusPageUrl(gateway.apiPort), dataDir: dir });
   await assert.rejects(wrongToken.pauseUploads(), (err: AgentApiError) => err.failure === 'token-missing');
 
-  // The configured port (0 here) is not where the agent listens: the tray finds the port in agent.json.
+  // The configured port (0 here) is not where the agent listens: the tray finds the port in <dataDir>/tray.
   const rig = await trayRig(dir, { dataDir, apiPort: 0 });
   try {
     rig.tray.start();

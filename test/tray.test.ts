@@ -74,7 +74,7 @@ test('Pause/Resume sends the token and flips with the agent; a refused token is 
   await host.waitFor('pause item again', () => host.find(/Pause uploads/)?.enabled === true);
   assert.ok(api.saw('POST /api/uploads/resume'));
 
-  fs.writeFileSync(path.join(api.dataDir, 'api-token'), 'wrong-token');
+  fs.writeFileSync(path.join(api.dataDir, 'tray', 'api-token'), 'wrong-token');
   host.click(/Pause uploads/);
   await host.waitFor('a notice', () => notices.length > 0);
   assert.equal(notices[0].kind, 'action-failed');
@@ -111,8 +111,10 @@ test('the connectivity test and Check this PC run from the menu and notify their
   assert.equal(host.item(/Check this PC/).enabled, true, 'the item is back after the check');
 });
 
-test('the status page opens with the token in the fragment, the logs folder from the status', async () => {
+test('the status page opens with the token in the fragment; the logs folder is the tray\'s own, not what the API says', async () => {
   const { tray, host, api, opened } = await rig();
+  // Whatever answers on the port may name any folder or program: the tray does not use it.
+  api.status.logsDir = 'C:\\Users\\Public\\evil.exe';
   await api.start();
   tray.start();
   await host.waitFor('enabled items', () => host.find(/Open status page/)?.enabled === true);
@@ -120,6 +122,33 @@ test('the status page opens with the token in the fragment, the logs folder from
   host.click(/Open logs folder/);
   await host.waitFor('two opens', () => opened.length === 2);
   assert.deepEqual(opened, [`http://127.0.0.1:${api.port}/#token=${api.token}`, path.join(api.dataDir, 'logs')]);
+});
+
+test('a token file that does not hold a token of this agent stays out of the status page address', async () => {
+  const { tray, host, api, opened, logs } = await rig();
+  await api.start();
+  fs.writeFileSync(path.join(api.dataDir, 'tray', 'api-token'), 'abc&calc.exe\n');
+  tray.start();
+  await host.waitFor('enabled items', () => host.find(/Open status page/)?.enabled === true);
+  host.click(/Open status page/);
+  await host.waitFor('one open', () => opened.length === 1);
+  assert.equal(opened[0], `http://127.0.0.1:${api.port}/`);
+  assert.ok(logs.some((l) => /does not hold a token/.test(l.message as string)));
+});
+
+test('the tray finds the agent on the port it published in <dataDir>/tray, not the configured one', async () => {
+  const dir = tempDir('tray-port');
+  const api = new FakeAgentApi(path.join(dir, 'data'));
+  await api.start();
+  const configured = await freePort();
+  const tray = await trayRig(dir, { dataDir: api.dataDir, apiPort: configured });
+  cleanups.push(async () => {
+    await tray.stop();
+    await api.stop();
+  });
+  tray.tray.start();
+  await tray.host.waitFor('green', () => tray.host.icon === icon('green'));
+  assert.ok(api.saw('GET /api/status'));
 });
 
 test('notifies a transition once: failures that grow, not failures that stay', async () => {

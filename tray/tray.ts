@@ -1,8 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import SysTray, { type Action, type Menu } from 'systray2';
 import { AgentApiClient, AgentApiError } from '../agent/api/client';
-import { statusPageUrl, type ApiStatus } from '../agent/api/types';
+import { statusPageUrl } from '../agent/api/types';
+import { isApiToken, readPublishedApiPort, trayAccessDir } from '../agent/api/token';
 import { loadTrayIcons, type TrayFiles } from './icons';
 import { CHECK_THIS_PC, CONNECTIVITY_TEST, TrayMenu, type TrayMenuItem } from './menu';
 import { connectivityNotice, thisPcNotice, type ShowNotice } from './notifications';
@@ -12,9 +12,9 @@ import type { TrayLogger } from './tray-logger';
 import { TrayState, type AgentPoll, type NoticeKind, type TrayColour, type TrayNotice, type TrayStateOptions, type TrayView } from './tray-state';
 
 export interface TrayOptions {
-  /** The agent's data folder: its API token and agent.json. */
+  /** The agent's data folder: the tray reads only <dataDir>/tray (API port and token) and opens <dataDir>/logs. */
   dataDir: string;
-  /** api.port from the configuration; a running agent's agent.json (apiPort) wins. */
+  /** api.port from the configuration; the port a running agent published in <dataDir>/tray wins. */
   apiPort: number;
   files: TrayFiles;
   /** A writable folder of the user's where the binary runs from. */
@@ -47,7 +47,6 @@ export class Tray {
   private readonly icons: Record<TrayColour, string>;
   private readonly now: () => Date;
   private view: TrayView;
-  private lastStatus: ApiStatus | null = null;
   private agentAnswered: boolean | null = null;
   private systray: SysTray | null = null;
   private iconShown = false;
@@ -93,8 +92,13 @@ export class Tray {
     this.markStopped();
   }
 
+  /** The client reads the token from <dataDir>/tray, the copy the agent publishes for users. */
   private client(): AgentApiClient {
-    return new AgentApiClient({ baseUrl: statusPageUrl(apiPortOf(this.options.dataDir, this.options.apiPort)), dataDir: this.options.dataDir });
+    return new AgentApiClient({ baseUrl: statusPageUrl(this.apiPort()), dataDir: trayAccessDir(this.options.dataDir) });
+  }
+
+  private apiPort(): number {
+    return readPublishedApiPort(this.options.dataDir) ?? this.options.apiPort;
   }
 
   private schedulePoll(delayMs: number): void {
@@ -116,7 +120,6 @@ export class Tray {
       this.agentAnswered = answered;
       this.log.info(answered ? 'agent answers' : 'agent not answering', { api: client.baseUrl, ...('error' in poll ? { error: poll.error } : {}) });
     }
-    if ('status' in poll) this.lastStatus = poll.status;
     const { view, notices } = this.state.observe(poll, this.now());
     this.show(view);
     for (const notice of notices) this.options.showNotice(notice);
@@ -216,7 +219,8 @@ export class Tray {
         this.openStatusPage();
         break;
       case 'logs-folder':
-        this.options.open(this.lastStatus?.logsDir ?? path.join(this.options.dataDir, 'logs'));
+        // Built here, never taken from whatever answers on the API port.
+        this.options.open(path.join(this.options.dataDir, 'logs'));
         break;
       case 'quit':
         void this.stop();
@@ -252,14 +256,17 @@ export class Tray {
   }
 
   private openStatusPage(): void {
-    const port = apiPortOf(this.options.dataDir, this.options.apiPort);
     let token: string | undefined;
     try {
       token = this.client().readToken();
     } catch (err) {
       this.log.warn('status page opens without the token (read-only)', { error: (err as Error).message });
     }
-    this.options.open(statusPageUrl(port, token));
+    if (token !== undefined && !isApiToken(token)) {
+      this.log.warn('status page opens without the token: the token file does not hold a token of this agent');
+      token = undefined;
+    }
+    this.options.open(statusPageUrl(this.apiPort(), token));
   }
 }
 
@@ -268,17 +275,6 @@ function actionFailure(err: unknown): string {
   if (err instanceof AgentApiError && err.failure === 'token-unreadable') return 'This needs administrator rights: ask IT, or start the tray as an administrator.';
   if (err instanceof AgentApiError && err.failure === 'not-running') return 'The agent is not running.';
   return (err as Error).message;
-}
-
-/** The port a running agent recorded in <dataDir>/agent.json, else the configured one. */
-function apiPortOf(dataDir: string, configured: number): number {
-  try {
-    const info = JSON.parse(fs.readFileSync(path.join(dataDir, 'agent.json'), 'utf8')) as { apiPort?: unknown };
-    if (typeof info.apiPort === 'number' && Number.isInteger(info.apiPort) && info.apiPort > 0) return info.apiPort;
-  } catch {
-    // No agent running (or the file is not readable for this user): the configured port.
-  }
-  return configured;
 }
 
 /**

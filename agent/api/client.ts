@@ -59,7 +59,7 @@ export class AgentApiClient {
   }
 
   studies(limit = 50, offset = 0): Promise<ApiStudiesPage> {
-    return this.call('GET', `/api/studies?limit=${limit}&offset=${offset}`, this.timeoutMs, false);
+    return this.call('GET', `/api/studies?limit=${limit}&offset=${offset}`, this.timeoutMs, true);
   }
 
   pauseUploads(): Promise<ApiUploadsState> {

@@ -44,7 +44,7 @@ export function apiRoutes(view: AgentView): Route[] {
     {
       method: 'GET',
       path: '/api/studies',
-      needsToken: false,
+      needsToken: true,
       handle: async ({ query }) => {
         for (const key of query.keys()) if (!['limit', 'offset', 'patient'].includes(key)) throw new HttpError(400, `unknown parameter ${key} (allowed: limit, offset, patient)`);
         const limit = wholeNumber(query.get('limit'), 'limit', 1, STUDIES_MAX_LIMIT) ?? STUDIES_DEFAULT_LIMIT;

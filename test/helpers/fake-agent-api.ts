@@ -1,7 +1,9 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { publishForTray } from '../../agent/api/token';
 import { API_TOKEN_FILE, type ApiConnectivityReport, type ApiStatus, type ApiThisPcReport } from '../../agent/api/types';
 
 /** A green, idle agent's status; tests change fields of it. */
@@ -37,7 +39,7 @@ export class FakeAgentApi {
   /** "METHOD /path" of every request, in order. */
   readonly requests: string[] = [];
   port = 0;
-  readonly token = 'test-token-0123456789abcdef';
+  readonly token = crypto.randomBytes(32).toString('hex');
   private server: http.Server | null = null;
 
   constructor(readonly dataDir: string) {
@@ -51,6 +53,8 @@ export class FakeAgentApi {
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
     this.port = (server.address() as AddressInfo).port;
     this.server = server;
+    // As the agent does: the port and token the tray reads, in <dataDir>/tray.
+    publishForTray(this.dataDir, this.port, this.token);
   }
 
   async stop(): Promise<void> {

@@ -103,7 +103,7 @@ Describe 'Install-DicomGateway' {
 
         It 'registers "gateway tray" at the logon of any user' {
             $task = $script:Machine.Tasks['\DicomGateway\DicomGateway Tray']
-            $task.Arguments | Should -Be 'tray'
+            $task.Arguments | Should -Be ('tray --data-dir "{0}"' -f $script:DataPath)
             $task.Triggers | Should -Be 'AtLogOn'
             $task.PrincipalSid | Should -Be 'S-1-5-32-545'
         }

@@ -1,5 +1,5 @@
-// The status page: polls the agent's local API every 2 s and draws what it says. Reads need no token; pause,
-// resume and the connectivity test send the API token, which arrives in the address fragment (#token=..., from
+// The status page: polls the agent's local API every 2 s and draws what it says. The status needs no token; the
+// studies, pause, resume and the connectivity test send the API token, which arrives in the address fragment (#token=..., from
 // the tray: a fragment is never sent to the server) or is pasted, and is kept in this tab's sessionStorage only.
 'use strict';
 
@@ -17,7 +17,7 @@ const token = () => sessionStorage.getItem(TOKEN_KEY);
 
 async function callApi(method, path) {
   const headers = { Accept: 'application/json' };
-  if (method !== 'GET' && token()) headers.Authorization = `Bearer ${token()}`;
+  if (token()) headers.Authorization = `Bearer ${token()}`;
   const response = await fetch(path, { method, headers, cache: 'no-store' });
   const body = await response.json().catch(() => ({}));
   if (response.status === 401) {
@@ -144,9 +144,9 @@ let refreshTimer;
 
 async function refresh() {
   try {
-    const [status, studies] = await Promise.all([callApi('GET', '/api/status'), callApi('GET', '/api/studies?limit=20')]);
+    const [status, studies] = await Promise.all([callApi('GET', '/api/status'), token() ? callApi('GET', '/api/studies?limit=20') : null]);
     drawStatus(status);
-    drawStudies(studies);
+    if (studies) drawStudies(studies);
   } catch (err) {
     $('unreachable').hidden = false;
     $('state').className = 'state unknown';

@@ -39,7 +39,8 @@ function Get-DicomGatewayTaskDefinition {
         TaskName          = $script:DicomGatewayDefault.TrayTaskName
         Description       = 'DICOM gateway tray icon for the signed-in user.'
         Execute           = $Layout.Executable
-        Arguments         = 'tray'
+        # The data folder by name: a user may not read gateway.json to find it.
+        Arguments         = 'tray --data-dir "{0}"' -f $Layout.DataPath
         WorkingDirectory  = $Layout.InstallPath
         Triggers          = 'AtLogOn'
         PrincipalSid      = 'S-1-5-32-545'
