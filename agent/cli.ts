@@ -10,6 +10,8 @@ import { stopRunningAgent } from './stop-agent';
 import { formatStatus, readStatus } from './status';
 import { sendEcho } from './receive/echo';
 import { doctorCommand } from './host/doctor';
+import { secretCommand } from './config/secret-command';
+import { restrictNewFiles } from './config/secrets';
 import pg from 'pg';
 import { databaseUrlFor } from './db/database-url';
 import { requeueFailed } from './upload/queue';
@@ -35,6 +37,8 @@ Commands:
   echo     [--config FILE] [--host H] [--port N] [--ae-title TITLE]
                                         Send a C-ECHO to the gateway (checks the AE title)
   doctor   [--config FILE] [--json]     Check this computer (PowerShell module DicomGateway)
+  secret   (set NAME | list) [--config FILE]
+                                        Store the cloud token or proxy password protected (value on stdin)
   tray     [--config FILE | --data-dir DIR]
                                         The tray icon: the agent's state, pause/resume, checks, status page
   version                               Print the version
@@ -51,6 +55,7 @@ class UsageError extends Error {}
 /** Runs one CLI command; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  restrictNewFiles();
   try {
     switch (command) {
       case 'run':
@@ -69,6 +74,8 @@ export async function main(argv: string[]): Promise<number> {
         return await retryCommand(rest);
       case 'doctor':
         return await doctorCommand(rest);
+      case 'secret':
+        return await secretCommand(rest);
       case 'tray':
         return await trayCliCommand(rest);
       case 'version':

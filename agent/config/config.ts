@@ -5,6 +5,7 @@ import { aeTitleProblem } from './ae-title';
 import { ConfigError } from './config-error';
 import { boolean, integer, object, only, optionalObject, string } from './validate';
 import { parseCompression, type CompressionConfig } from '../compress/rules';
+import { readSecrets, withSecrets } from './secrets';
 import { parseStudies, parseUpload, parseUpstream, type StudiesConfig, type UploadConfig, type UpstreamConfig } from './upstream-config';
 import { DEFAULT_API_PORT } from '../api/types';
 import type { RetentionConfig } from '../studies/retention';
@@ -81,8 +82,11 @@ const DEFAULTS = {
   api: { port: DEFAULT_API_PORT, upstreamAlertMinutes: 15 },
 } as const;
 
-/** Reads and validates a configuration file; every error names the file and the bad key. */
-export function loadConfig(file: string): GatewayConfig {
+/**
+ * Reads and validates a configuration file; every error names the file and the bad key. The upstream's token
+ * and proxy password come from <dataDir>/secrets.json when it holds them (see secrets.ts), unless `secrets: false`.
+ */
+export function loadConfig(file: string, options: { secrets?: boolean } = {}): GatewayConfig {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -96,7 +100,9 @@ export function loadConfig(file: string): GatewayConfig {
     throw new ConfigError(`configuration ${file} is not valid JSON: ${(err as Error).message}`);
   }
   try {
-    return { ...parseConfig(raw, path.dirname(path.resolve(file))), configFile: path.resolve(file) };
+    const config: GatewayConfig = { ...parseConfig(raw, path.dirname(path.resolve(file))), configFile: path.resolve(file) };
+    if (config.upstream && options.secrets !== false) config.upstream = withSecrets(config.upstream, readSecrets(config.dataDir));
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`configuration ${file}: ${err.message}`);
     throw err;
