@@ -123,8 +123,10 @@ Describe 'Test-DicomGatewayPrerequisite' {
             @{ Case = 'fails a local account that is not elevated'; Name = 'GW01\tech'; Authority = 'GW01'; IsAdministrator = $false; IsSystem = $false; Status = 'Fail'; Detail = @('not running as administrator') }
             @{ Case = 'passes a local administrator whatever the case of the computer name'; Name = 'gw01\admin'; Authority = 'gw01'; IsAdministrator = $true; IsSystem = $false; Status = 'Pass'; Detail = @() }
             @{ Case = 'passes SYSTEM, the account Intune installs with'; Name = 'NT AUTHORITY\SYSTEM'; Authority = 'NT AUTHORITY'; IsAdministrator = $true; IsSystem = $true; Status = 'Pass'; Detail = @('SYSTEM') }
+            @{ Case = 'is not applicable to the agent itself (Check this PC from the tray)'; Name = 'NT SERVICE\DicomGateway'; Authority = 'NT SERVICE'; IsAdministrator = $false; IsSystem = $false; Sid = 'S-1-5-80-3591495228-4217445067-214464481-3871279578-3610738999'; Status = 'NotApplicable'; Detail = @('not an administrator by design.*gateway doctor elevated') }
         ) {
-            $script:Machine.Identity = [pscustomobject]@{ Name = $Name; Authority = $Authority; IsAdministrator = $IsAdministrator; IsSystem = $IsSystem; ComputerName = 'GW01' }
+            $identitySid = if ($Sid) { $Sid } else { 'S-1-5-21-9-9-9-1001' }
+            $script:Machine.Identity = [pscustomobject]@{ Name = $Name; Sid = $identitySid; Authority = $Authority; IsAdministrator = $IsAdministrator; IsSystem = $IsSystem; ComputerName = 'GW01' }
             $check = Get-Check -Name 'LocalAdministrator'
             $check.Status | Should -Be $Status
             foreach ($pattern in $Detail) { $check.Detail | Should -Match $pattern }

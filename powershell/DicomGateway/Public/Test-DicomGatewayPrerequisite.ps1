@@ -15,7 +15,7 @@ function Test-DicomGatewayPrerequisite {
       (Warn below). Disk sizes are decimal and 1 % is allowed for the partitions Windows makes, so
       a disk sold as 1 TB passes the minimum.
     - LocalAdministrator: run elevated by a local administrator, not a domain account (SYSTEM, as
-      Intune runs installs, counts as local)
+      Intune runs installs, counts as local); NotApplicable when the agent's own account runs it
     - HostName: no underscore in the computer name
     - StaticIPAddress: Pass for static addresses; Warn for DHCP (make it a DHCP reservation)
     - DicomPort: nothing but the gateway itself listens on the DICOM port
@@ -137,6 +137,10 @@ function Test-DicomGatewayPrerequisite {
 
     Invoke-DicomGatewayCheck -CheckName 'LocalAdministrator' -CheckScript {
         $identity = Get-DgwCurrentIdentity
+        if ($identity.Sid -eq (ConvertTo-DicomGatewayServiceSid -ServiceName $script:DicomGatewayDefault.ServiceName)) {
+            # "Check this PC" from the tray runs here as the agent, which is no administrator by design.
+            return New-DicomGatewayResult -Name 'LocalAdministrator' -Status NotApplicable -Detail ("Checked as the agent's own account '{0}', which is not an administrator by design; run gateway doctor elevated to check the account that installs" -f $identity.Name)
+        }
         $isLocal = $identity.IsSystem -or ($identity.Authority -eq $identity.ComputerName)
         $problems = @()
         if (-not $isLocal) { $problems += ("'{0}' is a domain account; sign in with a local administrator account" -f $identity.Name) }
