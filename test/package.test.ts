@@ -180,8 +180,8 @@ describe('the packaged executables', () => {
       folder = tempDir('pkg-wine');
     });
 
-    test('the package folder holds the Intune scripts, the template, gateway.exe, PostgreSQL and the module', () => {
-      for (const file of ['Install.ps1', 'Uninstall.ps1', 'IntuneCommon.ps1', 'Detect.ps1', 'gateway.template.json', 'INSTALL.txt', 'gateway/gateway.exe', 'gateway/postgres/bin/postgres.exe', 'gateway/postgres/bin/initdb.exe', 'gateway/postgres/bin/pg_ctl.exe', 'gateway/powershell/DicomGateway/DicomGateway.psd1']) {
+    test('the package folder holds the Intune scripts, the template, gateway.exe, its service host, PostgreSQL and the module', () => {
+      for (const file of ['Install.ps1', 'Uninstall.ps1', 'IntuneCommon.ps1', 'Detect.ps1', 'gateway.template.json', 'INSTALL.txt', 'gateway/gateway.exe', 'gateway/gateway-service.exe', 'gateway/gateway-service.exe.config', 'gateway/gateway-service.LICENSE.txt', 'gateway/postgres/bin/postgres.exe', 'gateway/postgres/bin/initdb.exe', 'gateway/postgres/bin/pg_ctl.exe', 'gateway/powershell/DicomGateway/DicomGateway.psd1']) {
         assert.ok(fs.existsSync(path.join(WINDOWS_PACKAGE, file)), `dist/win-x64/${file}`);
       }
       assert.ok(fs.readdirSync(path.dirname(WINDOWS_PACKAGE)).some((f) => /^dicom-gateway-win-x64-.+\.zip$/.test(f)));

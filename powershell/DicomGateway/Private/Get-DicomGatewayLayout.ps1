@@ -24,7 +24,6 @@ function Get-DicomGatewayLayout {
         PostgresFolder   = [System.IO.Path]::Combine($InstallPath, 'postgres')
         ConfigFile       = [System.IO.Path]::Combine($DataPath, $script:DicomGatewayDefault.ConfigFileName)
         LogFolder        = [System.IO.Path]::Combine($DataPath, 'logs')
-        ApiTokenFile     = [System.IO.Path]::Combine($DataPath, 'api-token')
         SecretsFile      = [System.IO.Path]::Combine($DataPath, 'secrets.json')
         DatabaseFolder   = [System.IO.Path]::Combine($DataPath, 'postgres')
         TrayFolder       = [System.IO.Path]::Combine($DataPath, 'tray')

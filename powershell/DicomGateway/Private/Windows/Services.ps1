@@ -65,8 +65,9 @@ function ConvertFrom-DgwFailureActions {
 }
 
 function Register-DgwService {
-    # Writes WinSW's XML, registers the service through WinSW (or only sets it again when it
-    # exists), then the account, start mode and recovery through sc.exe.
+    # Writes WinSW's XML and registers the service through WinSW (again when it points at another
+    # host, after an install to another folder), then the account, start mode and recovery through
+    # sc.exe. No argument here holds quotes of its own: Windows PowerShell 5.1 would pass them mangled.
     [CmdletBinding()]
     param(
         [Parameter(Mandatory)]
@@ -74,11 +75,18 @@ function Register-DgwService {
     )
 
     [System.IO.File]::WriteAllText($Definition.ConfigPath, $Definition.Xml, (New-Object System.Text.UTF8Encoding -ArgumentList $false))
-    if (-not (Get-DgwService -Name $Definition.ServiceName)) {
+    $existing = Get-DgwService -Name $Definition.ServiceName
+    if ($existing -and $existing.PathName.Trim().Trim('"') -ne $Definition.HostPath) {
+        if ($existing.State -ne 'Stopped') { Stop-Service -Name $Definition.ServiceName -ErrorAction Stop }
+        $null = Invoke-DgwSc -ArgumentList @('delete', $Definition.ServiceName)
+        $existing = $null
+    }
+    if (-not $existing) {
         $output = @(& $Definition.HostPath install 2>&1 | ForEach-Object { [string]$_ })
         if ($LASTEXITCODE -ne 0) { throw ('{0} install failed with exit code {1}: {2}' -f $Definition.HostPath, $LASTEXITCODE, ($output -join ' ').Trim()) }
     }
-    $null = Invoke-DgwSc -ArgumentList @('config', $Definition.ServiceName, 'binPath=', ('"{0}"' -f $Definition.HostPath), 'start=', 'auto', 'obj=', $Definition.Account, 'DisplayName=', $Definition.DisplayName)
+    # A virtual account has no password: sc.exe leaves it unset.
+    $null = Invoke-DgwSc -ArgumentList @('config', $Definition.ServiceName, 'start=', 'auto', 'obj=', $Definition.Account, 'DisplayName=', $Definition.DisplayName)
     $null = Invoke-DgwSc -ArgumentList @('sidtype', $Definition.ServiceName, 'unrestricted')
     $null = Invoke-DgwSc -ArgumentList @('failure', $Definition.ServiceName, 'reset=', [string]$Definition.ResetSeconds, 'actions=', $Definition.FailureActions)
     $null = Invoke-DgwSc -ArgumentList @('failureflag', $Definition.ServiceName, '1')
