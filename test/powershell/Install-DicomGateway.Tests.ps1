@@ -94,8 +94,9 @@ Describe 'Install-DicomGateway' {
             $xml.service.stopexecutable | Should -Be (Join-Path $script:InstallPath 'gateway.exe')
             # WinSW appends <arguments> to both: "run --config X" and "stop --config X".
             $xml.service.arguments | Should -Be ('--config "{0}"' -f (Join-Path $script:DataPath 'gateway.json'))
-            $xml.service.startarguments | Should -Be 'run'
-            $xml.service.stoparguments | Should -Be 'stop'
+            # WinSW 1.17 reads the singular elements only (the plural ones are 2.0's).
+            $xml.service.startargument | Should -Be 'run'
+            $xml.service.stopargument | Should -Be 'stop'
             $xml.service.startmode | Should -Be 'Automatic'
             $xml.service.logpath | Should -Be ([System.IO.Path]::Combine($script:DataPath, 'logs', 'service'))
             $script:Machine.Tasks.ContainsKey('\DicomGateway\DicomGateway Agent') | Should -BeFalse

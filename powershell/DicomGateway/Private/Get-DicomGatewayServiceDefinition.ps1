@@ -8,7 +8,8 @@ function Get-DicomGatewayServiceDefinition {
     MIT) does: it starts "gateway.exe run --config <file>" and, when the service is stopped, runs
     "gateway.exe stop --config <file>", which asks the agent through its local API to finish and
     waits until the agent and its PostgreSQL have exited. WinSW appends <arguments> to both
-    <startarguments> and <stoparguments>, so the verb goes in those and --config in <arguments>.
+    the start and stop arguments, so the verb goes in <startargument> and <stopargument> (WinSW 1.x
+    knows only these singular elements; <startarguments> came with 2.0) and --config in <arguments>.
     The account is the virtual account NT SERVICE\DicomGateway: a SID of its own that no other
     service shares (LocalService is shared by many), no password, no rights beyond what the
     folder permissions grant it. A child that exits non-zero makes WinSW exit with that code,
@@ -72,9 +73,9 @@ function ConvertTo-DicomGatewayServiceXml {
         '  <description>{0}</description>' -f (& $escape $Definition.Description)
         '  <executable>{0}</executable>' -f (& $escape $Definition.Executable)
         '  <arguments>{0}</arguments>' -f (& $escape $Definition.Arguments)
-        '  <startarguments>{0}</startarguments>' -f (& $escape $Definition.StartArguments)
+        '  <startargument>{0}</startargument>' -f (& $escape $Definition.StartArguments)
         '  <stopexecutable>{0}</stopexecutable>' -f (& $escape $Definition.Executable)
-        '  <stoparguments>{0}</stoparguments>' -f (& $escape $Definition.StopArguments)
+        '  <stopargument>{0}</stopargument>' -f (& $escape $Definition.StopArguments)
         '  <workingdirectory>{0}</workingdirectory>' -f (& $escape $Definition.WorkingDirectory)
         '  <startmode>Automatic</startmode>'
         '  <logpath>{0}</logpath>' -f (& $escape $Definition.LogFolder)
