@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { AgentApiClient, AgentApiError } from '../agent/api/client';
+import { trayAccessDir } from '../agent/api/token';
 import { statusPageUrl } from '../agent/api/types';
 import { freePort } from '../agent/db/embedded-postgres';
 import { createTestDatabase } from './helpers/database';
@@ -34,6 +35,15 @@ test('the tray follows a real agent: its state, Pause/Resume with the token, a r
   assert.deepEqual(await client.resumeUploads(), { paused: false });
   const wrongToken = new AgentApiClient({ baseUrl: statusPageUrl(gateway.apiPort), dataDir: dir });
   await assert.rejects(wrongToken.pauseUploads(), (err: AgentApiError) => err.failure === 'token-missing');
+
+  // The tray's own token (which every logged-on user may read on Windows): everything but stopping the agent.
+  const asTray = new AgentApiClient({ baseUrl: statusPageUrl(gateway.apiPort), dataDir: trayAccessDir(dataDir) });
+  assert.notEqual(asTray.readToken(), client.readToken());
+  assert.deepEqual(await asTray.pauseUploads(), { paused: true });
+  assert.deepEqual(await asTray.resumeUploads(), { paused: false });
+  assert.equal((await asTray.studies()).total, 0);
+  await assert.rejects(asTray.stopAgent(), (err: AgentApiError) => err.failure === 'unauthorized');
+  assert.equal((await client.status()).receiver.listening, true, 'the agent still runs');
 
   // The configured port (0 here) is not where the agent listens: the tray finds the port in <dataDir>/tray.
   const rig = await trayRig(dir, { dataDir, apiPort: 0 });

@@ -68,7 +68,8 @@ export function apiRoutes(view: AgentView): Route[] {
     {
       method: 'POST',
       path: '/api/stop',
-      needsToken: true,
+      // Not with the tray's token, which every logged-on user may read.
+      needsToken: 'admin',
       handle: () => {
         if (!view.requestStop) throw new HttpError(409, 'this agent cannot be stopped through its API');
         view.requestStop('gateway stop');

@@ -34,8 +34,8 @@ export interface Route {
   method: 'GET' | 'POST';
   /** An exact path, or a pattern whose groups become params. */
   path: string | RegExp;
-  /** Changes something or costs something: needs `Authorization: Bearer <token>`. */
-  needsToken: boolean;
+  /** Changes something or costs something: needs `Authorization: Bearer <token>` (the tray's token too, but for 'admin'). */
+  needsToken: boolean | 'admin';
   handle(request: { params: string[]; query: URLSearchParams }): Promise<Reply> | Reply;
 }
 
@@ -50,8 +50,8 @@ export interface ApiServer {
  * pages (another site's script in the user's browser carries that site's origin). No CORS header is ever sent, so
  * browsers keep other origins from reading answers too.
  */
-export async function startApiServer(options: { port: number; token: string; routes: Route[]; log: Logger }): Promise<ApiServer> {
-  const { routes, token, log } = options;
+export async function startApiServer(options: { port: number; token: string; trayToken?: string; routes: Route[]; log: Logger }): Promise<ApiServer> {
+  const { routes, token, trayToken, log } = options;
   let port = 0;
   const ownOrigins = () => [`http://${API_HOST}:${port}`, `http://localhost:${port}`];
 
@@ -75,7 +75,8 @@ export async function startApiServer(options: { port: number; token: string; rou
     if (!found) throw new HttpError(405, `${req.method} is not allowed on ${url.pathname} (allowed: ${allow})`, { Allow: allow });
 
     await drainBody(req);
-    if (found.route.needsToken && !authorizationMatches(req.headers.authorization, token)) {
+    const byTray = found.route.needsToken === true && trayToken !== undefined && authorizationMatches(req.headers.authorization, trayToken);
+    if (found.route.needsToken && !byTray && !authorizationMatches(req.headers.authorization, token)) {
       throw new HttpError(401, 'this call needs the API token: send Authorization: Bearer <the token in the data folder file api-token>', { 'WWW-Authenticate': 'Bearer' });
     }
     return found.route.handle({ params: found.params, query: url.searchParams });

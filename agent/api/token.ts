@@ -20,10 +20,22 @@ export function isApiToken(text: string): boolean {
 /**
  * The token mutating API calls must send, written once to <dataDir>/api-token (32 random bytes, hex): mode
  * 0600 on POSIX; on Windows the data folder's permissions (SYSTEM, Administrators, the agent's account).
- * The tray gets its own copy through publishForTray.
  */
 export function readOrCreateApiToken(dataDir: string): string {
-  const file = apiTokenPath(dataDir);
+  return readOrCreateToken(apiTokenPath(dataDir));
+}
+
+/**
+ * The tray's token, <dataDir>/tray/api-token: a second token, good for every call but stopping the agent, as
+ * interactive users may read it. On Windows the tray folder's permissions, set by the installer, add read for
+ * INTERACTIVE; on POSIX the tray runs as the agent's user (folder 0700, file 0600).
+ */
+export function readOrCreateTrayToken(dataDir: string): string {
+  fs.mkdirSync(trayAccessDir(dataDir), { recursive: true, mode: 0o700 });
+  return readOrCreateToken(path.join(trayAccessDir(dataDir), API_TOKEN_FILE));
+}
+
+function readOrCreateToken(file: string): string {
   try {
     const existing = fs.readFileSync(file, 'utf8').trim();
     if (isApiToken(existing)) {
@@ -44,16 +56,10 @@ export function trayAccessDir(dataDir: string): string {
   return path.join(dataDir, TRAY_DIR);
 }
 
-/**
- * Writes the API's port and token into <dataDir>/tray for the tray (files named as in the data folder, so the
- * API client reads the token there as it would in the data folder). On Windows the folder's permissions, set
- * by the installer, add read for INTERACTIVE users; on POSIX the tray runs as the agent's user (mode 0700).
- */
-export function publishForTray(dataDir: string, port: number, token: string): void {
-  const dir = trayAccessDir(dataDir);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeAtomically(path.join(dir, API_TOKEN_FILE), `${token}\n`);
-  writeAtomically(path.join(dir, TRAY_PORT_FILE), `${port}\n`);
+/** Writes the port the API listens on into <dataDir>/tray, beside the tray's token, once it listens. */
+export function publishApiPort(dataDir: string, port: number): void {
+  fs.mkdirSync(trayAccessDir(dataDir), { recursive: true, mode: 0o700 });
+  writeAtomically(path.join(trayAccessDir(dataDir), TRAY_PORT_FILE), `${port}\n`);
 }
 
 /** The port the agent published for the tray, if it did and the file says a port. */

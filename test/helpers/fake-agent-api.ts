@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { publishForTray } from '../../agent/api/token';
+import { publishApiPort, trayAccessDir } from '../../agent/api/token';
 import { API_TOKEN_FILE, type ApiConnectivityReport, type ApiStatus, type ApiThisPcReport } from '../../agent/api/types';
 
 /** A green, idle agent's status; tests change fields of it. */
@@ -46,6 +46,9 @@ export class FakeAgentApi {
     this.status = greenStatus(path.join(dataDir, 'logs'));
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(path.join(dataDir, API_TOKEN_FILE), `${this.token}\n`, { mode: 0o600 });
+    // The tray reads its token from <dataDir>/tray; this fake takes the same one there.
+    fs.mkdirSync(trayAccessDir(dataDir), { recursive: true });
+    fs.writeFileSync(path.join(trayAccessDir(dataDir), API_TOKEN_FILE), `${this.token}\n`, { mode: 0o600 });
   }
 
   async start(): Promise<void> {
@@ -53,8 +56,7 @@ export class FakeAgentApi {
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
     this.port = (server.address() as AddressInfo).port;
     this.server = server;
-    // As the agent does: the port and token the tray reads, in <dataDir>/tray.
-    publishForTray(this.dataDir, this.port, this.token);
+    publishApiPort(this.dataDir, this.port);
   }
 
   async stop(): Promise<void> {
