@@ -49,7 +49,8 @@ Describe 'Test-DicomGatewayService' {
 Describe 'The recovery actions as Windows stores them' {
     It 'reads sc.exe''s restart/5000/restart/5000/restart/30000 back from the registry value FailureActions' {
         $bytes = New-Object System.Collections.Generic.List[byte]
-        foreach ($word in 86400, 0, 0, 3, 0, 1, 5000, 1, 5000, 1, 30000) { $bytes.AddRange([System.BitConverter]::GetBytes([uint32]$word)) }
+        # Reset period, reboot message and command offsets (none), count, offset of the actions (20).
+        foreach ($word in 86400, 0, 0, 3, 20, 1, 5000, 1, 5000, 1, 30000) { $bytes.AddRange([System.BitConverter]::GetBytes([uint32]$word)) }
         $parsed = InModuleScope DicomGateway -Parameters @{ Bytes = $bytes.ToArray() } { param($Bytes) ConvertFrom-DgwFailureActions -Bytes $Bytes }
         $parsed.ResetSeconds | Should -Be 86400
         $parsed.Actions | Should -Be 'restart/5000/restart/5000/restart/30000'

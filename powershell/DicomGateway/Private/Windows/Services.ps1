@@ -45,8 +45,9 @@ function Get-DgwService {
 }
 
 function ConvertFrom-DgwFailureActions {
-    # The registry's SERVICE_FAILURE_ACTIONS: reset period, two reserved words, the count, one
-    # reserved word, then a (type, delay ms) pair per action; type 1 is restart.
+    # The registry's self-relative SERVICE_FAILURE_ACTIONS (MS-SCMR SERVICE_FAILURE_ACTIONS_WOW64):
+    # reset period, reboot message and command offsets, the count, the actions' offset, then a
+    # (type, delay ms) pair per action; type 1 is restart.
     [CmdletBinding()]
     [OutputType([pscustomobject])]
     param(
@@ -56,9 +57,11 @@ function ConvertFrom-DgwFailureActions {
 
     if ($Bytes.Length -lt 20) { return [pscustomobject]@{ ResetSeconds = 0; Actions = '' } }
     $count = [System.BitConverter]::ToUInt32($Bytes, 12)
+    $first = [int][System.BitConverter]::ToUInt32($Bytes, 16)
+    if ($first -lt 20) { $first = 20 }
     $names = @{ 0 = 'none'; 1 = 'restart'; 2 = 'reboot'; 3 = 'run' }
-    $actions = for ($index = 0; $index -lt $count -and 20 + 8 * $index + 8 -le $Bytes.Length; $index++) {
-        $offset = 20 + 8 * $index
+    $actions = for ($index = 0; $index -lt $count -and $first + 8 * $index + 8 -le $Bytes.Length; $index++) {
+        $offset = $first + 8 * $index
         '{0}/{1}' -f $names[[int][System.BitConverter]::ToUInt32($Bytes, $offset)], [System.BitConverter]::ToUInt32($Bytes, $offset + 4)
     }
     [pscustomobject]@{ ResetSeconds = [int][System.BitConverter]::ToUInt32($Bytes, 0); Actions = @($actions) -join '/' }
