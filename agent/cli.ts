@@ -17,7 +17,8 @@ import { databaseUrlFor } from './db/database-url';
 import { requeueFailed } from './upload/queue';
 import { testConnectivityCommand } from './connectivity/test-connectivity';
 import { isPackaged } from './assets';
-import { trayCommand, trayTarget } from '../tray/tray-command';
+import { trayCommand } from '../tray/tray-command';
+import { trayTarget } from './config/tray-target';
 
 const HELP = `gateway ${VERSION} - DICOM cloud gateway
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { AgentApiClient, AgentApiError } from '../agent/api/client';
-import { trayAccessDir } from '../agent/api/token';
+import { trayAccessDir } from '../tray/agent-access';
 import { statusPageUrl } from '../agent/api/types';
 import { freePort } from '../agent/db/embedded-postgres';
 import { createTestDatabase } from './helpers/database';

@@ -34,7 +34,7 @@ test('anything but the status page URL or an absolute folder is refused', () => 
   assert.equal(openerFor('relative/logs', 'linux'), undefined);
 });
 
-test('elsewhere the desktop\'s own opener', () => {
+test("elsewhere the desktop's own opener", () => {
   assert.deepEqual(openerFor('http://127.0.0.1:4180/', 'linux'), ['xdg-open', ['http://127.0.0.1:4180/']]);
   assert.deepEqual(openerFor('/var/lib/gateway/logs', 'linux'), ['xdg-open', ['/var/lib/gateway/logs']]);
 });

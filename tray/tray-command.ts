@@ -1,7 +1,4 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_API_PORT } from '../agent/api/types';
-import { loadConfig } from '../agent/config/config';
 import { trayFiles } from './icons';
 import { desktopNotifier } from './notifications';
 import { platformOpener } from './open';
@@ -14,24 +11,6 @@ export interface TrayCommandOptions {
   apiPort: number;
   /** True inside the packaged executable: the binary and icons are beside it. */
   packaged: boolean;
-}
-
-/**
- * Where the tray finds the agent: --data-dir when given; else the configuration's data folder and API port. A
- * user's tray may not read the configuration (on Windows it sits in the data folder, for administrators and the
- * agent only): then the data folder is the configuration's folder, as the installer lays it out, and the port the
- * one the agent publishes in <dataDir>/tray.
- */
-export function trayTarget(configFile: string, dataDir?: string): { dataDir: string; apiPort: number } {
-  if (dataDir !== undefined) return { dataDir: path.resolve(dataDir), apiPort: DEFAULT_API_PORT };
-  try {
-    fs.accessSync(configFile, fs.constants.R_OK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') return { dataDir: path.dirname(path.resolve(configFile)), apiPort: DEFAULT_API_PORT };
-  }
-  const config = loadConfig(configFile);
-  return { dataDir: config.dataDir, apiPort: config.api.port };
 }
 
 /** `gateway tray`: runs until Quit in the menu or SIGINT/SIGTERM (a second signal exits at once). */

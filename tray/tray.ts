@@ -2,7 +2,7 @@ import path from 'node:path';
 import SysTray, { type Action, type Menu } from 'systray2';
 import { AgentApiClient, AgentApiError } from '../agent/api/client';
 import { statusPageUrl } from '../agent/api/types';
-import { isApiToken, readPublishedApiPort, trayAccessDir } from '../agent/api/token';
+import { isApiToken, readPublishedApiPort, trayAccessDir } from './agent-access';
 import { loadTrayIcons, type TrayFiles } from './icons';
 import { CHECK_THIS_PC, CONNECTIVITY_TEST, TrayMenu, type TrayMenuItem } from './menu';
 import { connectivityNotice, thisPcNotice, type ShowNotice } from './notifications';

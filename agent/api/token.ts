@@ -1,20 +1,10 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { API_TOKEN_FILE } from './types';
-
-const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
-/** The only part of the data folder interactive users may read (the installer grants it; README, Security). */
-const TRAY_DIR = 'tray';
-const TRAY_PORT_FILE = 'api-port';
+import { API_PORT_FILE, API_TOKEN_FILE, API_TOKEN_PATTERN, TRAY_ACCESS_DIR } from './types';
 
 export function apiTokenPath(dataDir: string): string {
   return path.join(dataDir, API_TOKEN_FILE);
-}
-
-/** Whether a text has the shape of a token this agent makes (32 random bytes, hex). */
-export function isApiToken(text: string): boolean {
-  return TOKEN_PATTERN.test(text);
 }
 
 /**
@@ -38,7 +28,7 @@ export function readOrCreateTrayToken(dataDir: string): string {
 function readOrCreateToken(file: string): string {
   try {
     const existing = fs.readFileSync(file, 'utf8').trim();
-    if (isApiToken(existing)) {
+    if (API_TOKEN_PATTERN.test(existing)) {
       if (process.platform !== 'win32') fs.chmodSync(file, 0o600);
       return existing;
     }
@@ -51,27 +41,15 @@ function readOrCreateToken(file: string): string {
   return token;
 }
 
-/** <dataDir>/tray: where the tray of any signed-in user reads the API port and token, and nothing else. */
-export function trayAccessDir(dataDir: string): string {
-  return path.join(dataDir, TRAY_DIR);
+/** <dataDir>/tray: the only part of the data folder interactive users may read (the installer grants it; README, Security). */
+function trayAccessDir(dataDir: string): string {
+  return path.join(dataDir, TRAY_ACCESS_DIR);
 }
 
 /** Writes the port the API listens on into <dataDir>/tray, beside the tray's token, once it listens. */
 export function publishApiPort(dataDir: string, port: number): void {
   fs.mkdirSync(trayAccessDir(dataDir), { recursive: true, mode: 0o700 });
-  writeAtomically(path.join(trayAccessDir(dataDir), TRAY_PORT_FILE), `${port}\n`);
-}
-
-/** The port the agent published for the tray, if it did and the file says a port. */
-export function readPublishedApiPort(dataDir: string): number | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(trayAccessDir(dataDir), TRAY_PORT_FILE), 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-  const port = Number(text);
-  return /^\d{1,5}$/.test(text) && port >= 1 && port <= 65535 ? port : undefined;
+  writeAtomically(path.join(trayAccessDir(dataDir), API_PORT_FILE), `${port}\n`);
 }
 
 function writeAtomically(file: string, text: string): void {

@@ -9,6 +9,12 @@ export const DEFAULT_API_PORT = 4180;
 /** The token file in the data folder: mutating calls send it as `Authorization: Bearer <token>`. */
 export const API_TOKEN_FILE = 'api-token';
 
+/** <dataDir>/tray: the tray's own token (API_TOKEN_FILE) and the port the API listens on, for interactive users. */
+export const TRAY_ACCESS_DIR = 'tray';
+export const API_PORT_FILE = 'api-port';
+/** Every token the agent makes: 32 random bytes, hex. */
+export const API_TOKEN_PATTERN = /^[0-9a-f]{64}$/;
+
 export type OverallState = 'green' | 'amber' | 'red';
 
 export interface StatusReason {

@@ -25,7 +25,7 @@ export async function secretCommand(args: string[], input: NodeJS.ReadableStream
     console.log(SECRET_HELP);
     return 0;
   }
-  const usage = action === 'set' ? (name === undefined || !isSecretName(name) || extra.length > 0) : action !== 'list' || name !== undefined;
+  const usage = action === 'set' ? name === undefined || !isSecretName(name) || extra.length > 0 : action !== 'list' || name !== undefined;
   if (usage) {
     console.error(`gateway secret: ${action === 'set' && name !== undefined && !isSecretName(name) ? `unknown secret ${JSON.stringify(name)}` : 'usage'}\n${SECRET_HELP}`);
     return 2;
@@ -52,4 +52,3 @@ async function readAll(input: NodeJS.ReadableStream): Promise<string> {
   for await (const chunk of input) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
 }
-

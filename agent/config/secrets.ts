@@ -38,7 +38,8 @@ export function readSecrets(dataDir: string, codec: SecretCodec = platformCodec(
   const file = secretsPath(dataDir);
   const stored = readSecretFile(file);
   if (!stored) return {};
-  if (stored.protection !== codec.protection) throw new ConfigError(`${file} is protected as ${stored.protection}, which this computer cannot open (it needs ${codec.protection}); store the secrets again with gateway secret set`);
+  if (stored.protection !== codec.protection)
+    throw new ConfigError(`${file} is protected as ${stored.protection}, which this computer cannot open (it needs ${codec.protection}); store the secrets again with gateway secret set`);
   if (stored.protection === 'file-permissions') assertPrivate(file);
   const cached = openedCache.get(file);
   const stamp = fileStamp(file);
@@ -111,7 +112,13 @@ function readSecretFile(file: string): SecretFile | undefined {
     throw new ConfigError(`the secrets ${file} are not valid JSON: ${(err as Error).message}`);
   }
   const values = parsed.values;
-  if (parsed.format !== 1 || (parsed.protection !== 'dpapi-machine' && parsed.protection !== 'file-permissions') || typeof values !== 'object' || values === null || Object.values(values).some((v) => typeof v !== 'string')) {
+  if (
+    parsed.format !== 1 ||
+    (parsed.protection !== 'dpapi-machine' && parsed.protection !== 'file-permissions') ||
+    typeof values !== 'object' ||
+    values === null ||
+    Object.values(values).some((v) => typeof v !== 'string')
+  ) {
     throw new ConfigError(`the secrets ${file} are not in the format this gateway writes (format 1, protection dpapi-machine or file-permissions)`);
   }
   return parsed as SecretFile;
@@ -148,12 +155,12 @@ function runDpapi(direction: 'Protect' | 'Unprotect', values: Record<string, str
     "if (-not ('System.Security.Cryptography.ProtectedData' -as [type])) { $null = [System.Reflection.Assembly]::Load('System.Security, Version=4.0.0.0, Culture=neutral, PublicKeyToken=b03f5f7f11d50a3a') }",
     '$utf8 = New-Object System.Text.UTF8Encoding -ArgumentList $false',
     '$out = New-Object System.Text.StringBuilder',
-    "foreach ($line in [Console]::In.ReadToEnd().Split([char]10)) {",
-    "  if (-not $line.Trim()) { continue }",
-    "  $name, $data = $line.Trim().Split([char]9)",
+    'foreach ($line in [Console]::In.ReadToEnd().Split([char]10)) {',
+    '  if (-not $line.Trim()) { continue }',
+    '  $name, $data = $line.Trim().Split([char]9)',
     "  $entropy = $utf8.GetBytes('DicomGateway:' + $name)",
     `  $bytes = [System.Security.Cryptography.ProtectedData]::${direction}([System.Convert]::FromBase64String($data), $entropy, [System.Security.Cryptography.DataProtectionScope]::LocalMachine)`,
-    "  $null = $out.Append($name).Append([char]9).Append([System.Convert]::ToBase64String($bytes)).Append([char]10)",
+    '  $null = $out.Append($name).Append([char]9).Append([System.Convert]::ToBase64String($bytes)).Append([char]10)',
     '}',
     '[Console]::Out.Write($out.ToString())',
   ].join('\n');
@@ -162,7 +169,12 @@ function runDpapi(direction: 'Protect' | 'Unprotect', values: Record<string, str
     .map(([name, value]) => `${name}\t${direction === 'Protect' ? Buffer.from(value, 'utf8').toString('base64') : value}`)
     .join('\n');
   const powershell = path.win32.join(process.env.SystemRoot ?? 'C:\\Windows', 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe');
-  const output = execFileSync(powershell, ['-NoProfile', '-NonInteractive', '-EncodedCommand', Buffer.from(script, 'utf16le').toString('base64')], { input, encoding: 'utf8', windowsHide: true, timeout: 60_000 });
+  const output = execFileSync(powershell, ['-NoProfile', '-NonInteractive', '-EncodedCommand', Buffer.from(script, 'utf16le').toString('base64')], {
+    input,
+    encoding: 'utf8',
+    windowsHide: true,
+    timeout: 60_000,
+  });
   const result: Record<string, string> = {};
   for (const line of output.split(/\r?\n/)) {
     if (!line.trim()) continue;

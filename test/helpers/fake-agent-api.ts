@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { publishApiPort, trayAccessDir } from '../../agent/api/token';
+import { publishApiPort } from '../../agent/api/token';
+import { trayAccessDir } from '../../tray/agent-access';
 import { API_TOKEN_FILE, type ApiConnectivityReport, type ApiStatus, type ApiThisPcReport } from '../../agent/api/types';
 
 /** A green, idle agent's status; tests change fields of it. */
