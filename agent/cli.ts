@@ -8,7 +8,8 @@ import { VERSION } from './version';
 import { runAgentUntilSignalled } from './agent';
 import { stopRunningAgent } from './stop-agent';
 import { formatStatus, readStatus } from './status';
-import { sendEcho } from './receive/echo';
+import { echo } from './dicom/verification';
+import { connectDirect } from './upload/proxy-tunnel';
 import { doctorCommand } from './host/doctor';
 import { secretCommand } from './config/secret-command';
 import { restrictNewFiles } from './config/secrets';
@@ -215,7 +216,9 @@ async function echoCommand(args: string[]): Promise<number> {
   const port = values.port ? Number(values.port) : config!.port;
   const calledAe = values['ae-title'] ?? config!.aeTitle;
   const started = Date.now();
-  await sendEcho({ host, port, calledAe, callingAe: 'GATEWAY-CLI' });
+  const timeoutMs = 10_000;
+  const socket = await connectDirect({ host, port }, timeoutMs);
+  await echo(socket, { calledAe, callingAe: 'GATEWAY-CLI', timeoutMs }, { peer: `${calledAe}@${host}:${port}` });
   console.log(`C-ECHO to ${calledAe}@${host}:${port} succeeded in ${Date.now() - started} ms`);
   return 0;
 }

@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/config-error';
 import { boolean, integer, object, only, optionalObject, string } from '../config/validate';
+import { TransferSyntax } from '../dicom/uids';
 
 /** What a rule can look at; the pixel attributes are absent when the instance has no (native) pixel data. */
 export interface InstanceFacts {
@@ -60,7 +61,7 @@ export const DEFAULT_RULES: CompressionRule[] = [
   { name: 'uncompressed: lossless JPEG-LS', match: {}, action: 'lossless', codec: 'jpeg-ls' },
 ];
 
-const UNCOMPRESSED = ['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2'];
+const UNCOMPRESSED: readonly string[] = [TransferSyntax.ImplicitVRLittleEndian, TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ExplicitVRBigEndian];
 
 export function isCompressedTransferSyntax(uid: string): boolean {
   return !UNCOMPRESSED.includes(uid);

@@ -4,13 +4,12 @@ import { encodeExplicit, evenText, readElement, readElements, textValue, usValue
 import { encapsulatePixelData } from './encapsulate';
 import { implicitToExplicit } from './explicit-vr';
 import { matchRule, type CompressionRule, type InstanceFacts } from './rules';
+import { TransferSyntax } from '../dicom/uids';
 
 export const JPEG_LS_LOSSLESS = '1.2.840.10008.1.2.4.80';
 export const JPEG_LS_NEAR_LOSSLESS = '1.2.840.10008.1.2.4.81';
 export const JPEG_2000_LOSSLESS = '1.2.840.10008.1.2.4.90';
 export const JPEG_2000 = '1.2.840.10008.1.2.4.91';
-const IMPLICIT_LE = '1.2.840.10008.1.2';
-const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 
 const TAG = {
   transferSyntax: 0x00020010,
@@ -62,10 +61,10 @@ export function transcodePart10(source: Buffer, facts: Omit<InstanceFacts, keyof
     pos = element.end;
   }
   const transferSyntaxUid = textValue(source, meta.find((e) => e.tag === TAG.transferSyntax));
-  if (transferSyntaxUid !== IMPLICIT_LE && transferSyntaxUid !== EXPLICIT_LE) {
+  if (transferSyntaxUid !== TransferSyntax.ImplicitVRLittleEndian && transferSyntaxUid !== TransferSyntax.ExplicitVRLittleEndian) {
     return { outcome: 'kept', rule: matchRule(rules, facts)?.name, reason: `received transfer syntax ${transferSyntaxUid} is kept as it is (only native little endian data is compressed)` };
   }
-  const implicit = transferSyntaxUid === IMPLICIT_LE;
+  const implicit = transferSyntaxUid === TransferSyntax.ImplicitVRLittleEndian;
   let elements: DatasetElement[];
   try {
     elements = readElements(source, implicit, pos);

@@ -13,19 +13,12 @@ import { loadConfig, type GatewayConfig } from '../config/config';
 import { defaultConfigPath } from '../config/paths';
 import type { UpstreamConfig } from '../config/upstream-config';
 import { databaseUrlFor } from '../db/database-url';
-import { PduReader, encodeCommandSet } from '../receive/pdu-path';
-import {
-  A_RELEASE_RQ,
-  associateRequest,
-  commandFragments,
-  describeAssociateReject,
-  parseAssociateAccept,
-  parseCommandSet,
-  pDataPdu,
-  type ProposedContext,
-} from '../upload/dicom-tls-transport';
+import { isDicomError } from '../dicom/dicom-error';
+import { echo } from '../dicom/verification';
+import { errorMessage } from '../errors';
+import { describeAssociateReject, startTls } from '../upload/cloud-connection';
 import { effectiveProxy, openTunnel, redactProxy, TunnelError } from '../upload/proxy-tunnel';
-import { describeTlsFailure, keepPeerCertificateOnError, tlsOptions } from '../upload/tls-failure';
+import { describeTlsFailure, tlsFailureKind } from '../upload/tls-failure';
 
 export type StepStatus = 'pass' | 'warn' | 'fail' | 'skipped';
 
@@ -58,8 +51,6 @@ export interface ConnectivityOptions {
 
 export const MINIMUM_MBPS = 5;
 export const RECOMMENDED_MBPS = 20;
-const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
-const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
 const RATE_WINDOW_MINUTES = 15;
 const EXPIRY_WARN_DAYS = 30;
 
@@ -170,7 +161,7 @@ export async function runConnectivityTest(config: GatewayConfig, options: Connec
   try {
     resolved.push(`${target.host} → ${await lookup(target.host)}`);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    const code = (err as NodeJS.ErrnoException).code ?? errorMessage(err);
     if (proxy) {
       dnsStatus = 'warn';
       dnsProblems.push(`${target.host} does not resolve here (${code}); the proxy may resolve it`);
@@ -192,7 +183,7 @@ export async function runConnectivityTest(config: GatewayConfig, options: Connec
         resolved.push(`proxy ${proxyHost} → ${await lookup(proxyHost)}`);
       } catch (err) {
         dnsStatus = 'fail';
-        dnsProblems.push(`proxy host ${proxyHost} does not resolve (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        dnsProblems.push(`proxy host ${proxyHost} does not resolve (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`);
         dnsHint = HINTS.proxyDns;
       }
     }
@@ -212,13 +203,13 @@ export async function runConnectivityTest(config: GatewayConfig, options: Connec
     raw = await openTunnel(target, upstream.proxy, connectTimeoutMs);
     add({ name: 'TCP connect', status: 'pass', detail: `connected to ${target.host}:${target.port}${via}`, ms: ms(started) });
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
     const code = err instanceof TunnelError ? err.code : (err as NodeJS.ErrnoException).code ?? '';
     let hint: string;
     if (code === 'EPROXYAUTH') hint = HINTS.proxyAuth;
     else if (proxy) hint = code === 'EPROXYUNREACHABLE' ? `${HINTS.proxy}; ${HINTS.firewall(target.port)}` : HINTS.proxy;
     else hint = HINTS.firewall(target.port);
-    add({ name: 'TCP connect', status: 'fail', detail: proxy && !/proxy/.test(message) ? `${message} (through proxy ${redactProxy(proxy)})` : message, hint, ms: ms(started) });
+    // Through a proxy, every failure openTunnel reports names the proxy.
+    add({ name: 'TCP connect', status: 'fail', detail: errorMessage(err), hint, ms: ms(started) });
     skipRest(later.slice(1), 'skipped: no connection');
     return finish(report, await rateStep(config, options, add));
   }
@@ -227,7 +218,7 @@ export async function runConnectivityTest(config: GatewayConfig, options: Connec
   started = Date.now();
   let secure: tls.TLSSocket;
   try {
-    secure = await handshake(raw, upstream, target.host, connectTimeoutMs);
+    secure = await startTls(raw, upstream, target, connectTimeoutMs);
     const cert = secure.getPeerCertificate(false);
     const subject = cnOf(cert?.subject);
     const issuer = cnOf(cert?.issuer);
@@ -241,8 +232,7 @@ export async function runConnectivityTest(config: GatewayConfig, options: Connec
     }
   } catch (err) {
     raw.destroy();
-    const described = err instanceof HandshakeError ? err.message : describeTlsFailure(err);
-    add({ name: 'TLS handshake', status: 'fail', detail: described, hint: tlsHint(err, described), ms: ms(started) });
+    add({ name: 'TLS handshake', status: 'fail', detail: errorMessage(err), hint: tlsHint(err), ms: ms(started) });
     skipRest([serviceName], 'skipped: no TLS connection');
     return finish(report, await rateStep(config, options, add));
   }
@@ -253,8 +243,7 @@ export async function runConnectivityTest(config: GatewayConfig, options: Connec
     const result = upstream.kind === 'dicom-tls' ? await cEcho(secure, upstream, config.aeTitle, responseTimeoutMs) : await qido(secure, upstream, responseTimeoutMs);
     add({ name: serviceName, ...result, ms: ms(started) });
   } catch (err) {
-    const described = describeTlsFailure(err);
-    add({ name: serviceName, status: 'fail', detail: described, hint: tlsHint(err, described), ms: ms(started) });
+    add({ name: serviceName, status: 'fail', detail: isDicomError(err) ? err.message : describeTlsFailure(err), hint: tlsHint(err), ms: ms(started) });
   } finally {
     secure.destroy();
   }
@@ -275,52 +264,26 @@ function cnOf(name: tls.Certificate | undefined): string {
   return cn ? `CN=${cn}` : o ? `O=${o}` : '?';
 }
 
-class HandshakeError extends Error {}
-
-function tlsHint(err: unknown, described: string): string | undefined {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
-  if (/unknown issuer/.test(described)) return HINTS.interception;
-  if (code === 'CERT_HAS_EXPIRED' || /expired/.test(described)) return HINTS.expired;
-  if (code === 'CERT_NOT_YET_VALID') return 'check this computer\'s date and time';
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return HINTS.hostMismatch;
-  if (/client certificate/.test(described)) return HINTS.clientCert;
-  if (/^E[A-Z]+$/.test(code)) return 'the connection broke: a firewall or proxy may be cutting it, or the server is restarting';
-  return HINTS.tls;
-}
-
-function handshake(raw: net.Socket, upstream: UpstreamConfig, host: string, timeoutMs: number): Promise<tls.TLSSocket> {
-  let options: tls.ConnectionOptions;
-  try {
-    options = tlsOptions(upstream, host);
-  } catch (err) {
-    return Promise.reject(new HandshakeError(`cannot read the TLS files of upstream (caFile/certFile/keyFile): ${(err as Error).message}`));
+/** The fix for a failed TLS handshake or a connection that broke, chosen by what failed (the TLS error is the cause). */
+function tlsHint(err: unknown): string | undefined {
+  if (isDicomError(err, 'config', 'timeout')) return HINTS.tls;
+  switch (tlsFailureKind(isDicomError(err) && err.cause !== undefined ? err.cause : err)) {
+    case 'unknown-issuer':
+      return HINTS.interception;
+    case 'expired':
+      return HINTS.expired;
+    case 'not-yet-valid':
+      return 'check this computer\'s date and time';
+    case 'host-mismatch':
+      return HINTS.hostMismatch;
+    case 'client-certificate-required':
+    case 'client-certificate-refused':
+      return HINTS.clientCert;
+    case 'network':
+      return 'the connection broke: a firewall or proxy may be cutting it, or the server is restarting';
+    default:
+      return HINTS.tls;
   }
-  return new Promise((resolve, reject) => {
-    let socket: tls.TLSSocket;
-    try {
-      socket = tls.connect({ ...options, socket: raw, rejectUnauthorized: true });
-      keepPeerCertificateOnError(socket);
-    } catch (err) {
-      reject(new HandshakeError(`TLS setup failed: ${(err as Error).message} (check upstream.certFile/keyFile/caFile)`));
-      return;
-    }
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new HandshakeError(`TLS handshake did not complete within ${Math.round(timeoutMs / 1000)} s: is that port TLS?`));
-    }, timeoutMs);
-    const onError = (err: Error) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(err);
-    };
-    socket.once('error', onError);
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      socket.on('error', () => undefined);
-      resolve(socket);
-    });
-  });
 }
 
 type ServiceResult = Omit<ConnectivityStep, 'name' | 'ms'>;
@@ -364,84 +327,16 @@ function qido(socket: tls.TLSSocket, upstream: UpstreamConfig, timeoutMs: number
 /** An association proposing Verification, one C-ECHO, then release, over the open TLS connection. */
 async function cEcho(socket: tls.TLSSocket, upstream: UpstreamConfig, callingAe: string, timeoutMs: number): Promise<ServiceResult> {
   const calledAe = upstream.calledAeTitle ?? '';
-  const reader = new PduReader();
-  const pdus: Buffer[] = [];
-  let ended: Error | undefined;
-  let wake: (() => void) | undefined;
-  socket.on('data', (chunk: Buffer) => {
-    reader.push(chunk);
-    for (let next = reader.header(); next && reader.buffered >= next.length + 6; next = reader.header()) {
-      if (next.length > 1 << 20) {
-        ended = new Error(`the cloud sent an invalid PDU (type ${next.type}, ${next.length} bytes)`);
-        socket.destroy();
-        break;
-      }
-      pdus.push(Buffer.from(reader.take(next.length + 6)));
-    }
-    wake?.();
-  });
-  socket.on('error', (err) => {
-    ended ??= err;
-    wake?.();
-  });
-  socket.on('close', () => {
-    ended ??= new Error('the cloud closed the connection');
-    wake?.();
-  });
-  const next = async (what: string): Promise<Buffer> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const pdu = pdus.shift();
-      if (pdu) {
-        if (pdu[0] === 0x07) throw new Error(`the cloud aborted the association (A-ABORT source ${pdu[8]}, reason ${pdu[9]}) while we waited for ${what}`);
-        return pdu;
-      }
-      if (ended) throw new Error(`${describeTlsFailure(ended)} (while we waited for ${what})`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`the cloud did not answer within ${Math.round(timeoutMs / 1000)} s (waiting for ${what})`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        wake = () => {
-          clearTimeout(timer);
-          wake = undefined;
-          resolve();
-        };
-      });
-    }
-  };
-
-  const proposed: ProposedContext[] = [{ abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [IMPLICIT_VR_LITTLE_ENDIAN] }];
-  socket.write(associateRequest(calledAe, callingAe, proposed));
-  const answer = await next('the association answer');
-  if (answer[0] === 0x03) {
-    return { status: 'fail', detail: describeAssociateReject(answer[7], answer[8], answer[9], calledAe, callingAe), hint: HINTS.wrongAe };
+  try {
+    await echo(socket, { calledAe, callingAe, timeoutMs }, { peer: 'the cloud', describeSocketError: describeTlsFailure });
+    return { status: 'pass', detail: `association with ${calledAe} as ${callingAe} accepted, C-ECHO status 0x0000 (success), released` };
+  } catch (err) {
+    if (!isDicomError(err, 'rejected', 'refused-by-status', 'protocol')) throw err;
+    if (err.reject) return { status: 'fail', detail: describeAssociateReject(err.reject, calledAe, callingAe), hint: HINTS.wrongAe };
+    if (err.kind === 'rejected') return { status: 'fail', detail: err.message, hint: 'the cloud does not allow C-ECHO from this gateway: ask the cloud provider' };
+    if (err.kind === 'refused-by-status') return { status: 'fail', detail: err.message, hint: 'the cloud refused the echo: ask the cloud provider whether this gateway is allowed' };
+    return { status: 'fail', detail: err.message, hint: 'is that port a DICOM port?' };
   }
-  if (answer[0] !== 0x02) return { status: 'fail', detail: `the cloud answered the association request with PDU type ${answer[0]}`, hint: 'is that port a DICOM port?' };
-  const accepted = parseAssociateAccept(answer, proposed);
-  const context = accepted.contexts.find((c) => c.id === 1);
-  if (!context || context.result !== 0) {
-    socket.write(A_RELEASE_RQ);
-    return { status: 'fail', detail: `association accepted, but Verification (C-ECHO) was refused (result ${context?.result ?? 'missing'})`, hint: 'the cloud does not allow C-ECHO from this gateway: ask the cloud provider' };
-  }
-  const command = encodeCommandSet({ AffectedSOPClassUID: VERIFICATION_SOP_CLASS, CommandField: 0x0030, MessageID: 1, CommandDataSetType: 0x0101 })!;
-  socket.write(pDataPdu(context.id, command, true, true));
-  const parts: Buffer[] = [];
-  for (let last = false; !last; ) {
-    const pdu = await next('the C-ECHO response');
-    if (pdu[0] !== 0x04) throw new Error(`the cloud sent PDU type ${pdu[0]} instead of a C-ECHO response`);
-    const fragments = commandFragments(pdu);
-    parts.push(...fragments.parts);
-    last = fragments.last;
-  }
-  const response = parseCommandSet(Buffer.concat(parts));
-  // Release politely; a peer that does not answer the release does not fail the test.
-  socket.write(A_RELEASE_RQ);
-  await next('the release answer').catch(() => undefined);
-  const where = `${calledAe} as ${callingAe}`;
-  if (response.commandField !== 0x8030) return { status: 'fail', detail: `the cloud sent command field 0x${(response.commandField ?? 0).toString(16)} instead of a C-ECHO response`, hint: 'is that port a DICOM port?' };
-  if (response.status === 0x0000) return { status: 'pass', detail: `association with ${where} accepted, C-ECHO status 0x0000 (success), released` };
-  const hex = `0x${(response.status ?? 0xffff).toString(16).toUpperCase().padStart(4, '0')}`;
-  return { status: 'fail', detail: `C-ECHO answered status ${hex}${response.errorComment ? ` (${response.errorComment})` : ''}`, hint: 'the cloud refused the echo: ask the cloud provider whether this gateway is allowed' };
 }
 
 /** The effective upload rate of the deliveries in the last 15 minutes. */
@@ -480,7 +375,7 @@ async function rateStep(config: GatewayConfig, options: ConnectivityOptions, add
     else add({ name, status: 'fail', detail: `${detail}: below the ${MINIMUM_MBPS} Mbps minimum`, hint: `the uplink is too slow for the studies to arrive in time: check the line, the proxy, and upload.maxMbps / schedule${limit}`, ms: ms(started) });
     return mbps;
   } catch (err) {
-    add({ name, status: 'skipped', detail: `skipped: the database is not reachable (${(err as Error).message})`, ms: ms(started) });
+    add({ name, status: 'skipped', detail: `skipped: the database is not reachable (${errorMessage(err)})`, ms: ms(started) });
     return undefined;
   } finally {
     await client.end().catch(() => undefined);
@@ -506,7 +401,7 @@ export async function testConnectivityCommand(args: string[]): Promise<number> {
   try {
     values = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
   } catch (err) {
-    console.error(`gateway: ${(err as Error).message}\nUsage: gateway test-connectivity [--config FILE] [--json]`);
+    console.error(`gateway: ${errorMessage(err)}\nUsage: gateway test-connectivity [--config FILE] [--json]`);
     return 2;
   }
   const config = loadConfig(values.config ?? defaultConfigPath());

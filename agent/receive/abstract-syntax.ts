@@ -1,7 +1,3 @@
-export const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
-/** Accepted only to receive the cloud's reports of the commitments the upload stage requested. */
-export const STORAGE_COMMITMENT_PUSH_MODEL = '1.2.840.10008.1.20.1';
-
 // Standard storage SOP classes outside the 1.2.840.10008.5.1.4.1.1 branch (PS3.4 B.5).
 const OTHER_STANDARD_STORAGE_PREFIXES = [
   '1.2.840.10008.5.1.4.34.', // RT Ion / RT Second Generation, etc.

@@ -5,7 +5,9 @@ import type { Pool } from 'pg';
 import { Implementation } from 'dcmjs-dimse';
 import type { GatewayConfig } from '../config/config';
 import type { Logger } from '../logging';
+import { errorMessage } from '../errors';
 import { freeDiskBytes } from '../spool/disk-space';
+import { installDimseOverrides } from './pdu-path';
 import type { ReceiveContext } from './receive-context';
 import { StoreScp } from './store-scp';
 
@@ -28,6 +30,7 @@ const DISK_CHECK_INTERVAL_MS = 2000;
  */
 export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; spoolDir: string; log: Logger; onCommitmentReport?: ReceiveContext['onCommitmentReport'] }): Promise<Receiver> {
   const { log } = deps;
+  installDimseOverrides();
   // What we announce in A-ASSOCIATE-AC and accept per P-DATA PDU (process-wide in dcmjs-dimse).
   Implementation.setMaxPduLength(config.limits.maxPduLength);
   const slots = new Set<object>();
@@ -41,7 +44,7 @@ export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; s
         if (free < minFree !== diskLow) log[free < minFree ? 'error' : 'info'](free < minFree ? 'free disk below limits.minFreeDiskMb: new C-STOREs are refused with A700' : 'free disk back above limits.minFreeDiskMb', { freeMb: Math.round(free / 1048576) });
         diskLow = free < minFree;
       },
-      (err: Error) => log.warn('cannot read free disk space', { error: err.message }),
+      (err: unknown) => log.warn('cannot read free disk space', { error: errorMessage(err) }),
     );
   }, DISK_CHECK_INTERVAL_MS);
   diskTimer.unref();
@@ -130,7 +133,7 @@ function readPem(file: string, key: string): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (err) {
-    throw new Error(`cannot read ${key} ${file}: ${(err as Error).message}`);
+    throw new Error(`cannot read ${key} ${file}: ${errorMessage(err)}`);
   }
 }
 

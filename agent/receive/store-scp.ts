@@ -4,25 +4,19 @@ import { Writable } from 'node:stream';
 import type net from 'node:net';
 import { Dataset, Scp, constants, responses } from 'dcmjs-dimse';
 import type { association as associationTypes, requests } from 'dcmjs-dimse';
-import './quiet-dimse-log';
-import './pdu-path';
 import { isCalledAeAccepted, normalizeReceivedAeTitle } from '../config/ae-title';
 import { SpoolWriter, discardTempFile, openTempFile, placeSpooledFile, type TempFile } from '../spool/spool-writer';
 import { spoolRelativePath } from '../spool/spool-path';
 import { chooseTransferSyntax } from '../spool/transfer-syntax';
 import { prepareInstanceRecord, type RecordResult } from '../studies/record-instance';
-import { isStorageAbstractSyntax, STORAGE_COMMITMENT_PUSH_MODEL, VERIFICATION_SOP_CLASS } from './abstract-syntax';
+import { isDicomError } from '../dicom/dicom-error';
+import { Status } from '../dicom/status';
+import { STORAGE_COMMITMENT_PUSH_MODEL, TransferSyntax, VERIFICATION_SOP_CLASS } from '../dicom/uids';
+import { errorMessage } from '../errors';
+import { isStorageAbstractSyntax } from './abstract-syntax';
 import type { ReceiveContext } from './receive-context';
 
-const { PresentationContextResult, RejectResult, RejectSource, RejectReason, Status, TransferSyntax } = constants;
-
-/** DIMSE statuses the receiver answers (PS3.4 B.2.3). */
-export const StoreStatus = {
-  Success: 0x0000,
-  OutOfResources: 0xa700,
-  DataSetDoesNotMatchSopClass: 0xa900,
-  CannotUnderstand: 0xc000,
-} as const;
+const { PresentationContextResult, RejectResult, RejectSource, RejectReason } = constants;
 
 const REJECT_LINGER_MS = 2000;
 
@@ -65,7 +59,7 @@ export class StoreScp extends Scp {
     this.stores = new WeakMap();
     this.stats = { callingAe: '', calledAe: '', instances: 0, bytes: 0, failures: 0, started: Date.now(), pending: new Set() };
     this.on('networkError', (err: Error) => {
-      this.stats.outcome ??= /timeout/i.test(err.message) ? 'timed-out' : 'error';
+      this.stats.outcome ??= isDicomError(err, 'timeout') ? 'timed-out' : 'error';
       this.stats.reason ??= err.message;
       socket.destroy();
     });
@@ -123,8 +117,8 @@ export class StoreScp extends Scp {
           this.stats.associationId = Number(rows[0].id);
           this.sendAssociationAccept();
         })
-        .catch((err: Error) => {
-          this.reject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.TemporaryCongestion, `database unavailable: ${err.message}`);
+        .catch((err: unknown) => {
+          this.reject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.TemporaryCongestion, `database unavailable: ${errorMessage(err)}`);
         }),
     );
   }
@@ -167,9 +161,9 @@ export class StoreScp extends Scp {
     this.track(
       record(elements, this.stats.callingAe).then(
         () => response.setStatus(Status.Success),
-        (err: Error) => {
+        (err: unknown) => {
           // Processing failure: the cloud keeps the report and sends it again.
-          this.context.log.warn('cannot record a storage commitment report', { callingAe: this.stats.callingAe, error: err.message });
+          this.context.log.warn('cannot record a storage commitment report', { callingAe: this.stats.callingAe, error: errorMessage(err) });
           response.setStatus(Status.ProcessingFailure);
         },
       ).then(() => callback(response)),
@@ -180,11 +174,11 @@ export class StoreScp extends Scp {
     const store: StoreInProgress = { transferSyntaxUid: pc.getAcceptedTransferSyntaxUid() };
     this.stores.set(request, store);
     if (pc.getResult() !== PresentationContextResult.Accept) {
-      store.refused = { status: StoreStatus.CannotUnderstand, reason: `sent on presentation context ${pc.getPresentationContextId()}, which was not accepted` };
+      store.refused = { status: Status.CannotUnderstand, reason: `sent on presentation context ${pc.getPresentationContextId()}, which was not accepted` };
       return discardingStream();
     }
     if (this.context.diskIsLow()) {
-      store.refused = { status: StoreStatus.OutOfResources, reason: 'disk nearly full' };
+      store.refused = { status: Status.OutOfResources, reason: 'disk nearly full' };
       return discardingStream();
     }
     const fields = {
@@ -214,12 +208,12 @@ export class StoreScp extends Scp {
   }
 
   override cStoreRequest(request: requests.CStoreRequest, callback: (response: responses.CStoreResponse) => void): void {
-    const store = this.stores.get(request) ?? { refused: { status: StoreStatus.CannotUnderstand, reason: 'no dataset received' } };
+    const store = this.stores.get(request) ?? { refused: { status: Status.CannotUnderstand, reason: 'no dataset received' } };
     this.track(
       this.keep(request, store).then(({ status, reason }) => {
         const response = responses.CStoreResponse.fromRequest(request);
         response.setStatus(status);
-        if (status !== StoreStatus.Success) {
+        if (status !== Status.Success) {
           response.setErrorComment(reason.slice(0, 64));
           this.stats.failures++;
           this.context.log.warn('C-STORE refused', { callingAe: this.stats.callingAe, peer: this.peerAddress, sopInstanceUid: request.getAffectedSopInstanceUid(), status: `0x${status.toString(16).toUpperCase()}`, reason });
@@ -232,7 +226,7 @@ export class StoreScp extends Scp {
   /** Makes one instance durable; resolves to the status to answer. Never rejects. */
   private async keep(request: requests.CStoreRequest, store: StoreInProgress): Promise<{ status: number; reason: string }> {
     const { writer } = store;
-    if (store.refused || !writer) return store.refused ?? { status: StoreStatus.CannotUnderstand, reason: 'no dataset received' };
+    if (store.refused || !writer) return store.refused ?? { status: Status.CannotUnderstand, reason: 'no dataset received' };
     try {
       // The hash and header are known when the last fragment is written; the fsync may still be running.
       const finished = waitForFinish(writer);
@@ -243,9 +237,9 @@ export class StoreScp extends Scp {
       const commandSopInstance = request.getAffectedSopInstanceUid();
       const refusal =
         spooled.problem || !header.sopInstanceUid || !header.studyInstanceUid || !header.seriesInstanceUid || !header.sopClassUid
-          ? { status: StoreStatus.CannotUnderstand, reason: spooled.problem ?? 'dataset lacks SOP class, SOP instance, study or series UID' }
+          ? { status: Status.CannotUnderstand, reason: spooled.problem ?? 'dataset lacks SOP class, SOP instance, study or series UID' }
           : header.sopInstanceUid !== commandSopInstance || header.sopClassUid !== request.getAffectedSopClassUid()
-            ? { status: StoreStatus.DataSetDoesNotMatchSopClass, reason: 'SOP class or instance UID differs from the C-STORE command' }
+            ? { status: Status.DataSetDoesNotMatchSopClass, reason: 'SOP class or instance UID differs from the C-STORE command' }
             : undefined;
       if (refusal) {
         await finished;
@@ -282,18 +276,17 @@ export class StoreScp extends Scp {
       } catch (err) {
         // Not indexed means not acknowledged: take back the file this store placed, the sender will resend.
         if (placed.value) await fs.promises.rm(path.join(this.context.spoolDir, ...relative.split('/')), { force: true });
-        throw new Error(`cannot record the instance in the database: ${(err as Error).message}`);
+        throw new Error(`cannot record the instance in the database: ${errorMessage(err)}`);
       }
       const { outcome, obsoletePath } = recorded;
       if (obsoletePath) await fs.promises.rm(path.join(this.context.spoolDir, ...obsoletePath.split('/')), { force: true });
       if (outcome === 'corrected') this.context.log.info('instance corrected: resent with different bytes, the old copy was replaced', { sopInstanceUid: header.sopInstanceUid, callingAe: this.stats.callingAe });
       this.stats.instances++;
       this.stats.bytes += spooled.datasetBytes;
-      return { status: StoreStatus.Success, reason: '' };
+      return { status: Status.Success, reason: '' };
     } catch (err) {
       writer.destroy();
-      const message = (err as Error).message;
-      return { status: StoreStatus.OutOfResources, reason: message };
+      return { status: Status.OutOfResources, reason: errorMessage(err) };
     }
   }
 
@@ -333,7 +326,7 @@ export class StoreScp extends Scp {
     if (stats.associationId !== undefined) {
       await this.context.pool
         .query('UPDATE associations SET ended_at = now(), instances = $2, bytes = $3, failures = $4, outcome = $5 WHERE id = $1', [stats.associationId, stats.instances, stats.bytes, stats.failures, outcome])
-        .catch((err: Error) => this.context.log.warn('could not record the end of an association', { associationId: stats.associationId, error: err.message }));
+        .catch((err: unknown) => this.context.log.warn('could not record the end of an association', { associationId: stats.associationId, error: errorMessage(err) }));
     }
   }
 }

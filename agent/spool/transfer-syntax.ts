@@ -1,11 +1,5 @@
-/** Transfer syntaxes the receiver accepts, kept as sent: nothing is decoded or re-encoded on the way in. */
-export const TransferSyntax = {
-  ImplicitVRLittleEndian: '1.2.840.10008.1.2',
-  ExplicitVRLittleEndian: '1.2.840.10008.1.2.1',
-  EncapsulatedUncompressedExplicitVRLittleEndian: '1.2.840.10008.1.2.1.98',
-  DeflatedExplicitVRLittleEndian: '1.2.840.10008.1.2.1.99',
-  ExplicitVRBigEndian: '1.2.840.10008.1.2.2',
-} as const;
+// Transfer syntaxes the receiver accepts, kept as sent: nothing is decoded or re-encoded on the way in.
+import { TransferSyntax } from '../dicom/uids';
 
 const COMPRESSED = [
   '1.2.840.10008.1.2.4.50', // JPEG Baseline (Process 1)
@@ -19,7 +13,7 @@ const COMPRESSED = [
   '1.2.840.10008.1.2.4.92', // JPEG 2000 Part 2 Multi-component Lossless Only
   '1.2.840.10008.1.2.4.93', // JPEG 2000 Part 2 Multi-component
   '1.2.840.10008.1.2.4.94', // JPIP Referenced
-  '1.2.840.10008.1.2.4.95', // JPIP Referenced Deflate
+  TransferSyntax.JpipReferencedDeflate,
   '1.2.840.10008.1.2.4.100', // MPEG2 Main Profile / Main Level
   '1.2.840.10008.1.2.4.100.1', // Fragmentable MPEG2 MP@ML
   '1.2.840.10008.1.2.4.101', // MPEG2 Main Profile / High Level
@@ -68,7 +62,7 @@ export function isBigEndian(transferSyntaxUid: string): boolean {
 }
 
 export function isDeflated(transferSyntaxUid: string): boolean {
-  return transferSyntaxUid === TransferSyntax.DeflatedExplicitVRLittleEndian || transferSyntaxUid === '1.2.840.10008.1.2.4.95';
+  return transferSyntaxUid === TransferSyntax.DeflatedExplicitVRLittleEndian || transferSyntaxUid === TransferSyntax.JpipReferencedDeflate;
 }
 
 const LOSSLESS_COMPRESSED = [

@@ -3,11 +3,6 @@
 import crypto from 'node:crypto';
 import { readElements, sequenceItems, textValue, usValue, type DatasetElement } from '../spool/dataset-elements';
 
-export { STORAGE_COMMITMENT_PUSH_MODEL } from '../receive/abstract-syntax';
-/** The well-known SOP instance every request and report names (PS3.4 J.3.5). */
-export const STORAGE_COMMITMENT_SOP_INSTANCE = '1.2.840.10008.1.20.1.1';
-export const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
-
 export interface SopReference {
   sopClassUid: string;
   sopInstanceUid: string;

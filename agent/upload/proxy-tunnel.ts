@@ -77,7 +77,8 @@ export function openTunnel(target: TunnelTarget, proxy: string | undefined, time
   return connectThroughProxy(target, url, timeoutMs);
 }
 
-function connectDirect(target: TunnelTarget, timeoutMs: number): Promise<net.Socket> {
+/** A direct TCP connection (Nagle off); rejects with a TunnelError naming the cause. */
+export function connectDirect(target: TunnelTarget, timeoutMs: number): Promise<net.Socket> {
   const where = hostPort(target);
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: target.host, port: target.port });

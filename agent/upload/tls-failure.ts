@@ -67,56 +67,97 @@ const UNKNOWN_ISSUER = new Set([
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
 ]);
 
+/** What went wrong in a TLS or connection failure, for code that chooses a hint by it. */
+export type TlsFailureKind =
+  | 'tunnel'
+  | 'unknown-issuer'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'host-mismatch'
+  | 'revoked'
+  | 'client-certificate-required'
+  | 'client-certificate-refused'
+  | 'protocol-version'
+  | 'not-tls'
+  | 'handshake'
+  | 'malformed-host'
+  | 'tls'
+  | 'network'
+  | 'other';
+
+/** Classifies an error by its code, or for OpenSSL alerts (which have no code of their own) by OpenSSL's text. */
+export function tlsFailureKind(err: unknown): TlsFailureKind {
+  if (err instanceof TunnelError) return 'tunnel';
+  if (!(err instanceof Error)) return 'other';
+  const e = err as NodeJS.ErrnoException;
+  const code = e.code ?? '';
+  const message = e.message ?? '';
+  if (UNKNOWN_ISSUER.has(code)) return 'unknown-issuer';
+  if (code === 'CERT_HAS_EXPIRED') return 'expired';
+  if (code === 'CERT_NOT_YET_VALID') return 'not-yet-valid';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'host-mismatch';
+  if (code === 'CERT_REVOKED') return 'revoked';
+  const alert = `${code} ${message}`.toLowerCase();
+  if (/certificate.required|certificate_required/.test(alert)) return 'client-certificate-required';
+  if (/bad.certificate|bad_certificate|unknown.ca|unknown_ca|certificate.unknown|certificate_unknown|unsupported.certificate|certificate.expired|certificate_expired|certificate.revoked|access.denied/.test(alert)) {
+    return 'client-certificate-refused';
+  }
+  if (/protocol.version|unsupported.protocol|no.protocols.available|version.too.low|tlsv1.alert.protocol/.test(alert)) return 'protocol-version';
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong.version.number|packet.length.too.long|http.request/.test(alert)) return 'not-tls';
+  if (/handshake.failure|no.shared.cipher|sslv3.alert.handshake/.test(alert)) return 'handshake';
+  if (code === 'ERR_TLS_CERT_ALTNAME_FORMAT') return 'malformed-host';
+  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /ssl|tls/i.test(message)) return 'tls';
+  if (/^E[A-Z]+$/.test(code)) return 'network';
+  return 'other';
+}
+
 /**
  * A TLS or connection failure in plain words, with the fix a support engineer would try.
  * Works on any error (network errors and tunnel errors too), so transports can use it for every failure.
  */
 export function describeTlsFailure(err: unknown): string {
-  if (err instanceof TunnelError) return err.message;
   if (!(err instanceof Error)) return String(err);
   const e = err as NodeJS.ErrnoException & { reason?: string };
   const code = e.code ?? '';
   const message = e.message ?? '';
   const peer = (err as unknown as Record<symbol, PeerCertificateSummary | undefined>)[PEER];
-  if (UNKNOWN_ISSUER.has(code)) {
-    const issuer = peer?.issuer ? ` (the certificate presented was issued by ${peer.issuer})` : '';
-    return `server certificate has an unknown issuer${issuer} — is a proxy or firewall intercepting TLS? add its CA to upstream.caFile or exempt the cloud host [${code}]`;
+  switch (tlsFailureKind(err)) {
+    case 'tunnel':
+      return message;
+    case 'unknown-issuer': {
+      const issuer = peer?.issuer ? ` (the certificate presented was issued by ${peer.issuer})` : '';
+      return `server certificate has an unknown issuer${issuer} — is a proxy or firewall intercepting TLS? add its CA to upstream.caFile or exempt the cloud host [${code}]`;
+    }
+    case 'expired': {
+      const when = peer?.validTo ? ` on ${peer.validTo}` : '';
+      return `server certificate expired${when} — the cloud must renew it (or check this computer's clock) [${code}]`;
+    }
+    case 'not-yet-valid':
+      return `server certificate is not valid yet — check this computer's date and time [${code}]`;
+    case 'host-mismatch': {
+      const detail = e.reason ? `: ${e.reason}` : '';
+      return `server certificate host name mismatch${detail} — check the host in the upstream settings, or a proxy is answering with its own certificate [${code}]`;
+    }
+    case 'revoked':
+      return `server certificate was revoked [${code}]`;
+    case 'client-certificate-required':
+      return `client certificate refused: the server requires one — set upstream.certFile and upstream.keyFile [${code || 'alert certificate required'}]`;
+    case 'client-certificate-refused':
+      return `client certificate refused by the server — check upstream.certFile/keyFile: is it the one the cloud issued, still valid, with its chain? [${code || message}]`;
+    case 'protocol-version':
+      return `TLS version not accepted: TLS 1.2 or later is required on both sides [${code || message}]`;
+    case 'not-tls':
+      return `the server did not answer with TLS — is the port a plain (non-TLS) port, or is something else listening there? [${code || message}]`;
+    case 'handshake':
+      return `TLS handshake refused: no common protocol version or cipher (TLS 1.2+ required) [${code || message}]`;
+    case 'malformed-host':
+      return `server certificate has a malformed host name [${code}]`;
+    case 'tls':
+      return `TLS failure: ${message}${code ? ` [${code}]` : ''}`;
+    case 'network':
+      if (code === 'ECONNRESET' && /socket hang up/.test(message)) return 'the server closed the connection without answering (socket hang up)';
+      return `${networkCause(e)} [${code}]`;
+    case 'other':
+      return message || String(err);
   }
-  if (code === 'CERT_HAS_EXPIRED') {
-    const when = peer?.validTo ? ` on ${peer.validTo}` : '';
-    return `server certificate expired${when} — the cloud must renew it (or check this computer's clock) [${code}]`;
-  }
-  if (code === 'CERT_NOT_YET_VALID') {
-    return `server certificate is not valid yet — check this computer's date and time [${code}]`;
-  }
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    const detail = e.reason ? `: ${e.reason}` : '';
-    return `server certificate host name mismatch${detail} — check the host in the upstream settings, or a proxy is answering with its own certificate [${code}]`;
-  }
-  if (code === 'CERT_REVOKED') return `server certificate was revoked [${code}]`;
-  const alert = `${code} ${message}`.toLowerCase();
-  if (/certificate.required|certificate_required/.test(alert)) {
-    return `client certificate refused: the server requires one — set upstream.certFile and upstream.keyFile [${code || 'alert certificate required'}]`;
-  }
-  if (/bad.certificate|bad_certificate|unknown.ca|unknown_ca|certificate.unknown|certificate_unknown|unsupported.certificate|certificate.expired|certificate_expired|certificate.revoked|access.denied/.test(alert)) {
-    return `client certificate refused by the server — check upstream.certFile/keyFile: is it the one the cloud issued, still valid, with its chain? [${code || message}]`;
-  }
-  if (/protocol.version|unsupported.protocol|no.protocols.available|version.too.low|tlsv1.alert.protocol/.test(alert)) {
-    return `TLS version not accepted: TLS 1.2 or later is required on both sides [${code || message}]`;
-  }
-  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong.version.number|packet.length.too.long|http.request/.test(alert)) {
-    return `the server did not answer with TLS — is the port a plain (non-TLS) port, or is something else listening there? [${code || message}]`;
-  }
-  if (/handshake.failure|no.shared.cipher|sslv3.alert.handshake/.test(alert)) {
-    return `TLS handshake refused: no common protocol version or cipher (TLS 1.2+ required) [${code || message}]`;
-  }
-  if (code === 'ERR_TLS_CERT_ALTNAME_FORMAT') return `server certificate has a malformed host name [${code}]`;
-  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /ssl|tls/i.test(message)) {
-    return `TLS failure: ${message}${code ? ` [${code}]` : ''}`;
-  }
-  if (/^E[A-Z]+$/.test(code)) {
-    if (code === 'ECONNRESET' && /socket hang up/.test(message)) return 'the server closed the connection without answering (socket hang up)';
-    return `${networkCause(e)} [${code}]`;
-  }
-  return message || String(err);
 }

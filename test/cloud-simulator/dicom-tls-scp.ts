@@ -5,9 +5,11 @@ import fs from 'node:fs';
 import type net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
-import { PduReader, encodeCommandSet } from '../../agent/receive/pdu-path';
-import { A_RELEASE_RP, abortPdu, pDataPdu, parseCommandSet } from '../../agent/upload/dicom-tls-transport';
-import { STORAGE_COMMITMENT_PUSH_MODEL, STORAGE_COMMITMENT_SOP_INSTANCE, encodeCommitmentDataset, parseCommitmentReport, type SopReference } from '../../agent/upload/commitment-dataset';
+import { CommandField, DataSetType, encodeCommand, parseCommandSet } from '../../agent/dicom/command';
+import { A_RELEASE_RP, ContextResult, PduType, encodeAbort, encodeAssociateAccept, encodeAssociateReject, pDataPdu, parseAssociateRequest, parsePData, type ContextAnswer } from '../../agent/dicom/pdu';
+import { PduReader } from '../../agent/dicom/pdu-reader';
+import { STORAGE_COMMITMENT_PUSH_MODEL, STORAGE_COMMITMENT_SOP_INSTANCE } from '../../agent/dicom/uids';
+import { encodeCommitmentDataset, parseCommitmentReport, type SopReference } from '../../agent/upload/commitment-dataset';
 
 export type ScpBehavior =
   | { mode: 'accept' }
@@ -144,97 +146,77 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
     const handle = (pdu: Buffer) => {
       const type = pdu[0];
       const behavior = scp.behavior;
-      if (type === 0x01) {
-        callingAe = pdu.toString('latin1', 26, 42).trim();
-        const calledAe = pdu.toString('latin1', 10, 26).trim();
+      if (type === PduType.AssociateRequest) {
+        const request = parseAssociateRequest(pdu);
+        callingAe = request.callingAe;
         if (behavior.mode === 'silent-association') return;
         if (behavior.mode === 'reject') {
-          socket.end(Buffer.from([0x03, 0, 0, 0, 0, 4, 0, behavior.result, behavior.source, behavior.reason]));
+          socket.end(encodeAssociateReject(behavior));
           done = true;
           return;
         }
-        if (calledAe !== aeTitle) {
-          socket.end(Buffer.from([0x03, 0, 0, 0, 0, 4, 0, 1, 1, 7]));
+        if (request.calledAe !== aeTitle) {
+          socket.end(encodeAssociateReject({ result: 1, source: 1, reason: 7 }));
           done = true;
           return;
         }
-        const items: Buffer[] = [uid(0x10, '1.2.840.10008.3.1.1.1')];
-        for (let pos = 74; pos + 4 <= pdu.length; pos += 4 + pdu.readUInt16BE(pos + 2)) {
-          if (pdu[pos] !== 0x20) continue;
-          const end = pos + 4 + pdu.readUInt16BE(pos + 2);
-          const id = pdu[pos + 4];
-          let abstractSyntax = '';
-          const offered: string[] = [];
-          for (let sub = pos + 8; sub + 4 <= end; sub += 4 + pdu.readUInt16BE(sub + 2)) {
-            const value = pdu.toString('latin1', sub + 4, sub + 4 + pdu.readUInt16BE(sub + 2)).replace(/\0+$/, '');
-            if (pdu[sub] === 0x30) abstractSyntax = value;
-            else if (pdu[sub] === 0x40) offered.push(value);
-          }
+        const answers: ContextAnswer[] = request.contexts.map(({ id, abstractSyntax, transferSyntaxes }) => {
           const refused = abstractSyntax === STORAGE_COMMITMENT_PUSH_MODEL && scp.commitment.reject;
-          const chosen = refused ? undefined : offered.find((ts) => !options.acceptedTransferSyntaxes || options.acceptedTransferSyntaxes.includes(ts));
+          const chosen = refused ? undefined : transferSyntaxes.find((ts) => !options.acceptedTransferSyntaxes || options.acceptedTransferSyntaxes.includes(ts));
           if (chosen) contexts.set(id, { abstractSyntax, transferSyntax: chosen });
-          items.push(item(0x21, Buffer.concat([Buffer.from([id, 0, chosen ? 0 : refused ? 3 : 4, 0]), uid(0x40, chosen ?? offered[0] ?? '')])));
-        }
-        const maxLength = Buffer.alloc(4);
-        maxLength.writeUInt32BE(maxPdu);
-        items.push(item(0x50, Buffer.concat([item(0x51, maxLength), uid(0x52, '1.2.826.0.1.3680043.10.1451.99')])));
-        const body = Buffer.concat([pdu.subarray(6, 74), ...items]);
-        const header = Buffer.alloc(6);
-        header[0] = 0x02;
-        header.writeUInt32BE(body.length, 2);
+          const result = chosen ? ContextResult.Acceptance : refused ? ContextResult.AbstractSyntaxNotSupported : ContextResult.TransferSyntaxesNotSupported;
+          return { id, result, transferSyntax: chosen ?? transferSyntaxes[0] };
+        });
         associations++;
-        socket.write(Buffer.concat([header, body]));
+        socket.write(encodeAssociateAccept({ calledAe: request.calledAe, callingAe, contexts: answers, maxPduLength: maxPdu, implementationClassUid: '1.2.826.0.1.3680043.10.1451.99' }));
         return;
       }
-      if (type === 0x05) {
+      if (type === PduType.ReleaseRequest) {
         socket.end(A_RELEASE_RP);
         done = true;
         return;
       }
-      if (type === 0x07) {
+      if (type === PduType.Abort) {
         socket.destroy();
         done = true;
         return;
       }
-      if (type !== 0x04) return;
+      if (type !== PduType.PData) return;
       largestPdu = Math.max(largestPdu, pdu.length - 6);
       let contextId = 0;
       let lastData = false;
-      for (let pos = 6; pos + 6 <= pdu.length; ) {
-        const length = pdu.readUInt32BE(pos);
-        contextId = pdu[pos + 4];
-        const control = pdu[pos + 5];
-        const value = Buffer.from(pdu.subarray(pos + 6, pos + 4 + length));
-        if (control & 0x01) command.push(value);
+      for (const pdv of parsePData(pdu)) {
+        contextId = pdv.contextId;
+        const value = Buffer.from(pdv.value);
+        if (pdv.command) command.push(value);
         else {
           data.push(value);
           dataBytes += value.length;
-          if (control & 0x02) lastData = true;
+          if (pdv.last) lastData = true;
         }
-        pos += 4 + length;
       }
       if (behavior.mode === 'abort' && dataBytes > (behavior.afterBytes ?? 0)) {
-        socket.end(abortPdu(2, 0));
+        socket.end(encodeAbort(2, 0));
         done = true;
         return;
       }
       const commandSet = parseCommandSet(Buffer.concat(command));
-      if (commandSet.commandField === 0x8100 && commandSet.commandDataSetType === 0x0101) {
+      if (commandSet.CommandField === CommandField.NEventReportRsp && commandSet.CommandDataSetType === DataSetType.Absent) {
         // The gateway's N-EVENT-REPORT-RSP.
         const answered = commitmentRequests.find((r) => r.reportAnswer === undefined);
-        if (answered) answered.reportAnswer = commandSet.status;
+        if (answered) answered.reportAnswer = commandSet.Status;
         command = [];
         return;
       }
       if (!lastData) return;
-      if (commandSet.commandField === 0x0130) {
-        answerCommitment(contextId, commandSet.messageId ?? 0, Buffer.concat(data));
+      if (commandSet.CommandField === CommandField.NActionRq) {
+        answerCommitment(contextId, commandSet.MessageID ?? 0, Buffer.concat(data));
         command = [];
         data = [];
         dataBytes = 0;
         return;
       }
-      const request = readCommand(Buffer.concat(command));
+      const request = { sopClassUid: commandSet.AffectedSOPClassUID ?? '', sopInstanceUid: commandSet.AffectedSOPInstanceUID ?? '', messageId: commandSet.MessageID ?? 0 };
       const dataset = Buffer.concat(data);
       command = [];
       data = [];
@@ -247,15 +229,15 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
         stored.push({ sopClassUid: request.sopClassUid, sopInstanceUid: request.sopInstanceUid, transferSyntaxUid: context.transferSyntax, callingAe, dataset });
         if (options.storeDir) fs.writeFileSync(path.join(options.storeDir, `${request.sopInstanceUid}.dataset`), dataset);
       }
-      const response = encodeCommandSet({
+      const response = encodeCommand({
         AffectedSOPClassUID: request.sopClassUid,
-        CommandField: 0x8001,
+        CommandField: CommandField.CStoreRsp,
         MessageIDBeingRespondedTo: request.messageId,
-        CommandDataSetType: 0x0101,
+        CommandDataSetType: DataSetType.Absent,
         Status: status,
         ErrorComment: behavior.mode === 'status' ? behavior.errorComment : undefined,
         AffectedSOPInstanceUID: request.sopInstanceUid,
-      })!;
+      });
       socket.write(pDataPdu(contextId, response, true, true));
     };
 
@@ -264,14 +246,14 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
       const request = parseCommitmentReport(dataset);
       commitmentRequests.push({ transactionUid: request.transactionUid, instances: request.committed });
       const behavior = scp.commitment;
-      const response = encodeCommandSet({
+      const response = encodeCommand({
         AffectedSOPClassUID: STORAGE_COMMITMENT_PUSH_MODEL,
-        CommandField: 0x8130,
+        CommandField: CommandField.NActionRsp,
         MessageIDBeingRespondedTo: messageId,
-        CommandDataSetType: 0x0101,
+        CommandDataSetType: DataSetType.Absent,
         Status: behavior.actionStatus ?? 0,
         AffectedSOPInstanceUID: STORAGE_COMMITMENT_SOP_INSTANCE,
-      })!;
+      });
       const rsp = pDataPdu(contextId, response, true, true);
       if (behavior.actionStatus || behavior.neverReport) {
         socket.write(rsp);
@@ -287,14 +269,14 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
         } else if (!stored.some((s) => s.sopInstanceUid === ref.sopInstanceUid)) failed.push({ ...ref, reason: 0x0112 });
         else committed.push(ref);
       }
-      const report = encodeCommandSet({
+      const report = encodeCommand({
         AffectedSOPClassUID: STORAGE_COMMITMENT_PUSH_MODEL,
-        CommandField: 0x0100,
+        CommandField: CommandField.NEventReportRq,
         MessageID: 1,
-        CommandDataSetType: 0x0000,
+        CommandDataSetType: DataSetType.Present,
         AffectedSOPInstanceUID: STORAGE_COMMITMENT_SOP_INSTANCE,
         EventTypeID: failed.length > 0 ? 2 : 1,
-      })!;
+      });
       // In one write with the N-ACTION-RSP: the gateway must read a report that came along with the response.
       socket.write(Buffer.concat([rsp, pDataPdu(contextId, report, true, true), pDataPdu(contextId, encodeCommitmentDataset(request.transactionUid, committed, failed), false, true)]));
     };
@@ -311,29 +293,4 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   scp.port = (server.address() as net.AddressInfo).port;
   return scp;
-}
-
-function item(type: number, body: Buffer): Buffer {
-  const header = Buffer.alloc(4);
-  header[0] = type;
-  header.writeUInt16BE(body.length, 2);
-  return Buffer.concat([header, body]);
-}
-
-function uid(type: number, value: string): Buffer {
-  return item(type, Buffer.from(value, 'latin1'));
-}
-
-function readCommand(commandSet: Buffer): { sopClassUid: string; sopInstanceUid: string; messageId: number } {
-  const out = { sopClassUid: '', sopInstanceUid: '', messageId: 0 };
-  for (let pos = 0; pos + 8 <= commandSet.length; ) {
-    const element = commandSet.readUInt16LE(pos + 2);
-    const length = commandSet.readUInt32LE(pos + 4);
-    const value = commandSet.subarray(pos + 8, pos + 8 + length);
-    if (element === 0x0002) out.sopClassUid = value.toString('latin1').replace(/\0+$/, '');
-    else if (element === 0x1000) out.sopInstanceUid = value.toString('latin1').replace(/\0+$/, '');
-    else if (element === 0x0110) out.messageId = value.readUInt16LE(0);
-    pos += 8 + length;
-  }
-  return out;
 }

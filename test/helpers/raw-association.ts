@@ -1,9 +1,10 @@
 import net from 'node:net';
-import { associateRequest } from './raw-store-scu';
+import { encodeAssociateRequest } from '../../agent/dicom/pdu';
+import { TransferSyntax, VERIFICATION_SOP_CLASS } from '../../agent/dicom/uids';
 
 /** An A-ASSOCIATE-RQ PDU proposing Verification in implicit VR little endian. */
 export function verificationRequest(calledAe: string, callingAe = 'RAWTEST', maxPduLength = 16384): Buffer {
-  return associateRequest(calledAe, callingAe, [{ abstractSyntax: '1.2.840.10008.1.1', transferSyntaxes: ['1.2.840.10008.1.2'] }], maxPduLength);
+  return encodeAssociateRequest({ calledAe, callingAe, contexts: [{ abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [TransferSyntax.ImplicitVRLittleEndian] }], maxPduLength });
 }
 
 export interface RawConnection {
