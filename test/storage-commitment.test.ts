@@ -120,6 +120,32 @@ describe('Storage Commitment', () => {
     }
   });
 
+  test('the transport: an N-ACTION the cloud aborts is a refusal (it will not commit for us); a cloud out of reach is not', async () => {
+    const pki = makeCloudPki(tempDir('sc-abort-pki'));
+    const cloud = await startDicomTlsScp({ certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, aeTitle: 'CLOUDSIM', commitment: { abortAction: true } });
+    const instances = outgoingSeries(tempDir('sc-abort-ct'), { slices: 2, rows: 32, columns: 32, seed: 26 });
+    const upstream = { kind: 'dicom-tls' as const, host: 'localhost', port: cloud.port, calledAeTitle: 'CLOUDSIM', caFile: pki.caFile, storageCommitment: true };
+    const transport = createDicomTlsTransport(upstream, 'SCABORT', { take: async () => undefined }, { connectTimeoutMs: 2000 });
+    try {
+      assert.equal((await transport.send(instances)).delivered.length, 2);
+      const aborted = await transport.requestCommitment!('2.25.43', instances);
+      assert.equal(aborted.requested, false);
+      assert.ok(!aborted.requested && aborted.refused, 'an abort after the N-ACTION is a refusal');
+      assert.match(!aborted.requested ? aborted.error : '', /aborted the storage commitment request .*register this gateway/);
+      await cloud.close();
+      const unreachable = createDicomTlsTransport(upstream, 'SCABORT', { take: async () => undefined }, { connectTimeoutMs: 2000 });
+      try {
+        const failed = await unreachable.requestCommitment!('2.25.44', instances);
+        assert.ok(!failed.requested && !failed.refused, 'a connection that cannot be made is not a refusal');
+      } finally {
+        await unreachable.close();
+      }
+    } finally {
+      await transport.close();
+      await cloud.close();
+    }
+  });
+
   describe('with the DICOM-TLS simulator (reports on the same association)', () => {
     const setUp = async (name: string, upload: Record<string, unknown> = {}) => {
       const pki = makeCloudPki(tempDir(`${name}-pki`));

@@ -3,7 +3,6 @@
 // dcmjs Dataset (it re-encodes: drops private tags, rewrites character sets, see DESIGN.md "spool"). Here the spool
 // file's dataset is read from disk in chunks and written in P-DATA PDUs up to the peer's maximum PDU length, with
 // socket backpressure and the pacer respected; Storage Commitment (N-ACTION, N-EVENT-REPORT) rides the same association.
-import fs from 'node:fs';
 import type { UpstreamConfig } from '../config/upstream-config';
 import { ClientAssociation, type DimseMessage } from '../dicom/association';
 import { CommandField, DataSetType, encodeCommand } from '../dicom/command';
@@ -13,6 +12,7 @@ import { Status, classifyStoreStatus, statusClass, statusHex } from '../dicom/st
 import { STORAGE_COMMITMENT_PUSH_MODEL, STORAGE_COMMITMENT_SOP_INSTANCE, TransferSyntax } from '../dicom/uids';
 import { errorMessage } from '../errors';
 import { connectToCloud, describeAssociateReject } from './cloud-connection';
+import { SpoolFileError, openSpoolFile } from './outgoing-file';
 import { encodeCommitmentDataset, parseCommitmentReport, type CommitmentReport, type SopReference } from './commitment-dataset';
 import { describeTlsFailure } from './tls-failure';
 import { readAhead, SOCKET_IN_FLIGHT_BYTES, type BatchOutcome, type CommitmentRequestOutcome, type OutgoingInstance, type Pacer, type Transport } from './transport';
@@ -26,9 +26,6 @@ const MAX_CONTEXTS = 128;
 function commitmentContext(association: ClientAssociation) {
   return association.context(STORAGE_COMMITMENT_PUSH_MODEL, IMPLICIT_VR_LITTLE_ENDIAN);
 }
-
-// ---------------------------------------------------------------------------------------------------------------
-// The transport
 
 export interface DicomTlsTransportOptions {
   /** An association unused this long is released (default 15 s: below Orthanc's and DCMTK's usual 30 s idle limit). */
@@ -415,53 +412,3 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
     },
   };
 }
-
-class SpoolFileError extends Error {
-  constructor(message: string, readonly midTransfer = false) {
-    super(message);
-  }
-}
-
-/** A spool file being sent: read whole ahead of its turn, or read from disk in steps. */
-interface SpoolFile {
-  size: number;
-  /** Up to `length` bytes from `offset`; fewer only at the end of the file. */
-  read(offset: number, length: number): Promise<Buffer>;
-  close(): Promise<void>;
-}
-
-async function openSpoolFile(instance: OutgoingInstance, readAhead?: Promise<Buffer>): Promise<SpoolFile> {
-  const unreadable = (err: unknown) => new SpoolFileError(`cannot read spool file ${instance.filePath}: ${errorMessage(err)} (the instance must be received again)`);
-  if (readAhead) {
-    const data = await readAhead.catch((err: unknown) => Promise.reject(unreadable(err)));
-    return { size: data.length, read: async (offset, length) => data.subarray(offset, offset + length), close: async () => undefined };
-  }
-  let handle: fs.promises.FileHandle;
-  let size: number;
-  try {
-    handle = await fs.promises.open(instance.filePath, 'r');
-  } catch (err) {
-    throw unreadable(err);
-  }
-  try {
-    size = (await handle.stat()).size;
-  } catch (err) {
-    await handle.close();
-    throw unreadable(err);
-  }
-  return {
-    size,
-    async read(offset, length) {
-      const out = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await handle.read(out, got, length - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return out.subarray(0, got);
-    },
-    close: () => handle.close(),
-  };
-}
-

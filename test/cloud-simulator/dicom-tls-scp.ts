@@ -47,6 +47,8 @@ export interface CommitmentBehavior {
   reject?: boolean;
   /** Answer N-ACTION with this failure status. */
   actionStatus?: number;
+  /** Answer N-ACTION with A-ABORT (as Orthanc does for a caller missing from its DicomModalities). */
+  abortAction?: boolean;
   /** Answer N-ACTION but never report. */
   neverReport?: boolean;
   /**
@@ -210,6 +212,11 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
       }
       if (!lastData) return;
       if (commandSet.CommandField === CommandField.NActionRq) {
+        if (scp.commitment.abortAction) {
+          socket.end(encodeAbort(0, 0));
+          done = true;
+          return;
+        }
         answerCommitment(contextId, commandSet.MessageID ?? 0, Buffer.concat(data));
         command = [];
         data = [];
