@@ -22,12 +22,23 @@ function verificationScp(status = 0, refuseContext = false): Peer {
     if (pdu[0] === PduType.AssociateRequest) {
       const request = parseAssociateRequest(pdu);
       const result = refuseContext ? ContextResult.AbstractSyntaxNotSupported : ContextResult.Acceptance;
-      return encodeAssociateAccept({ calledAe: request.calledAe, callingAe: request.callingAe, contexts: request.contexts.map((c) => ({ id: c.id, result, transferSyntax: c.transferSyntaxes[0] })), maxPduLength: 16384 });
+      return encodeAssociateAccept({
+        calledAe: request.calledAe,
+        callingAe: request.callingAe,
+        contexts: request.contexts.map((c) => ({ id: c.id, result, transferSyntax: c.transferSyntaxes[0] })),
+        maxPduLength: 16384,
+      });
     }
     if (pdu[0] === PduType.PData) {
       const [pdv] = parsePData(pdu);
       const command = parseCommandSet(pdv.value);
-      const response = encodeCommand({ AffectedSOPClassUID: command.AffectedSOPClassUID, CommandField: CommandField.CEchoRsp, MessageIDBeingRespondedTo: command.MessageID, CommandDataSetType: DataSetType.Absent, Status: status });
+      const response = encodeCommand({
+        AffectedSOPClassUID: command.AffectedSOPClassUID,
+        CommandField: CommandField.CEchoRsp,
+        MessageIDBeingRespondedTo: command.MessageID,
+        CommandDataSetType: DataSetType.Absent,
+        Status: status,
+      });
       return pDataPdu(pdv.contextId, response, true, true);
     }
     if (pdu[0] === PduType.ReleaseRequest) return A_RELEASE_RP;
@@ -133,9 +144,10 @@ describe('gateway echo against the receiver', () => {
   });
   after(() => gateway.stop());
 
-  const run = (aeTitle: string) => spawnSync(process.execPath, [GATEWAY_BIN, 'echo', '--port', String(gateway.port), '--ae-title', aeTitle], { encoding: 'utf8', env: { ...process.env, GATEWAY_CONFIG: '' } });
+  const run = (aeTitle: string) =>
+    spawnSync(process.execPath, [GATEWAY_BIN, 'echo', '--port', String(gateway.port), '--ae-title', aeTitle], { encoding: 'utf8', env: { ...process.env, GATEWAY_CONFIG: '' } });
 
-  test('succeeds with the gateway\'s AE title; a wrong one is refused with the reason', () => {
+  test("succeeds with the gateway's AE title; a wrong one is refused with the reason", () => {
     const ok = run('ECHOGW');
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /C-ECHO to ECHOGW@127\.0\.0\.1:\d+ succeeded/);

@@ -16,23 +16,60 @@ const COMMAND_SETS: Array<[string, CommandElements]> = [
   ['C-STORE-RQ', { AffectedSOPClassUID: CT, CommandField: CommandField.CStoreRq, MessageID: 65535, Priority: 0, CommandDataSetType: DataSetType.Present, AffectedSOPInstanceUID: SOP }],
   [
     'C-STORE-RSP (failure, comment)',
-    { AffectedSOPClassUID: CT, CommandField: CommandField.CStoreRsp, MessageIDBeingRespondedTo: 7, CommandDataSetType: DataSetType.Absent, Status: Status.OutOfResources, ErrorComment: 'disk nearly full', AffectedSOPInstanceUID: SOP },
+    {
+      AffectedSOPClassUID: CT,
+      CommandField: CommandField.CStoreRsp,
+      MessageIDBeingRespondedTo: 7,
+      CommandDataSetType: DataSetType.Absent,
+      Status: Status.OutOfResources,
+      ErrorComment: 'disk nearly full',
+      AffectedSOPInstanceUID: SOP,
+    },
   ],
   [
     'N-ACTION-RQ',
-    { RequestedSOPClassUID: STORAGE_COMMITMENT_PUSH_MODEL, CommandField: CommandField.NActionRq, MessageID: 2, CommandDataSetType: DataSetType.Present, RequestedSOPInstanceUID: STORAGE_COMMITMENT_SOP_INSTANCE, ActionTypeID: 1 },
+    {
+      RequestedSOPClassUID: STORAGE_COMMITMENT_PUSH_MODEL,
+      CommandField: CommandField.NActionRq,
+      MessageID: 2,
+      CommandDataSetType: DataSetType.Present,
+      RequestedSOPInstanceUID: STORAGE_COMMITMENT_SOP_INSTANCE,
+      ActionTypeID: 1,
+    },
   ],
   [
     'N-ACTION-RSP',
-    { AffectedSOPClassUID: STORAGE_COMMITMENT_PUSH_MODEL, CommandField: CommandField.NActionRsp, MessageIDBeingRespondedTo: 2, CommandDataSetType: DataSetType.Absent, Status: 0x0112, AffectedSOPInstanceUID: STORAGE_COMMITMENT_SOP_INSTANCE },
+    {
+      AffectedSOPClassUID: STORAGE_COMMITMENT_PUSH_MODEL,
+      CommandField: CommandField.NActionRsp,
+      MessageIDBeingRespondedTo: 2,
+      CommandDataSetType: DataSetType.Absent,
+      Status: 0x0112,
+      AffectedSOPInstanceUID: STORAGE_COMMITMENT_SOP_INSTANCE,
+    },
   ],
   [
     'N-EVENT-REPORT-RQ',
-    { AffectedSOPClassUID: STORAGE_COMMITMENT_PUSH_MODEL, CommandField: CommandField.NEventReportRq, MessageID: 1, CommandDataSetType: DataSetType.Present, AffectedSOPInstanceUID: STORAGE_COMMITMENT_SOP_INSTANCE, EventTypeID: 2 },
+    {
+      AffectedSOPClassUID: STORAGE_COMMITMENT_PUSH_MODEL,
+      CommandField: CommandField.NEventReportRq,
+      MessageID: 1,
+      CommandDataSetType: DataSetType.Present,
+      AffectedSOPInstanceUID: STORAGE_COMMITMENT_SOP_INSTANCE,
+      EventTypeID: 2,
+    },
   ],
   [
     'N-EVENT-REPORT-RSP',
-    { AffectedSOPClassUID: STORAGE_COMMITMENT_PUSH_MODEL, CommandField: CommandField.NEventReportRsp, MessageIDBeingRespondedTo: 1, CommandDataSetType: DataSetType.Absent, Status: Status.ProcessingFailure, AffectedSOPInstanceUID: STORAGE_COMMITMENT_SOP_INSTANCE, EventTypeID: 2 },
+    {
+      AffectedSOPClassUID: STORAGE_COMMITMENT_PUSH_MODEL,
+      CommandField: CommandField.NEventReportRsp,
+      MessageIDBeingRespondedTo: 1,
+      CommandDataSetType: DataSetType.Absent,
+      Status: Status.ProcessingFailure,
+      AffectedSOPInstanceUID: STORAGE_COMMITMENT_SOP_INSTANCE,
+      EventTypeID: 2,
+    },
   ],
 ];
 
@@ -66,7 +103,11 @@ test('responses are encoded byte for byte as dcmjs encodes them', () => {
   const dataset = new Dataset({ SOPClassUID: '1.2.840.10008.5.1.4.1.1.2', SOPInstanceUID: '1.2.3.4.5.6.7' }, '1.2.840.10008.1.2.1');
   const store = new requests.CStoreRequest(dataset);
   const cases = [];
-  for (const [status, comment] of [[constants.Status.Success, undefined], [0xa700, 'disk nearly full'], [0xc000, 'odd']] as const) {
+  for (const [status, comment] of [
+    [constants.Status.Success, undefined],
+    [0xa700, 'disk nearly full'],
+    [0xc000, 'odd'],
+  ] as const) {
     const response = responses.CStoreResponse.fromRequest(store);
     response.setStatus(status);
     if (comment) response.setErrorComment(comment);

@@ -69,7 +69,15 @@ test('PDataSplitter hands out the PDVs of a P-DATA-TF as pieces of the reads, ne
   const body = Buffer.concat([pdv(1, 0x03, command), pdv(3, 0x00, dataset), pdv(3, 0x02, Buffer.alloc(0))]);
   for (const readSize of [1, 5, 7, 4096, 65536, body.length]) {
     const pdvs = splitPData(body, readSize);
-    assert.deepEqual(pdvs.map((p) => [p.contextId, p.command, p.last, p.value.length]), [[1, true, true, 120], [3, false, false, 200000], [3, false, true, 0]], `read size ${readSize}`);
+    assert.deepEqual(
+      pdvs.map((p) => [p.contextId, p.command, p.last, p.value.length]),
+      [
+        [1, true, true, 120],
+        [3, false, false, 200000],
+        [3, false, true, 0],
+      ],
+      `read size ${readSize}`,
+    );
     assert.ok(pdvs[0].value.equals(command) && pdvs[1].value.equals(dataset));
     if (readSize >= 65536) assert.ok(pdvs[1].fragments <= Math.ceil(200000 / readSize) + 1, 'one piece per read');
   }

@@ -146,7 +146,11 @@ test('P-DATA-TF: one or several PDVs, command and last-fragment flags, context i
 test('A-RELEASE-RQ, A-RELEASE-RP and A-ABORT', () => {
   assert.deepEqual(header(A_RELEASE_RQ), { type: PduType.ReleaseRequest, length: 4 });
   assert.deepEqual(header(A_RELEASE_RP), { type: PduType.ReleaseResponse, length: 4 });
-  for (const [source, reason] of [[0, 0], [2, 6], [2, 1]]) {
+  for (const [source, reason] of [
+    [0, 0],
+    [2, 6],
+    [2, 1],
+  ]) {
     const pdu = encodeAbort(source, reason);
     assert.deepEqual(header(pdu), { type: PduType.Abort, length: 4 });
     assert.deepEqual(parseAbort(pdu), { source, reason });

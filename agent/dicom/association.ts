@@ -125,7 +125,10 @@ export class ClientAssociation {
     }
   }
 
-  private constructor(private readonly socket: net.Socket, options: AssociationOptions) {
+  private constructor(
+    private readonly socket: net.Socket,
+    options: AssociationOptions,
+  ) {
     this.peer = options.peer;
     this.inFlightBytes = options.inFlightBytes ?? 0;
     const describe = options.describeSocketError ?? ((err: Error) => err.message);

@@ -111,7 +111,7 @@ export function encodeCommand(elements: CommandElements): Buffer {
 /** Reads the known elements of a command set; unknown elements and the group length are skipped. */
 export function parseCommandSet(commandSet: Buffer): CommandElements {
   const out: Record<string, string | number> = {};
-  for (let pos = 0; pos + 8 <= commandSet.length; ) {
+  for (let pos = 0; pos + 8 <= commandSet.length;) {
     const group = commandSet.readUInt16LE(pos);
     const known = group === 0x0000 ? BY_ELEMENT.get(commandSet.readUInt16LE(pos + 2)) : undefined;
     const length = commandSet.readUInt32LE(pos + 4);

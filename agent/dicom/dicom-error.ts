@@ -35,7 +35,11 @@ export class DicomError extends Error {
   readonly contextResult?: number;
   readonly status?: number;
 
-  constructor(readonly kind: DicomErrorKind, message: string, details: DicomErrorDetails = {}) {
+  constructor(
+    readonly kind: DicomErrorKind,
+    message: string,
+    details: DicomErrorDetails = {},
+  ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'DicomError';
     this.reject = details.reject;

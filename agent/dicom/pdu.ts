@@ -116,7 +116,7 @@ function userInformation(maxPduLength: number, implementationClassUid: string, i
 
 /** The variable items of an A-ASSOCIATE-RQ or -AC, from offset 74 of the PDU, with the sub-items of each. */
 function* variableItems(bytes: Buffer): Generator<{ type: number; start: number; end: number }> {
-  for (let pos = 74; pos + 4 <= bytes.length; ) {
+  for (let pos = 74; pos + 4 <= bytes.length;) {
     const end = Math.min(bytes.length, pos + 4 + bytes.readUInt16BE(pos + 2));
     yield { type: bytes[pos], start: pos + 4, end };
     pos = end;
@@ -124,7 +124,7 @@ function* variableItems(bytes: Buffer): Generator<{ type: number; start: number;
 }
 
 function* subItems(bytes: Buffer, start: number, end: number): Generator<{ type: number; start: number; end: number }> {
-  for (let pos = start; pos + 4 <= end; ) {
+  for (let pos = start; pos + 4 <= end;) {
     const subEnd = Math.min(end, pos + 4 + bytes.readUInt16BE(pos + 2));
     yield { type: bytes[pos], start: pos + 4, end: subEnd };
     pos = subEnd;
@@ -151,7 +151,13 @@ export function encodeAssociateRequest(request: AssociateRequest): Buffer {
 }
 
 /** Reads an A-ASSOCIATE-RQ PDU (whole PDU, header included). */
-export function parseAssociateRequest(bytes: Buffer): Required<Pick<AssociateRequest, 'calledAe' | 'callingAe' | 'maxPduLength'>> & { contexts: Array<ProposedContext & { id: number }>; implementationClassUid?: string; implementationVersionName?: string } {
+export function parseAssociateRequest(
+  bytes: Buffer,
+): Required<Pick<AssociateRequest, 'calledAe' | 'callingAe' | 'maxPduLength'>> & {
+  contexts: Array<ProposedContext & { id: number }>;
+  implementationClassUid?: string;
+  implementationVersionName?: string;
+} {
   const out = { calledAe: trimmed(bytes, 10, 26).trimStart(), callingAe: trimmed(bytes, 26, 42).trimStart(), maxPduLength: 0, contexts: [] as Array<ProposedContext & { id: number }> };
   let implementation: { implementationClassUid?: string; implementationVersionName?: string } = {};
   for (const variable of variableItems(bytes)) {
@@ -207,7 +213,8 @@ export function parseAssociateReject(bytes: Buffer): AssociateReject {
 /** The reason of an A-ASSOCIATE-RJ in words (PS3.8 table 9-21). */
 export function describeRejectReason(reject: AssociateReject): string {
   const { source, reason } = reject;
-  if (source === 1) return ['', 'no reason given', 'application context name not supported', 'calling AE title not recognized', '', '', '', 'called AE title not recognized'][reason] || `reason ${reason}`;
+  if (source === 1)
+    return ['', 'no reason given', 'application context name not supported', 'calling AE title not recognized', '', '', '', 'called AE title not recognized'][reason] || `reason ${reason}`;
   if (source === 2) return ['', 'no reason given', 'protocol version not supported'][reason] || `reason ${reason}`;
   if (source === 3) return ['', 'temporary congestion', 'local limit exceeded'][reason] || `reason ${reason}`;
   return `reason ${reason}`;
@@ -231,16 +238,13 @@ export function pDataPdu(contextId: number, value: Buffer, command: boolean, las
 
 /** A P-DATA-TF PDU holding several PDVs. */
 export function encodePData(pdvs: Pdv[]): Buffer {
-  return pdu(
-    PduType.PData,
-    Buffer.concat(pdvs.flatMap((pdv) => [pDataHeader(pdv.contextId, pdv.value.length, pdv.command, pdv.last).subarray(PDU_HEADER_LENGTH), pdv.value])),
-  );
+  return pdu(PduType.PData, Buffer.concat(pdvs.flatMap((pdv) => [pDataHeader(pdv.contextId, pdv.value.length, pdv.command, pdv.last).subarray(PDU_HEADER_LENGTH), pdv.value])));
 }
 
 /** The PDVs of a P-DATA-TF PDU (whole PDU, header included): views of its bytes. */
 export function parsePData(bytes: Buffer): Pdv[] {
   const values: Pdv[] = [];
-  for (let pos = PDU_HEADER_LENGTH; pos + 6 <= bytes.length; ) {
+  for (let pos = PDU_HEADER_LENGTH; pos + 6 <= bytes.length;) {
     const itemLength = bytes.readUInt32BE(pos);
     const control = bytes[pos + 5];
     values.push({ contextId: bytes[pos + 4], command: (control & 0x01) !== 0, last: (control & 0x02) !== 0, value: bytes.subarray(pos + 6, pos + 4 + itemLength) });

@@ -20,7 +20,12 @@ export interface EchoRequest {
 export async function echo(socket: net.Socket, request: EchoRequest, options: AssociationOptions): Promise<void> {
   const association = await ClientAssociation.open(
     socket,
-    { calledAe: request.calledAe, callingAe: request.callingAe, contexts: [{ abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [TransferSyntax.ImplicitVRLittleEndian] }], timeoutMs: request.timeoutMs },
+    {
+      calledAe: request.calledAe,
+      callingAe: request.callingAe,
+      contexts: [{ abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [TransferSyntax.ImplicitVRLittleEndian] }],
+      timeoutMs: request.timeoutMs,
+    },
     options,
   );
   // A peer that does not answer the release does not fail the echo.

@@ -55,7 +55,20 @@ function libraryPdv(fragment: PdvFragment): LibraryPdv {
   return { getPresentationContextId: () => fragment.contextId, isCommand: () => fragment.command, isLastFragment: () => fragment.last, getValue: () => fragment.value };
 }
 
-type Method = (this: NetworkInternals, ...args: any[]) => any;
+/** A DIMSE message as the library's _sendPDataTF gets it. */
+interface LibraryMessage {
+  getDataset(): unknown;
+  getCommandDataset(): { getElements(): Record<string, unknown> };
+}
+
+/** The methods of the library's Network class we replace. */
+interface NetworkPrototype {
+  _wrapSocket(this: NetworkInternals): void;
+  _processPdu: unknown;
+  sendAssociationAccept(this: NetworkInternals): unknown;
+  _sendPDataTF(this: NetworkInternals, message: LibraryMessage, presentationContextId: number, maxPduLength: number): unknown;
+}
+
 let installed = false;
 
 /**
@@ -65,7 +78,7 @@ let installed = false;
  */
 export function installDimseOverrides(): void {
   if (installed) return;
-  const proto = Object.getPrototypeOf(dimse.Scp.prototype) as Record<string, Method>;
+  const proto = Object.getPrototypeOf(dimse.Scp.prototype) as NetworkPrototype;
   if (typeof proto._wrapSocket !== 'function' || typeof proto._sendPDataTF !== 'function' || typeof proto._processPdu !== 'function' || typeof proto.sendAssociationAccept !== 'function') {
     throw new Error(`dcmjs-dimse ${dimse.version} does not have the internals agent/receive/pdu-path.ts overrides; review it before upgrading`);
   }
@@ -77,9 +90,9 @@ export function installDimseOverrides(): void {
     return originalSendAssociationAccept.call(this);
   };
   const originalSendPDataTF = proto._sendPDataTF;
-  proto._sendPDataTF = function sendPDataTF(this: NetworkInternals, command: any, presentationContextId: number, maxPduLength: number) {
-    const commandSet = command.getDataset() ? undefined : encodeCommandSet(command.getCommandDataset().getElements());
-    if (!commandSet) return originalSendPDataTF.call(this, command, presentationContextId, maxPduLength);
+  proto._sendPDataTF = function sendPDataTF(this: NetworkInternals, message: LibraryMessage, presentationContextId: number, maxPduLength: number) {
+    const commandSet = message.getDataset() ? undefined : encodeCommandSet(message.getCommandDataset().getElements());
+    if (!commandSet) return originalSendPDataTF.call(this, message, presentationContextId, maxPduLength);
     // One PDU, one PDV: command, last fragment. Command sets are ~100-200 bytes.
     this.socket.write(Buffer.concat([pDataHeader(presentationContextId, commandSet.length, true, true), commandSet]));
     this.statistics.addBytesSent(12 + commandSet.length);

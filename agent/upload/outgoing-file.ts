@@ -5,7 +5,10 @@ import type { OutgoingInstance } from './transport';
 
 /** An instance whose spool file cannot be sent (unreadable, not Part 10, odd length): a permanent failure of that instance. */
 export class SpoolFileError extends Error {
-  constructor(message: string, readonly midTransfer = false) {
+  constructor(
+    message: string,
+    readonly midTransfer = false,
+  ) {
     super(message);
   }
 }
@@ -52,4 +55,3 @@ export async function openSpoolFile(instance: OutgoingInstance, readAhead?: Prom
     close: () => handle.close(),
   };
 }
-
