@@ -15,10 +15,12 @@ export interface Database {
 export async function openDatabase(config: GatewayConfig, log: Logger, spoolId: string): Promise<Database> {
   const embedded = config.database.url ? undefined : await startEmbeddedPostgres(config.dataDir, config.database.embeddedPort, log);
   const url = config.database.url ?? embedded!.url;
-  const pool = new pg.Pool({ connectionString: url, max: config.limits.maxAssociations + 4 });
-  // Rows this agent writes record its spool (see migration 0004), on every connection of the pool.
-  pool.on('connect', (client) => {
-    client.query("SELECT set_config('gateway.spool_id', $1, false)", [spoolId]).catch(() => undefined);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: config.limits.maxAssociations + 4,
+    // Rows this agent writes record its spool (see migration 0004), on every connection of the pool. The pool waits
+    // for this before handing the connection out (a 'connect' listener's query would race the caller's first one).
+    onConnect: (client) => client.query("SELECT set_config('gateway.spool_id', $1, false)", [spoolId]),
   });
   // A dropped idle connection must not crash the agent; the next query gets a fresh one.
   pool.on('error', (err) => log.warn('database connection lost', { error: err.message }));

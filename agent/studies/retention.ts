@@ -4,6 +4,8 @@ import type { Pool } from 'pg';
 import type { Logger } from '../logging';
 import { freeDiskBytes } from '../spool/disk-space';
 import { spoolStudyFolder } from '../spool/spool-path';
+import { withTransaction } from '../db/transaction';
+import { errorMessage } from '../errors';
 
 export interface RetentionConfig {
   /** Days a done study stays on disk after the cloud confirmed it (and after its last instance arrived). */
@@ -76,10 +78,7 @@ export async function purgeStudy(pool: Pool, dirs: RetentionDirs, studyUid: stri
   let instances = 0;
   let bytes = 0;
   for (;;) {
-    const client = await pool.connect();
-    let removed = 0;
-    try {
-      await client.query('BEGIN');
+    const removed = await withTransaction(pool, async (client) => {
       const { rows } = await client.query<{ sop_instance_uid: string; spool_path: string; file_bytes: string; compressed_path: string | null }>(
         `SELECT i.sop_instance_uid, i.spool_path, i.file_bytes, c.compressed_path
            FROM instances i
@@ -100,14 +99,10 @@ export async function purgeStudy(pool: Pool, dirs: RetentionDirs, studyUid: stri
       await client.query('DELETE FROM uploads WHERE sop_instance_uid = ANY($1)', [uids]);
       await client.query('DELETE FROM instance_corrections WHERE sop_instance_uid = ANY($1)', [uids]);
       await client.query('DELETE FROM instances WHERE sop_instance_uid = ANY($1)', [uids]);
-      await client.query('COMMIT');
-      removed = rows.length;
-      client.release();
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release();
-      throw new Error(`cannot purge study ${studyUid}: ${(err as Error).message}`);
-    }
+      return rows.length;
+    }).catch((err: unknown) => {
+      throw new Error(`cannot purge study ${studyUid}: ${errorMessage(err)}`);
+    });
     instances += removed;
     if (removed < INSTANCE_BATCH) break;
   }

@@ -17,7 +17,7 @@ export async function recordCommitmentRequest(
   try {
     await client.query('BEGIN');
     await client.query('INSERT INTO storage_commitments (transaction_uid, requested_by, instances) VALUES ($1, $2, 0)', [transactionUid, owner]);
-    const { rows } = await client.query(
+    const { rows } = await client.query<{ sop_instance_uid: string }>(
       `UPDATE uploads u SET state = 'sent', commitment_uid = $2, delivered_at = now(), committed_at = NULL,
               lease_owner = NULL, lease_expires_at = NULL, last_error = NULL
          FROM unnest($3::text[], $4::bytea[]) AS d (sop_instance_uid, dataset_sha256)
@@ -65,7 +65,7 @@ export async function recordCommitmentReport(pool: Pool, report: CommitmentRepor
         WHERE commitment_uid = $1 AND state = 'sent' AND sop_instance_uid = ANY($2)`,
       [report.transactionUid, report.committed.map((c) => c.sopInstanceUid)],
     );
-    const failed = await client.query(
+    const failed = await client.query<{ sop_instance_uid: string }>(
       `UPDATE uploads u SET state = CASE WHEN f.permanent THEN 'failed' ELSE 'queued' END, next_attempt_at = now(), last_error = left(f.error, 1000)
          FROM unnest($2::text[], $3::text[], $4::boolean[]) AS f (sop_instance_uid, error, permanent)
         WHERE u.commitment_uid = $1 AND u.state = 'sent' AND u.sop_instance_uid = f.sop_instance_uid
@@ -89,7 +89,7 @@ export async function recordCommitmentReport(pool: Pool, report: CommitmentRepor
  * worker's claim, for markFailed to queue them with its backoff. Returns the SOP Instance UIDs concerned.
  */
 export async function withdrawCommitment(pool: Pool, owner: string, transactionUid: string, outcome: 'confirmed' | 'retry', leaseSeconds: number): Promise<string[]> {
-  const { rows } = await pool.query(
+  const { rows } = await pool.query<{ sop_instance_uid: string }>(
     `UPDATE uploads SET state = CASE WHEN $3 = 'confirmed' THEN 'done' ELSE 'sending' END,
             lease_owner = CASE WHEN $3 = 'confirmed' THEN NULL ELSE $2 END,
             lease_expires_at = CASE WHEN $3 = 'confirmed' THEN NULL ELSE now() + make_interval(secs => $4) END
