@@ -2,6 +2,25 @@ import type { Pool } from 'pg';
 import type { ApiStudiesPage, ApiStudy, StudyState } from './types';
 
 export const STUDIES_MAX_LIMIT = 200;
+
+/** One study with its counts (bigint sums arrive as strings; the receipt columns are set once it is done). */
+interface StudyRow {
+  study_uid: string;
+  first_received_at: Date;
+  last_received_at: Date;
+  completed_at: Date | null;
+  done_at: Date | null;
+  purged_at: Date | null;
+  receipt_instances: number | null;
+  receipt_bytes: string | null;
+  modality: string | null;
+  received: number;
+  bytes: string;
+  uploaded: number;
+  bytes_uploaded: string;
+  failed: number;
+  sending: number;
+}
 export const STUDIES_DEFAULT_LIMIT = 50;
 
 /**
@@ -9,7 +28,7 @@ export const STUDIES_DEFAULT_LIMIT = 50;
  * names (only UIDs, sizes and times), so ApiStudy.patientName is never filled.
  */
 export async function listStudies(pool: Pool, page: { limit: number; offset: number }): Promise<ApiStudiesPage> {
-  const { rows } = await pool.query(
+  const { rows } = await pool.query<StudyRow>(
     `SELECT s.study_uid, s.first_received_at, s.last_received_at, s.completed_at, s.done_at, s.purged_at, s.receipt_instances, s.receipt_bytes,
             (SELECT string_agg(DISTINCT se.modality, ', ') FROM series se WHERE se.study_uid = s.study_uid) AS modality,
             count(i.sop_instance_uid)::int AS received,
@@ -25,31 +44,31 @@ export async function listStudies(pool: Pool, page: { limit: number; offset: num
       ORDER BY s.last_received_at DESC, s.study_uid`,
     [page.limit, page.offset],
   );
-  const total = (await pool.query('SELECT count(*)::int AS n FROM studies')).rows[0].n as number;
+  const total = (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM studies')).rows[0].n;
   const studies = rows.map((r): ApiStudy => {
     // A done study whose files retention removed has no instance rows left: its receipt tells what was sent.
-    const purged = r.received === 0 && r.done_at && r.receipt_instances !== null;
+    const receipt = r.received === 0 && r.done_at && r.receipt_instances !== null ? { instances: r.receipt_instances, bytes: Number(r.receipt_bytes) } : undefined;
     return {
       studyUid: r.study_uid,
       modality: r.modality,
-      instancesReceived: purged ? r.receipt_instances : r.received,
-      instancesUploaded: purged ? r.receipt_instances : r.uploaded,
+      instancesReceived: receipt ? receipt.instances : r.received,
+      instancesUploaded: receipt ? receipt.instances : r.uploaded,
       instancesFailed: r.failed,
-      bytes: Number(purged ? r.receipt_bytes : r.bytes),
-      bytesUploaded: Number(purged ? r.receipt_bytes : r.bytes_uploaded),
+      bytes: receipt ? receipt.bytes : Number(r.bytes),
+      bytesUploaded: receipt ? receipt.bytes : Number(r.bytes_uploaded),
       state: studyState(r),
       firstReceivedAt: iso(r.first_received_at)!,
       lastReceivedAt: iso(r.last_received_at)!,
       completedAt: iso(r.completed_at),
       doneAt: iso(r.done_at),
-      purgedAt: purged ? iso(r.purged_at) : null,
+      purgedAt: receipt ? iso(r.purged_at) : null,
     };
   });
   return { studies, total, limit: page.limit, offset: page.offset };
 }
 
 /** Failed first (it needs a person), then done, then what is moving: sending, still arriving, waiting to be sent. */
-function studyState(r: { failed: number; done_at: Date | null; sending: number; completed_at: Date | null; uploaded: number }): StudyState {
+function studyState(r: StudyRow): StudyState {
   if (r.failed > 0) return 'failed';
   if (r.done_at) return 'done';
   if (r.sending > 0) return 'uploading';

@@ -38,6 +38,20 @@ interface PendingInstance {
   facts: InstanceFacts;
 }
 
+/** A pending compression with what the rules match on (bigint columns arrive as strings). */
+interface PendingRow {
+  sop_instance_uid: string;
+  dataset_sha256: Buffer;
+  compressed_path: string | null;
+  corrections: number;
+  spool_path: string;
+  sop_class_uid: string;
+  transfer_syntax_uid: string;
+  calling_ae: string;
+  file_bytes: string;
+  modality: string | null;
+}
+
 const POLL_MS = 200;
 /** A worker holds the whole file and its compressed copy in memory: larger instances go as received. */
 export const MAX_COMPRESSED_INSTANCE_BYTES = 768 * 1024 * 1024;
@@ -147,7 +161,7 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
   };
 
   const claimPending = async (limit: number): Promise<PendingInstance[]> => {
-    const { rows } = await deps.pool.query(
+    const { rows } = await deps.pool.query<PendingRow>(
       `SELECT c.sop_instance_uid, c.dataset_sha256, c.compressed_path, i.corrections, i.spool_path, i.sop_class_uid, i.transfer_syntax_uid, i.calling_ae, i.file_bytes, se.modality
          FROM compressions c JOIN instances i USING (sop_instance_uid) JOIN series se ON se.series_uid = i.series_uid
         WHERE c.state = 'pending' AND c.dataset_sha256 = i.dataset_sha256 AND i.missing_since IS NULL

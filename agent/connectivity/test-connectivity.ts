@@ -352,7 +352,7 @@ async function rateStep(config: GatewayConfig, options: ConnectivityOptions, add
   client.on('error', () => undefined);
   try {
     await client.connect();
-    const { rows } = await client.query(
+    const { rows } = await client.query<{ n: number; bytes: string; seconds: number | null }>(
       `SELECT count(*)::int AS n, coalesce(sum(i.file_bytes), 0)::bigint AS bytes,
               extract(epoch FROM max(u.delivered_at) - min(u.delivered_at))::float8 AS seconds
          FROM uploads u JOIN instances i USING (sop_instance_uid)

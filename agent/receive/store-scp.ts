@@ -112,7 +112,7 @@ export class StoreScp extends Scp {
     }
     this.track(
       this.context.pool
-        .query('INSERT INTO associations (calling_ae, called_ae, peer_address, tls) VALUES ($1, $2, $3, $4) RETURNING id', [callingAe, calledAe, this.peerAddress, this.context.tls])
+        .query<{ id: string }>('INSERT INTO associations (calling_ae, called_ae, peer_address, tls) VALUES ($1, $2, $3, $4) RETURNING id', [callingAe, calledAe, this.peerAddress, this.context.tls])
         .then(({ rows }) => {
           this.stats.associationId = Number(rows[0].id);
           this.sendAssociationAccept();

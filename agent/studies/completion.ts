@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { ClientBase, Pool } from 'pg';
 import type { StudiesConfig } from '../config/upstream-config';
 
 /**
@@ -12,7 +12,7 @@ export async function completeQuietStudies(pool: Pool, studies: StudiesConfig): 
       WHERE completed_at IS NULL AND last_received_at <= now() - make_interval(secs => $1)`,
     [studies.seriesQuietSeconds],
   );
-  const { rows } = await pool.query(
+  const { rows } = await pool.query<{ study_uid: string; force_completed: boolean }>(
     `UPDATE studies s
         SET completed_at = now(),
             force_completed = s.last_received_at > now() - make_interval(secs => $1)
@@ -38,7 +38,7 @@ export interface Receipt {
 
 /** Complete studies whose every instance the cloud has confirmed become done, with their receipt. */
 export async function finishDeliveredStudies(pool: Pool): Promise<Receipt[]> {
-  const { rows } = await pool.query(
+  const { rows } = await pool.query<ReceiptRow>(
     `UPDATE studies s
         SET done_at = now(), receipt_instances = r.instances, receipt_bytes = r.bytes, receipt_sha256 = r.digest
        FROM (SELECT i.study_uid, count(*)::int AS instances, sum(i.file_bytes)::bigint AS bytes,
@@ -53,20 +53,29 @@ export async function finishDeliveredStudies(pool: Pool): Promise<Receipt[]> {
 }
 
 /** The most recent receipts, newest first. */
-export async function recentReceipts(pool: Pool | { query: Pool['query'] }, limit = 10): Promise<Receipt[]> {
-  const { rows } = await pool.query(
+export async function recentReceipts(pool: Pool | ClientBase, limit = 10): Promise<Receipt[]> {
+  const { rows } = await pool.query<ReceiptRow>(
     `SELECT study_uid, receipt_instances, receipt_bytes, receipt_sha256, done_at FROM studies WHERE done_at IS NOT NULL ORDER BY done_at DESC LIMIT $1`,
     [limit],
   );
   return rows.map(toReceipt);
 }
 
-function toReceipt(row: Record<string, unknown>): Receipt {
+/** A done study's receipt columns (set together with done_at, so not null here; bigint arrives as a string). */
+interface ReceiptRow {
+  study_uid: string;
+  receipt_instances: number;
+  receipt_bytes: string;
+  receipt_sha256: Buffer;
+  done_at: Date;
+}
+
+function toReceipt(row: ReceiptRow): Receipt {
   return {
-    studyUid: String(row.study_uid),
-    instances: Number(row.receipt_instances),
+    studyUid: row.study_uid,
+    instances: row.receipt_instances,
     bytes: Number(row.receipt_bytes),
-    sha256: Buffer.from(row.receipt_sha256 as Buffer).toString('hex'),
-    doneAt: new Date(row.done_at as string).toISOString(),
+    sha256: row.receipt_sha256.toString('hex'),
+    doneAt: row.done_at.toISOString(),
   };
 }

@@ -22,6 +22,12 @@ export interface RecordResult {
   obsoletePath?: string;
 }
 
+/** What record_instance() answers (migration 0001 and later). */
+interface RecordRow {
+  outcome: RecordOutcome;
+  obsolete_path: string | null;
+}
+
 const RECORD_SQL = 'SELECT outcome, obsolete_path FROM record_instance($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)';
 
 function recordParams(record: InstanceRecord): unknown[] {
@@ -40,13 +46,13 @@ function recordParams(record: InstanceRecord): unknown[] {
   ];
 }
 
-function recordResult(row: { outcome: RecordOutcome; obsolete_path: string | null }): RecordResult {
+function recordResult(row: RecordRow): RecordResult {
   return { outcome: row.outcome, obsoletePath: row.obsolete_path ?? undefined };
 }
 
 /** Indexes a spooled instance (study, series and instance rows) and commits, in one round trip. */
 export async function recordInstance(pool: Pool, record: InstanceRecord): Promise<RecordResult> {
-  return recordResult((await pool.query(RECORD_SQL, recordParams(record))).rows[0]);
+  return recordResult((await pool.query<RecordRow>(RECORD_SQL, recordParams(record))).rows[0]);
 }
 
 /** Rows written in an open transaction: nobody sees them until commit(). Exactly one of commit/rollback must follow. */
@@ -77,7 +83,7 @@ export async function prepareInstanceRecord(pool: Pool, record: InstanceRecord):
   };
   try {
     await client.query('BEGIN');
-    const result = recordResult((await client.query(RECORD_SQL, recordParams(record))).rows[0]);
+    const result = recordResult((await client.query<RecordRow>(RECORD_SQL, recordParams(record))).rows[0]);
     return { result, commit: () => finish('COMMIT'), rollback: () => finish('ROLLBACK') };
   } catch (err) {
     await finish('ROLLBACK').catch(() => undefined);

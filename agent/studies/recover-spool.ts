@@ -31,7 +31,7 @@ export async function recoverSpool(pool: Pool, spoolDir: string, log: Logger): P
     report.partialFilesRemoved++;
   }
 
-  const indexed = new Set<string>((await pool.query('SELECT spool_path FROM instances')).rows.map((r) => r.spool_path as string));
+  const indexed = new Set<string>((await pool.query<{ spool_path: string }>('SELECT spool_path FROM instances')).rows.map((r) => r.spool_path));
   const onDisk = new Set<string>();
   for (const folder of await fs.promises.readdir(spoolDir, { withFileTypes: true })) {
     if (!folder.isDirectory() || folder.name === INCOMING_DIR) continue;
@@ -86,7 +86,7 @@ export async function recoverSpool(pool: Pool, spoolDir: string, log: Logger): P
 
   const missing = [...indexed].filter((relative) => !onDisk.has(relative));
   if (missing.length > 0) {
-    const marked = await pool.query(
+    const marked = await pool.query<{ sop_instance_uid: string }>(
       'UPDATE instances SET missing_since = now() WHERE spool_path = ANY($1) AND missing_since IS NULL RETURNING sop_instance_uid',
       [missing],
     );

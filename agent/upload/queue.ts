@@ -19,6 +19,23 @@ export interface ClaimedUpload {
   corrected?: boolean;
 }
 
+/** A claimed instance as the claim returns it (bigint columns arrive as strings). */
+interface ClaimedRow {
+  sop_instance_uid: string;
+  study_uid: string;
+  sop_class_uid: string;
+  transfer_syntax_uid: string;
+  spool_path: string;
+  compressed_path: string | null;
+  file_bytes: string;
+  dataset_sha256: Buffer;
+  attempts: number;
+  received_transfer_syntax_uid: string;
+  received_file_bytes: string;
+  corrections: number;
+  study_arrival: Date;
+}
+
 export interface ClaimOptions {
   /** Who claims: agent and worker, for the lease and for support. */
   owner: string;
@@ -38,7 +55,7 @@ export interface ClaimOptions {
  * database claim at once without ever getting the same instance. Order: study priority, then study arrival.
  */
 export async function claimUploads(pool: Pool, options: ClaimOptions): Promise<ClaimedUpload[]> {
-  const { rows } = await pool.query(
+  const { rows } = await pool.query<ClaimedRow>(
     `WITH due AS (
        SELECT u.sop_instance_uid
          FROM uploads u JOIN studies s ON s.study_uid = u.study_uid JOIN instances i ON i.sop_instance_uid = u.sop_instance_uid
@@ -65,7 +82,7 @@ export async function claimUploads(pool: Pool, options: ClaimOptions): Promise<C
     [options.owner, options.limit, options.leaseSeconds, options.priorities.map((p) => p.modality), options.priorities.map((p) => p.priority), options.spoolId, options.awaitCompression ?? false],
   );
   // RETURNING does not keep the CTE's order; within one claim, send by study arrival.
-  rows.sort((a, b) => a.study_arrival - b.study_arrival || String(a.sop_instance_uid).localeCompare(String(b.sop_instance_uid)));
+  rows.sort((a, b) => a.study_arrival.getTime() - b.study_arrival.getTime() || a.sop_instance_uid.localeCompare(b.sop_instance_uid));
   return rows.map((r) => ({
     sopInstanceUid: r.sop_instance_uid,
     studyUid: r.study_uid,
@@ -96,7 +113,7 @@ export async function renewLease(pool: Pool, owner: string, sopInstanceUids: str
  */
 export async function markDelivered(pool: Pool, owner: string, delivered: Array<{ sopInstanceUid: string; datasetSha256: Buffer }>): Promise<string[]> {
   if (delivered.length === 0) return [];
-  const { rows } = await pool.query(
+  const { rows } = await pool.query<{ sop_instance_uid: string }>(
     `UPDATE uploads u SET state = 'done', delivered_at = now(), lease_owner = NULL, lease_expires_at = NULL, last_error = NULL
        FROM unnest($2::text[], $3::bytea[]) AS d (sop_instance_uid, dataset_sha256)
       WHERE u.sop_instance_uid = d.sop_instance_uid AND u.dataset_sha256 = d.dataset_sha256 AND u.state = 'sending' AND u.lease_owner = $1
