@@ -7,6 +7,7 @@ import { decideState, type StateFacts } from '../agent/api/status-state';
 const MB = 1048576;
 const NOW = new Date('2026-11-28T10:00:00Z');
 const healthy: StateFacts = {
+  agent: 'running',
   receiverListening: true,
   databaseOk: true,
   freeDiskBytes: 100_000 * MB,
@@ -55,6 +56,16 @@ describe('overall state', () => {
     assert.deepEqual(reasons.map((r) => r.code), ['database-down', 'upstream-unreachable', 'uploads-failed', 'paused']);
     assert.equal(reasons[1].message, 'The cloud has not answered for 61 minutes: studies wait here.');
     assert.equal(reasons[2].message, '1 instance was refused by the cloud: kept here until retried.');
+  });
+
+  test('read by `gateway status` while the agent is down: red, with what the database still tells', () => {
+    const down = { receiverListening: false, databaseOk: false, upstreamReachable: null, paused: false };
+    assert.deepEqual(codes({ ...down, agent: 'stopped' }), ['red', ['agent-not-running:red']]);
+    assert.deepEqual(codes({ ...down, agent: 'stopped', failedUploads: 3, missingFiles: 1, freeDiskBytes: 3000 * MB }), [
+      'red',
+      ['agent-not-running:red', 'disk-low:amber', 'spool-files-missing:amber', 'uploads-failed:amber'],
+    ]);
+    assert.deepEqual(codes({ ...down, agent: 'not-answering' }), ['red', ['agent-not-answering:red']]);
   });
 });
 

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { statusPageUrl } from '../agent/api/types';
+import { formatBytes } from '../agent/api/format';
+import { statusPageUrl, type ApiStudiesPage } from '../agent/api/types';
 import { makeCloudPki } from './cloud-simulator/pki';
 import { startStowRsSimulator } from './cloud-simulator/stow-rs-server';
 import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
@@ -57,7 +58,9 @@ test('the status page shows a pushed study reaching done, pauses uploads and run
     const row = page.locator(`#studies tr[data-study-uid="${series.studyInstanceUid}"]`);
     await row.locator('.study-state.done').waitFor({ timeout: 30000 });
     assert.match(await row.innerText(), /5\/5/);
-    assert.match(await row.innerText(), /100% of/);
+    // Sizes read as everywhere else: the page formats with the agent's own formatBytes (served as /format.js).
+    const listed = (await (await fetch(`http://127.0.0.1:${gateway.apiPort}/api/studies`)).json()) as ApiStudiesPage;
+    assert.ok((await row.innerText()).includes(`100% of ${formatBytes(listed.studies[0].bytes)}`), await row.innerText());
     assert.deepEqual(await row.locator('progress').evaluateAll((bars) => bars.map((b) => (b as unknown as { position: number }).position)), [1, 1]);
 
     await page.click('#pause-button');

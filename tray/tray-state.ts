@@ -1,3 +1,4 @@
+import { formatBytes } from '../agent/api/format';
 import type { ApiStatus, OverallState } from '../agent/api/types';
 
 /** What one poll of the agent gave: its status, or why there was none. */
@@ -130,17 +131,6 @@ function reasonMessage(status: ApiStatus, code: string): string | undefined {
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 function ago(then: number, now: Date): string {

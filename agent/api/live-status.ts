@@ -1,13 +1,14 @@
 import type { Pool } from 'pg';
 import type { GatewayConfig } from '../config/config';
-import type { UpstreamConfig } from '../config/upstream-config';
+import { errorMessage } from '../errors';
 import { logsDir, type Logger } from '../logging';
 import type { Receiver } from '../receive/receiver';
 import { freeDiskBytes } from '../spool/disk-space';
-import { readFigures, type CompressionFigures } from '../status';
-import type { Uploader } from '../upload/uploader';
+import { upstreamTarget } from '../upload/upstream-target';
+import type { UpstreamHealth, Uploader } from '../upload/uploader';
 import { VERSION } from '../version';
-import { decideState } from './status-state';
+import { readStatusFigures, type StatusFigures } from './status-figures';
+import { decideState, type AgentPresence } from './status-state';
 import type { ApiStatus } from './types';
 
 /** What the API reads the running agent's state from. */
@@ -27,24 +28,40 @@ export interface AgentView {
 /** The effective upload rate is averaged over this window (or the agent's uptime when shorter). */
 const UPLOAD_RATE_WINDOW_MS = 60_000;
 
-/** GET /api/status, and the figures behind it (for /metrics); never rejects: a database error is part of the answer. */
-export async function readLiveStatus(view: AgentView, now = new Date()): Promise<{ status: ApiStatus; figures?: Awaited<ReturnType<typeof readFigures>> }> {
-  const { config, uploader } = view;
-  let figures: Awaited<ReturnType<typeof readFigures>> | undefined;
-  let databaseError: string | undefined;
-  try {
-    figures = await readFigures(view.pool);
-  } catch (err) {
-    databaseError = (err as Error).message;
-  }
-  const free = await freeDiskBytes(config.dataDir).catch(() => null);
-  const health = uploader?.upstreamHealth() ?? { reachable: null };
-  const paused = uploader?.paused ?? false;
-  const receiverListening = view.receiver.listening();
+/** What only the running agent knows about itself. */
+export interface LiveFacts {
+  receiver: ApiStatus['receiver'];
+  upstreamHealth: UpstreamHealth;
+  paused: boolean;
+  uploadMbps: number;
+}
+
+/** Everything a status is made of: the agent's own facts when it runs, else what the database and the disk say. */
+export interface StatusSources {
+  config: GatewayConfig;
+  /** Absent when the database did not answer (databaseError says why). */
+  figures?: StatusFigures;
+  databaseError?: string;
+  freeDiskBytes: number | null;
+  /** The running agent's facts, or why there are none. */
+  agent: LiveFacts | Exclude<AgentPresence, 'running'>;
+  now: Date;
+}
+
+/**
+ * The one status model: GET /api/status of the running agent, and `gateway status` read from the database while it
+ * is down (then without startedAt, which only the running agent knows).
+ */
+export function composeStatus(sources: StatusSources): Omit<ApiStatus, 'startedAt'> {
+  const { config, figures, agent, now } = sources;
+  const live = typeof agent === 'string' ? undefined : agent;
+  const health = live?.upstreamHealth ?? { reachable: null };
+  const paused = live?.paused ?? false;
   const { state, reasons } = decideState({
-    receiverListening,
+    agent: typeof agent === 'string' ? agent : 'running',
+    receiverListening: live?.receiver.listening ?? false,
     databaseOk: figures !== undefined,
-    freeDiskBytes: free,
+    freeDiskBytes: sources.freeDiskBytes,
     minFreeDiskBytes: config.limits.minFreeDiskMb * 1048576,
     upstreamConfigured: config.upstream !== undefined,
     upstreamReachable: health.reachable,
@@ -55,13 +72,12 @@ export async function readLiveStatus(view: AgentView, now = new Date()): Promise
     missingFiles: figures?.spool.missingFiles ?? 0,
     now,
   });
-  const status: ApiStatus = {
+  return {
     state,
     reasons,
     version: VERSION,
     aeTitle: config.aeTitle,
-    startedAt: view.startedAt,
-    receiver: { listening: receiverListening, port: view.receiver.port, ...(view.receiver.tlsPort ? { tlsPort: view.receiver.tlsPort } : {}), activeAssociations: view.receiver.openAssociations() },
+    receiver: live?.receiver ?? { listening: false, port: config.port, ...(config.tls ? { tlsPort: config.tls.port } : {}), activeAssociations: 0 },
     upstream: config.upstream
       ? {
           configured: true,
@@ -72,27 +88,36 @@ export async function readLiveStatus(view: AgentView, now = new Date()): Promise
           ...(health.lastError ? { lastError: health.lastError } : {}),
         }
       : { configured: false, reachable: null },
-    queue: {
-      studies: figures?.queue.studiesWaiting ?? 0,
-      instances: figures ? figures.queue.queued + figures.queue.sending : 0,
-      bytes: figures?.queue.bytesWaiting ?? 0,
-      failed: figures?.queue.failed ?? 0,
-    },
-    lastReceivedAt: figures?.spool.lastReceivedAt ?? null,
-    lastUploadedAt: figures?.queue.lastDeliveredAt ?? null,
-    uploadMbps: uploader ? uploadMbps(uploader.recentDeliveries(), now.getTime(), Date.parse(view.startedAt)) : 0,
-    freeDiskBytes: free,
-    database: figures ? { ok: true } : { ok: false, error: databaseError },
+    queue: figures?.queue ?? { studies: 0, instances: 0, bytes: 0, failed: 0 },
+    lastReceivedAt: figures?.lastReceivedAt ?? null,
+    lastUploadedAt: figures?.lastUploadedAt ?? null,
+    uploadMbps: live?.uploadMbps ?? 0,
+    freeDiskBytes: sources.freeDiskBytes,
+    database: figures ? { ok: true } : { ok: false, error: sources.databaseError },
     paused,
-    ...(figures ? { compression: compressionSummary(figures.compression) } : {}),
     logsDir: logsDir(config.dataDir),
+    ...(figures ? { compression: figures.compression, spool: figures.spool, uploads: figures.uploads, receipts: figures.receipts } : {}),
   };
-  return { status, figures };
 }
 
-function compressionSummary(c: CompressionFigures): NonNullable<ApiStatus['compression']> {
-  const ratio = c.compressedBytes > 0 ? Math.round((c.receivedBytes / c.compressedBytes) * 100) / 100 : 0;
-  return { compressed: c.compressed, keptAsReceived: c.keptAsReceived, pending: c.pending, ratio };
+/** GET /api/status (and /metrics); never rejects: a database error is part of the answer. */
+export async function readLiveStatus(view: AgentView, now = new Date()): Promise<ApiStatus> {
+  const { config, uploader } = view;
+  let figures: StatusFigures | undefined;
+  let databaseError: string | undefined;
+  try {
+    figures = await readStatusFigures(view.pool);
+  } catch (err) {
+    databaseError = errorMessage(err);
+  }
+  const live: LiveFacts = {
+    receiver: { listening: view.receiver.listening(), port: view.receiver.port, ...(view.receiver.tlsPort ? { tlsPort: view.receiver.tlsPort } : {}), activeAssociations: view.receiver.openAssociations() },
+    upstreamHealth: uploader?.upstreamHealth() ?? { reachable: null },
+    paused: uploader?.paused ?? false,
+    uploadMbps: uploader ? uploadMbps(uploader.recentDeliveries(), now.getTime(), Date.parse(view.startedAt)) : 0,
+  };
+  const free = await freeDiskBytes(config.dataDir).catch(() => null);
+  return { ...composeStatus({ config, figures, databaseError, freeDiskBytes: free, agent: live, now }), startedAt: view.startedAt };
 }
 
 /** Payload megabits per second delivered in the last minute (or since the start, when that is sooner), two decimals. */
@@ -100,13 +125,4 @@ export function uploadMbps(deliveries: Array<{ at: number; bytes: number }>, now
   const windowMs = Math.max(1000, Math.min(UPLOAD_RATE_WINDOW_MS, now - startedAt));
   const bytes = deliveries.filter((d) => d.at > now - windowMs).reduce((sum, d) => sum + d.bytes, 0);
   return Math.round(((bytes * 8) / (windowMs / 1000) / 1e6) * 100) / 100;
-}
-
-/** host:port (with the called AE title) or the STOW-RS URL without any user or password in it. */
-function upstreamTarget(upstream: UpstreamConfig): string {
-  if (upstream.kind === 'dicom-tls') return `${upstream.calledAeTitle}@${upstream.host}:${upstream.port}`;
-  const url = new URL(upstream.url!);
-  url.username = '';
-  url.password = '';
-  return url.toString();
 }

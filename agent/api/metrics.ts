@@ -1,4 +1,3 @@
-import type { QueueFigures, SpoolFigures } from '../status';
 import type { ApiStatus, OverallState } from './types';
 
 const STATE_VALUE: Record<OverallState, number> = { green: 0, amber: 1, red: 2 };
@@ -7,7 +6,7 @@ const STATE_VALUE: Record<OverallState, number> = { green: 0, amber: 1, red: 2 }
  * GET /metrics in the Prometheus text exposition format 0.0.4. Only counts, sizes, times and states: no UID, no
  * patient value, so no label can identify anyone.
  */
-export function formatMetrics(status: ApiStatus, figures?: { spool: SpoolFigures; queue: QueueFigures }): string {
+export function formatMetrics(status: ApiStatus): string {
   const lines: string[] = [];
   const metric = (name: string, type: 'gauge' | 'counter', help: string, value: number | null | undefined, labels = '') => {
     if (value === null || value === undefined) return;
@@ -27,9 +26,9 @@ export function formatMetrics(status: ApiStatus, figures?: { spool: SpoolFigures
   metric('gateway_queue_instances', 'gauge', 'Instances queued or being sent.', status.queue.instances);
   metric('gateway_queue_bytes', 'gauge', 'Bytes of the instances queued or being sent.', status.queue.bytes);
   metric('gateway_uploads_failed', 'gauge', 'Instances the cloud refused, kept until retried.', status.queue.failed);
-  metric('gateway_instances_received_total', 'counter', 'Instances received (counted when their association ends).', figures?.spool.instancesReceivedTotal);
-  metric('gateway_instances_uploaded_total', 'counter', 'Instances the cloud confirmed.', figures?.queue.delivered);
-  metric('gateway_uploaded_bytes_total', 'counter', 'Bytes of the instances the cloud confirmed.', figures?.queue.bytesDelivered);
+  metric('gateway_instances_received_total', 'counter', 'Instances received (counted when their association ends).', status.spool?.instancesReceivedTotal);
+  metric('gateway_instances_uploaded_total', 'counter', 'Instances the cloud confirmed.', status.uploads?.delivered);
+  metric('gateway_uploaded_bytes_total', 'counter', 'Bytes of the instances the cloud confirmed.', status.uploads?.bytesDelivered);
   metric('gateway_upload_mbps', 'gauge', 'Payload megabits per second delivered over the last minute.', status.uploadMbps);
   metric('gateway_free_disk_bytes', 'gauge', 'Free bytes on the data folder volume.', status.freeDiskBytes);
   metric('gateway_last_received_timestamp_seconds', 'gauge', 'When the last instance was received (Unix time).', seconds(status.lastReceivedAt));

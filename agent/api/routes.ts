@@ -1,4 +1,5 @@
 import { readAsset } from '../assets';
+import { formatBytes } from './format';
 import { runConnectivityTest } from '../connectivity/test-connectivity';
 import { checkThisPc } from '../host/powershell-bridge';
 import { requeueFailed } from '../upload/queue';
@@ -26,6 +27,9 @@ export function apiRoutes(view: AgentView): Route[] {
     const reply: Reply = { contentType: CONTENT_TYPES[file.split('.').pop()!], body: readAsset(`${STATUS_PAGE_DIR}/${file}`) };
     return { method: 'GET', path, needsToken: false, handle: () => reply };
   });
+  // The page formats sizes with the very function `gateway status` and the tray use: its compiled source, as a script.
+  const formatScript: Reply = { contentType: CONTENT_TYPES.js, body: `'use strict';\nconst formatBytes = ${formatBytes.toString()};\n` };
+  pages.push({ method: 'GET', path: '/format.js', needsToken: false, handle: () => formatScript });
   // A second click while a long check runs gets the same answer rather than a second run.
   const connectivityTest = shared<ApiConnectivityReport>(() => runConnectivityTest(config, { databaseUrl: view.databaseUrl }));
   const thisPcCheck = shared<ApiThisPcReport>(() => checkThisPc({ port: config.port, dataPath: config.dataDir }));
@@ -40,7 +44,7 @@ export function apiRoutes(view: AgentView): Route[] {
 
   return [
     ...pages,
-    { method: 'GET', path: '/api/status', needsToken: false, handle: async () => jsonReply((await readLiveStatus(view)).status) },
+    { method: 'GET', path: '/api/status', needsToken: false, handle: async () => jsonReply(await readLiveStatus(view)) },
     {
       method: 'GET',
       path: '/api/studies',
@@ -59,8 +63,7 @@ export function apiRoutes(view: AgentView): Route[] {
       path: '/metrics',
       needsToken: false,
       handle: async () => {
-        const { status, figures } = await readLiveStatus(view);
-        return { contentType: 'text/plain; version=0.0.4; charset=utf-8', body: formatMetrics(status, figures) };
+        return { contentType: 'text/plain; version=0.0.4; charset=utf-8', body: formatMetrics(await readLiveStatus(view)) };
       },
     },
     { method: 'POST', path: '/api/connectivity-test', needsToken: true, handle: async () => jsonReply(await connectivityTest()) },

@@ -1,7 +1,14 @@
 import type { OverallState, StatusReason } from './types';
 
 /** What the overall state is decided from. */
+/**
+ * The agent as `gateway status` finds it: running (the agent decides its own state), stopped, or running without
+ * answering on its local API (then only what the database says is known).
+ */
+export type AgentPresence = 'running' | 'stopped' | 'not-answering';
+
 export interface StateFacts {
+  agent: AgentPresence;
   receiverListening: boolean;
   databaseOk: boolean;
   freeDiskBytes: number | null;
@@ -24,13 +31,19 @@ export interface StateFacts {
  * database, disk below the limit, the cloud gone longer than api.upstreamAlertMinutes). Amber: a person should look
  * but nothing more is lost (paused, failed uploads kept until retried, the cloud gone a short while, disk getting
  * low, no upstream configured, spool files found missing at startup: the sender must resend those). Green: none of these.
+ * An agent that is not running (or not answering) is red, whatever else holds; what only the running agent knows
+ * (its listener, the cloud's answers, pausing) is then left out.
  */
 export function decideState(facts: StateFacts): { state: OverallState; reasons: StatusReason[] } {
   const reasons: StatusReason[] = [];
   const add = (code: string, state: OverallState, message: string) => reasons.push({ code, state, message });
 
-  if (!facts.receiverListening) add('receiver-not-listening', 'red', 'The DICOM receiver is not listening: modalities cannot send.');
-  if (!facts.databaseOk) add('database-down', 'red', 'The database does not answer: new studies are refused.');
+  if (facts.agent === 'stopped') add('agent-not-running', 'red', 'The gateway agent is not running: modalities cannot send and nothing is uploaded.');
+  if (facts.agent === 'not-answering') add('agent-not-answering', 'red', 'The gateway agent runs but does not answer: it may be stuck (restart it).');
+  if (facts.agent === 'running') {
+    if (!facts.receiverListening) add('receiver-not-listening', 'red', 'The DICOM receiver is not listening: modalities cannot send.');
+    if (!facts.databaseOk) add('database-down', 'red', 'The database does not answer: new studies are refused.');
+  }
   if (facts.freeDiskBytes !== null) {
     const freeMb = Math.floor(facts.freeDiskBytes / 1048576);
     if (facts.freeDiskBytes < facts.minFreeDiskBytes) add('disk-full', 'red', `Only ${freeMb} MB free on the data disk: new studies are refused.`);

@@ -57,6 +57,43 @@ export interface ApiStatus {
   compression?: { compressed: number; keptAsReceived: number; pending: number; /** received / compressed bytes of the compressed ones (0 when none) */ ratio: number };
   /** Path of the logs folder, for the tray's "Open logs folder". */
   logsDir: string;
+  /** What the spool holds (absent when the database is down). */
+  spool?: {
+    studies: number;
+    instances: number;
+    bytes: number;
+    /** Indexed instances whose file is gone (startup recovery finds them): the sender must resend them. */
+    missingFiles: number;
+    /** Instances a resend with different bytes replaced. */
+    corrections: number;
+    /** C-STOREs kept over the database's life (counted when their association ends). */
+    instancesReceivedTotal: number;
+  };
+  /** Every instance's upload by state (absent when the database is down); `queue` above is what is still to send. */
+  uploads?: {
+    queued: number;
+    sending: number;
+    /** Stored by the cloud, waiting for its Storage Commitment report. */
+    awaitingCommitment: number;
+    failed: number;
+    /** Confirmed by the cloud. */
+    delivered: number;
+    bytesDelivered: number;
+    /** Studies whose every instance the cloud confirmed. */
+    studiesDone: number;
+  };
+  /** The studies the cloud confirmed last, newest first (absent when the database is down). */
+  receipts?: ApiReceipt[];
+}
+
+/** A study the cloud confirmed in full. */
+export interface ApiReceipt {
+  studyUid: string;
+  instances: number;
+  bytes: number;
+  /** Hex SHA-256 over the instances' dataset hashes in SOP Instance UID order. */
+  sha256: string;
+  doneAt: string;
 }
 
 export type StudyState = 'receiving' | 'queued' | 'uploading' | 'failed' | 'done';

@@ -19,6 +19,7 @@ import { errorMessage } from '../errors';
 import { describeAssociateReject, startTls } from '../upload/cloud-connection';
 import { effectiveProxy, openTunnel, redactProxy, TunnelError } from '../upload/proxy-tunnel';
 import { describeTlsFailure, tlsFailureKind } from '../upload/tls-failure';
+import { upstreamTarget } from '../upload/upstream-target';
 
 export type StepStatus = 'pass' | 'warn' | 'fail' | 'skipped';
 
@@ -125,7 +126,7 @@ export async function runConnectivityTest(config: GatewayConfig, options: Connec
   }
   const proxy = effectiveProxy(upstream.proxy, target);
   const report: ConnectivityReport = {
-    upstream: { kind: upstream.kind, target: upstream.kind === 'stow-rs' ? upstream.url! : `${target.host}:${target.port} (${upstream.calledAeTitle})`, ...(proxy ? { proxy: redactProxy(proxy) } : {}) },
+    upstream: { kind: upstream.kind, target: upstreamTarget(upstream), ...(proxy ? { proxy: redactProxy(proxy) } : {}) },
     steps,
     ok: false,
   };

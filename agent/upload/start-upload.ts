@@ -8,6 +8,7 @@ import { createDicomTlsTransport } from './dicom-tls-transport';
 import { createPacer } from './pacer';
 import { currentMaxMbps } from './schedule';
 import { createStowRsTransport } from './stow-rs-transport';
+import { upstreamTarget } from './upstream-target';
 import type { Pacer, Transport } from './transport';
 import { compressedFolder } from '../compress/compressed-file';
 import { startUploader, type Uploader } from './uploader';
@@ -32,7 +33,7 @@ export function startUpload(config: GatewayConfig, pool: Pool, spoolDir: string,
   const onCommitmentReport = (report: CommitmentReport) => acceptCommitmentReport(pool, log, report, 'upload association');
   // Fail at start on unreadable certificate files rather than in every worker.
   void createTransport({ ...config, upstream }, pacer).close();
-  log.info('upload started', { kind: upstream.kind, target: upstream.kind === 'stow-rs' ? upstream.url : `${upstream.calledAeTitle}@${upstream.host}:${upstream.port}`, workers: config.upload.workers });
+  log.info('upload started', { kind: upstream.kind, target: upstreamTarget(upstream), workers: config.upload.workers });
   const compressedDir = config.compression.enabled ? compressedFolder(config.dataDir) : undefined;
   // A DICOM-TLS worker keeps its association across claims, so small claims cost little and spread a backlog over
   // every worker; a STOW-RS claim is one request, so it stays as large as upload.batchMaxInstances allows.

@@ -1,6 +1,7 @@
 // The status page: polls the agent's local API every 2 s and draws what it says. The status needs no token; the
 // studies, pause, resume and the connectivity test send the API token, which arrives in the address fragment (#token=..., from
 // the tray: a fragment is never sent to the server) or is pasted, and is kept in this tab's sessionStorage only.
+// formatBytes comes from /format.js (the agent's own formatter).
 'use strict';
 
 const REFRESH_MS = 2000;
@@ -37,15 +38,6 @@ function element(tag, className, text) {
 
 function fillList(dl, pairs) {
   dl.replaceChildren(...pairs.flatMap(([term, value]) => [element('dt', '', term), element('dd', '', value)]));
-}
-
-function formatBytes(bytes) {
-  if (bytes === null || bytes === undefined) return 'unknown';
-  if (bytes >= 1e12) return `${(bytes / 1e12).toFixed(2)} TB`;
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
-  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
-  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
-  return `${bytes} B`;
 }
 
 function formatTime(iso) {
@@ -104,7 +96,7 @@ function drawStatus(status) {
       : []),
   ]);
   fillList($('host'), [
-    ['Free disk', formatBytes(status.freeDiskBytes)],
+    ['Free disk', status.freeDiskBytes === null ? 'unknown' : formatBytes(status.freeDiskBytes)],
     ['Database', status.database.ok ? 'ok' : `DOWN: ${status.database.error || ''}`],
     ['Logs', status.logsDir],
     ['Running since', formatTime(status.startedAt)],
