@@ -12,7 +12,7 @@ import { echo } from './dicom/verification';
 import { connectDirect } from './upload/proxy-tunnel';
 import { doctorCommand } from './host/doctor';
 import { secretCommand } from './config/secret-command';
-import { restrictNewFiles } from './config/secrets';
+import { restrictNewFiles, SECRET_NAMES } from './config/secrets';
 import pg from 'pg';
 import { databaseUrlFor } from './db/database-url';
 import { requeueFailed } from './upload/queue';
@@ -20,30 +20,156 @@ import { testConnectivityCommand } from './connectivity/test-connectivity';
 import { isPackaged } from './assets';
 import { trayCommand } from '../tray/tray-command';
 import { trayTarget } from './config/tray-target';
+import { errorMessage } from './errors';
 
-const HELP = `gateway ${VERSION} - DICOM cloud gateway
+/** A command of the `gateway` program: its options, usage and description are the help text and the parser. */
+interface Command {
+  name: string;
+  /** What follows `gateway <name>` in the usage line. */
+  synopsis: string;
+  /** One line for the list of commands, then more for the command's own --help. */
+  summary: string;
+  details?: string;
+  /** Its exit codes, when they say more than 0 success, 1 failure, 2 usage error. */
+  exitCodes?: string;
+  /** Parses the arguments (a UsageError when they are wrong) and runs the command; resolves to the exit code. */
+  run(args: string[]): Promise<number> | number;
+}
 
-Usage: gateway <command> [options]
+type OptionSpec = Record<string, { type: 'string' | 'boolean' }>;
+
+/**
+ * A table entry whose `run` receives the values of exactly these options, parsed strictly, and the words that are not
+ * options when the command takes any (`positionals`; otherwise a word is a usage error).
+ */
+function command<T extends OptionSpec>(
+  spec: Omit<Command, 'run'> & { options: T; positionals?: boolean; run(values: ReturnType<typeof parse<T>>['values'], positionals: string[]): Promise<number> | number },
+): Command {
+  return {
+    ...spec,
+    run: (args) => {
+      const { values, positionals } = parse(args, spec.options, spec.positionals ?? false);
+      return spec.run(values, positionals);
+    },
+  };
+}
+
+const CONFIG = { config: { type: 'string' } } as const;
+
+/** Every command, in the order the help lists them. */
+const COMMANDS: Command[] = [
+  command({
+    name: 'run',
+    synopsis: '[--config FILE]',
+    summary: 'Run the agent: receive DICOM, keep it safe on disk',
+    details: 'Runs until SIGINT/SIGTERM: in-flight associations finish, then the agent stops; a second signal forces the exit.',
+    options: CONFIG,
+    run: runCommand,
+  }),
+  command({
+    name: 'stop',
+    synopsis: '[--config FILE] [--timeout SECONDS]',
+    summary: 'Stop the running agent in order (waits until it and its database stopped)',
+    details: 'Waits up to --timeout seconds (default 120).',
+    options: { ...CONFIG, timeout: { type: 'string' } },
+    run: stopCommand,
+  }),
+  command({
+    name: 'init',
+    synopsis: '--ae-title TITLE [--port N] [--data-dir DIR] [--config FILE] [--force]',
+    summary: 'Write a configuration file',
+    details: 'The AE title is the licensed one, exactly as issued (case-sensitive). --force overwrites an existing file.',
+    options: { 'ae-title': { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, ...CONFIG, force: { type: 'boolean' } },
+    run: initCommand,
+  }),
+  command({
+    name: 'status',
+    synopsis: '[--config FILE] [--json]',
+    summary: 'Show the state (green/amber/red and why) and what the gateway holds',
+    details:
+      "Asks the running agent (its local API: what the tray and the status page show); when it is not running, reads\nthe database instead and says so. --json prints the same shape either way.",
+    exitCodes: '0 the agent runs, 1 failure, 2 usage error, 3 agent not running',
+    options: { ...CONFIG, json: { type: 'boolean' } },
+    run: statusCommand,
+  }),
+  command({
+    name: 'test-connectivity',
+    synopsis: '[--config FILE] [--json]',
+    summary: 'Check DNS, TCP, TLS, C-ECHO / HTTPS to the cloud and the upload rate',
+    exitCodes: '0 no step failed, 1 a step failed (or the configuration is bad), 2 usage error',
+    options: { ...CONFIG, json: { type: 'boolean' } },
+    run: (values) => testConnectivityCommand(values),
+  }),
+  command({
+    name: 'retry',
+    synopsis: '(--study UID | --all) [--config FILE]',
+    summary: 'Queue failed uploads again (one study, or all)',
+    options: { ...CONFIG, study: { type: 'string' }, all: { type: 'boolean' } },
+    run: retryCommand,
+  }),
+  command({
+    name: 'echo',
+    synopsis: '[--config FILE] [--host H] [--port N] [--ae-title TITLE]',
+    summary: 'Send a C-ECHO to the gateway (checks the AE title)',
+    options: { ...CONFIG, host: { type: 'string' }, port: { type: 'string' }, 'ae-title': { type: 'string' } },
+    run: echoCommand,
+  }),
+  command({
+    name: 'doctor',
+    synopsis: '[--config FILE] [--json]',
+    summary: 'Check this computer (PowerShell module DicomGateway)',
+    details:
+      'Prerequisites, firewall rule, antivirus exclusions, BitLocker, power policy. The DICOM port and data folder come\nfrom the configuration (--config, else the default file if it exists, else the module\'s defaults).',
+    exitCodes: '0 nothing failed, 1 a check failed (or the configuration is bad), 2 usage error, 4 PowerShell not available',
+    options: { ...CONFIG, json: { type: 'boolean' } },
+    run: (values) => doctorCommand(values),
+  }),
+  command({
+    name: 'secret',
+    synopsis: '(set NAME | list) [--config FILE]',
+    summary: 'Store the cloud token or proxy password protected (value on stdin)',
+    details: [
+      'set NAME reads the value from standard input (first line); list prints the names stored (never the values).',
+      `Names: ${SECRET_NAMES.join(', ')}. They are stored in <dataDir>/secrets.json: on Windows protected`,
+      'with DPAPI (this computer only; run as administrator), elsewhere in a file only this user may read.',
+      'A stored value wins over one in gateway.json. Restart the agent for it to take a new value.',
+    ].join('\n'),
+    options: CONFIG,
+    positionals: true,
+    run: (values, words) => secretCommand(values, words),
+  }),
+  command({
+    name: 'tray',
+    synopsis: '[--config FILE | --data-dir DIR]',
+    summary: "The tray icon: the agent's state, pause/resume, checks, status page",
+    options: { ...CONFIG, 'data-dir': { type: 'string' } },
+    run: trayCliCommand,
+  }),
+  command({
+    name: 'version',
+    synopsis: '',
+    summary: 'Print the version',
+    options: {},
+    run: () => {
+      console.log(VERSION);
+      return 0;
+    },
+  }),
+];
+
+const SUMMARY_COLUMN = 40;
+
+function helpText(): string {
+  const list = COMMANDS.flatMap(({ name, synopsis, summary }) => {
+    const usage = `  ${name.padEnd(8)} ${synopsis}`;
+    return usage.length < SUMMARY_COLUMN ? [`${usage.padEnd(SUMMARY_COLUMN)}${summary}`] : [usage, `${''.padEnd(SUMMARY_COLUMN)}${summary}`];
+  });
+  return `gateway ${VERSION} - DICOM cloud gateway
+
+Usage: gateway <command> [options]       gateway <command> --help: that command's usage
 
 Commands:
-  run      [--config FILE]              Run the agent: receive DICOM, keep it safe on disk
-  stop     [--config FILE] [--timeout SECONDS]
-                                        Stop the running agent in order (waits until it and its database stopped)
-  init     --ae-title TITLE [--port N] [--data-dir DIR] [--config FILE] [--force]
-                                        Write a configuration file
-  status   [--config FILE] [--json]     Show whether the agent runs and what it holds
-  test-connectivity [--config FILE] [--json]
-                                        Check DNS, TCP, TLS, C-ECHO / HTTPS to the cloud and the upload rate
-  retry    (--study UID | --all) [--config FILE]
-                                        Queue failed uploads again (one study, or all)
-  echo     [--config FILE] [--host H] [--port N] [--ae-title TITLE]
-                                        Send a C-ECHO to the gateway (checks the AE title)
-  doctor   [--config FILE] [--json]     Check this computer (PowerShell module DicomGateway)
-  secret   (set NAME | list) [--config FILE]
-                                        Store the cloud token or proxy password protected (value on stdin)
-  tray     [--config FILE | --data-dir DIR]
-                                        The tray icon: the agent's state, pause/resume, checks, status page
-  version                               Print the version
+${list.join('\n')}
   help, --help                          This text
   (no command)                          On a desktop, with a configuration in its default place: the agent
                                         and the tray together (demo); Quit in the tray menu stops both
@@ -51,36 +177,36 @@ Commands:
 The configuration file defaults to $GATEWAY_CONFIG, else ${defaultConfigPath()}.
 Exit status: 0 success, 1 failure, 2 usage error, 3 agent not running (status),
 4 PowerShell not available (doctor).`;
+}
+
+function commandHelp(command: Command): string {
+  return [
+    `Usage: gateway ${command.name}${command.synopsis ? ` ${command.synopsis}` : ''}`,
+    '',
+    command.summary,
+    ...(command.details ? [command.details] : []),
+    '',
+    ...(command.synopsis.includes('--config') ? [`The configuration file defaults to $GATEWAY_CONFIG, else ${defaultConfigPath()}.`] : []),
+    `Exit status: ${command.exitCodes ?? '0 success, 1 failure, 2 usage error'}.`,
+  ].join('\n');
+}
 
 class UsageError extends Error {}
 
 /** Runs one CLI command; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [name, ...rest] = argv;
   restrictNewFiles();
   try {
-    switch (command) {
-      case 'run':
-        return await runCommand(rest);
-      case 'stop':
-        return await stopCommand(rest);
-      case 'init':
-        return initCommand(rest);
-      case 'status':
-        return await statusCommand(rest);
-      case 'echo':
-        return await echoCommand(rest);
-      case 'test-connectivity':
-        return await testConnectivityCommand(rest);
-      case 'retry':
-        return await retryCommand(rest);
-      case 'doctor':
-        return await doctorCommand(rest);
-      case 'secret':
-        return await secretCommand(rest);
-      case 'tray':
-        return await trayCliCommand(rest);
-      case 'version':
+    const command = COMMANDS.find((c) => c.name === name);
+    if (command) {
+      if (rest.includes('--help') || rest.includes('-h')) {
+        console.log(commandHelp(command));
+        return 0;
+      }
+      return await command.run(rest);
+    }
+    switch (name) {
       case '--version':
         console.log(VERSION);
         return 0;
@@ -89,41 +215,39 @@ export async function main(argv: string[]): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        console.log(HELP);
+        console.log(helpText());
         return 0;
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+        throw new UsageError(`unknown command ${JSON.stringify(name)}`);
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`gateway: ${err.message}\nRun 'gateway --help' for usage.`);
+      console.error(`gateway: ${err.message}\nRun 'gateway ${COMMANDS.some((c) => c.name === name) ? `${name} ` : ''}--help' for usage.`);
       return 2;
     }
     if (err instanceof ConfigError) {
       console.error(`gateway: ${err.message}`);
       return 1;
     }
-    console.error(`gateway: ${(err as Error).message}`);
+    console.error(`gateway: ${errorMessage(err)}`);
     return 1;
   }
 }
 
-function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], options: T) {
+function parse<T extends OptionSpec>(args: string[], options: T, allowPositionals: boolean) {
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+    return parseArgs({ args, options, strict: true, allowPositionals });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(errorMessage(err));
   }
 }
 
-async function runCommand(args: string[]): Promise<number> {
-  const values = parse(args, { config: { type: 'string' } });
+async function runCommand(values: { config?: string }): Promise<number> {
   const config = loadConfig(values.config ?? defaultConfigPath());
   return runAgentUntilSignalled(config);
 }
 
-async function stopCommand(args: string[]): Promise<number> {
-  const values = parse(args, { config: { type: 'string' }, timeout: { type: 'string' } });
+async function stopCommand(values: { config?: string; timeout?: string }): Promise<number> {
   const seconds = values.timeout === undefined ? 120 : Number(values.timeout);
   if (!Number.isInteger(seconds) || seconds < 1) throw new UsageError('--timeout must be a whole number of seconds');
   const config = loadConfig(values.config ?? defaultConfigPath());
@@ -140,14 +264,7 @@ const LOSSY_NOTICE = [
   '  with "action": "lossy" (see README, Compression); rules are reloaded while the agent runs.',
 ].join('\n');
 
-function initCommand(args: string[]): number {
-  const values = parse(args, {
-    'ae-title': { type: 'string' },
-    port: { type: 'string' },
-    'data-dir': { type: 'string' },
-    config: { type: 'string' },
-    force: { type: 'boolean' },
-  });
+function initCommand(values: { 'ae-title'?: string; port?: string; 'data-dir'?: string; config?: string; force?: boolean }): number {
   const aeTitle = values['ae-title'];
   if (aeTitle === undefined) throw new UsageError('init needs --ae-title (the licensed AE title, exactly as issued: it is case-sensitive)');
   const problem = aeTitleProblem(aeTitle);
@@ -163,16 +280,14 @@ function initCommand(args: string[]): number {
   return 0;
 }
 
-async function statusCommand(args: string[]): Promise<number> {
-  const values = parse(args, { config: { type: 'string' }, json: { type: 'boolean' } });
+async function statusCommand(values: { config?: string; json?: boolean }): Promise<number> {
   const config = loadConfig(values.config ?? defaultConfigPath());
   const status = await readStatus(config);
   console.log(values.json ? JSON.stringify(status, null, 2) : formatStatus(status));
   return status.agent.running ? 0 : 3;
 }
 
-async function retryCommand(args: string[]): Promise<number> {
-  const values = parse(args, { config: { type: 'string' }, study: { type: 'string' }, all: { type: 'boolean' } });
+async function retryCommand(values: { config?: string; study?: string; all?: boolean }): Promise<number> {
   if (!values.study === !values.all) throw new UsageError('retry needs either --study UID or --all');
   const config = loadConfig(values.config ?? defaultConfigPath());
   const url = databaseUrlFor(config);
@@ -195,7 +310,7 @@ async function desktopCommand(): Promise<number> {
   const file = defaultConfigPath();
   const desktop = process.platform === 'win32' || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
   if (!desktop || !fs.existsSync(file)) {
-    console.log(HELP);
+    console.log(helpText());
     return 2;
   }
   const config = loadConfig(file);
@@ -204,13 +319,11 @@ async function desktopCommand(): Promise<number> {
   return agentCode || trayCode;
 }
 
-async function trayCliCommand(args: string[]): Promise<number> {
-  const values = parse(args, { config: { type: 'string' }, 'data-dir': { type: 'string' } });
+async function trayCliCommand(values: { config?: string; 'data-dir'?: string }): Promise<number> {
   return trayCommand({ ...trayTarget(values.config ?? defaultConfigPath(), values['data-dir']), packaged: isPackaged() });
 }
 
-async function echoCommand(args: string[]): Promise<number> {
-  const values = parse(args, { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'ae-title': { type: 'string' } });
+async function echoCommand(values: { config?: string; host?: string; port?: string; 'ae-title'?: string }): Promise<number> {
   const config = values.port && values['ae-title'] ? undefined : loadConfig(values.config ?? defaultConfigPath());
   const host = values.host ?? '127.0.0.1';
   const port = values.port ? Number(values.port) : config!.port;

@@ -26,6 +26,26 @@ describe('gateway command', () => {
     assert.match(unknown.stderr, /unknown command "frobnicate"/);
   });
 
+  test('--help on every command prints its usage and exits 0; a wrong option names the command to ask', () => {
+    const listed = [...gateway('--help').stdout.matchAll(/^  ([a-z-]+) /gm)].map((m) => m[1]).filter((c) => c !== 'help');
+    assert.deepEqual(listed, ['run', 'stop', 'init', 'status', 'test-connectivity', 'retry', 'echo', 'doctor', 'secret', 'tray', 'version']);
+    for (const command of listed) {
+      for (const flag of ['--help', '-h']) {
+        const help = gateway(command, flag);
+        assert.equal(help.code, 0, `${command} ${flag}: ${help.stderr}`);
+        assert.match(help.stdout, new RegExp(`^Usage: gateway ${command}\\b`), `${command} ${flag}`);
+        assert.match(help.stdout, /^Exit status: 0 /m);
+      }
+    }
+    assert.match(gateway('status', '--help').stdout, /3 agent not running/);
+    assert.match(gateway('doctor', '--help').stdout, /4 PowerShell not available/);
+    const wrong = gateway('retry', '--everything');
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /Unknown option '--everything'/);
+    assert.match(wrong.stderr, /Run 'gateway retry --help' for usage/);
+    assert.equal(gateway('retry', '--all', '--study', '1.2').code, 2, 'the rules between options are usage errors too');
+  });
+
   test('init writes a configuration with the AE title exactly as given, and refuses to overwrite it', () => {
     const dir = tempDir('init');
     const file = path.join(dir, 'gateway.json');

@@ -10,7 +10,8 @@ import pg from 'pg';
 import type { GatewayConfig } from '../agent/config/config';
 import { parseConfig } from '../agent/config/config';
 import type { UpstreamConfig } from '../agent/config/upstream-config';
-import { formatConnectivityReport, runConnectivityTest, testConnectivityCommand, type ConnectivityReport } from '../agent/connectivity/test-connectivity';
+import { main } from '../agent/cli';
+import { formatConnectivityReport, runConnectivityTest, type ConnectivityReport } from '../agent/connectivity/test-connectivity';
 import { migrate } from '../agent/db/migrate';
 import { consoleLogger } from '../agent/logging';
 import { recordInstance } from '../agent/studies/record-instance';
@@ -324,7 +325,7 @@ describe('connectivity test', () => {
           const log = console.log;
           console.log = (...parts: unknown[]) => lines.push(parts.join(' '));
           try {
-            return { code: await testConnectivityCommand(args), out: lines.join('\n') };
+            return { code: await main(['test-connectivity', ...args]), out: lines.join('\n') };
           } finally {
             console.log = log;
           }
@@ -351,7 +352,7 @@ describe('connectivity test', () => {
         const error = console.error;
         console.error = (...parts: unknown[]) => errors.push(parts.join(' '));
         try {
-          assert.equal(await testConnectivityCommand(['--bogus']), 2);
+          assert.equal(await main(['test-connectivity', '--bogus']), 2);
         } finally {
           console.error = error;
         }

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { format } from 'node:util';
 import { AgentApiClient } from '../agent/api/client';
 import { statusPageUrl } from '../agent/api/types';
-import { doctorCommand } from '../agent/host/doctor';
+import { main } from '../agent/cli';
 import { createTestDatabase } from './helpers/database';
 import { startGateway } from './helpers/gateway-process';
 import {
@@ -196,7 +196,7 @@ describe('PowerShell bridge with the real module', () => {
 
 describe('gateway doctor', () => {
   test('prints the results as a table', async () => {
-    const { code, stdout, stderr } = await capture(() => doctorCommand([]));
+    const { code, stdout, stderr } = await capture(() => main(['doctor']));
     assert.equal(stderr, '');
     const lines = stdout.split('\n');
     assert.match(lines[0], /^Name\s+Status\s+Detail$/);
@@ -211,7 +211,7 @@ describe('gateway doctor', () => {
   test('--json prints the report; the port comes from --config', async () => {
     const config = path.join(tempDir, 'gateway.json');
     fs.writeFileSync(config, JSON.stringify({ aeTitle: 'DOCTOR_TEST', port: 11112, dataDir: path.join(tempDir, 'data') }));
-    const { code, stdout } = await capture(() => doctorCommand(['--json', '--config', config]));
+    const { code, stdout } = await capture(() => main(['doctor', '--json', '--config', config]));
     const report = JSON.parse(stdout);
     assert.equal(report.available, true);
     assert.deepEqual(
@@ -222,10 +222,10 @@ describe('gateway doctor', () => {
   });
 
   test('usage errors exit 2; a configuration that cannot be read exits 1', async () => {
-    const usage = await capture(() => doctorCommand(['--verbose']));
+    const usage = await capture(() => main(['doctor', '--verbose']));
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /Unknown option '--verbose'/);
-    const badConfig = await capture(() => doctorCommand(['--config', path.join(tempDir, 'missing.json')]));
+    const badConfig = await capture(() => main(['doctor', '--config', path.join(tempDir, 'missing.json')]));
     assert.equal(badConfig.code, 1);
     assert.match(badConfig.stderr, /cannot read configuration/);
   });
@@ -305,10 +305,10 @@ describe('without PowerShell', () => {
   });
 
   test('doctor prints it and exits 4', async () => {
-    const text = await withEnv(noPowerShell, () => capture(() => doctorCommand([])));
+    const text = await withEnv(noPowerShell, () => capture(() => main(['doctor'])));
     assert.equal(text.code, 4);
     assert.match(text.stderr, /^gateway doctor: PowerShell not available: /);
-    const json = await withEnv(noPowerShell, () => capture(() => doctorCommand(['--json'])));
+    const json = await withEnv(noPowerShell, () => capture(() => main(['doctor', '--json'])));
     assert.equal(json.code, 4);
     const report = JSON.parse(json.stdout);
     assert.equal(report.available, false);

@@ -1,36 +1,21 @@
 // `gateway secret`: stores the cloud token or the proxy password protected (secrets.ts), never in gateway.json.
-import { parseArgs } from 'node:util';
 import { loadConfig } from './config';
 import { defaultConfigPath } from './paths';
 import { isSecretName, readSecrets, SECRET_NAMES, secretsPath, writeSecret } from './secrets';
 
-export const SECRET_HELP = `Usage: gateway secret set NAME [--config FILE]   the value is read from standard input (first line)
-       gateway secret list [--config FILE]        the names stored (never the values)
-
-Names: ${SECRET_NAMES.join(', ')}. They are stored in <dataDir>/secrets.json: on Windows protected
-with DPAPI (this computer only; run as administrator), elsewhere in a file only this user may read.
-A stored value wins over one in gateway.json. Restart the agent for it to take a new value.`;
-
-/** Runs `gateway secret ...`; resolves to the exit code (2 for a usage error). */
-export async function secretCommand(args: string[], input: NodeJS.ReadableStream = process.stdin): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
-  } catch (err) {
-    console.error(`gateway secret: ${(err as Error).message}\n${SECRET_HELP}`);
-    return 2;
-  }
-  const [action, name, ...extra] = parsed.positionals;
-  if (parsed.values.help) {
-    console.log(SECRET_HELP);
-    return 0;
-  }
+/**
+ * Runs `gateway secret (set NAME | list)` (its options parsed by the CLI, which also prints its usage); resolves to
+ * the exit code (2 for a usage error).
+ */
+export async function secretCommand(values: { config?: string }, words: string[], input: NodeJS.ReadableStream = process.stdin): Promise<number> {
+  const [action, name, ...extra] = words;
   const usage = action === 'set' ? name === undefined || !isSecretName(name) || extra.length > 0 : action !== 'list' || name !== undefined;
   if (usage) {
-    console.error(`gateway secret: ${action === 'set' && name !== undefined && !isSecretName(name) ? `unknown secret ${JSON.stringify(name)}` : 'usage'}\n${SECRET_HELP}`);
+    const problem = action === 'set' && name !== undefined && !isSecretName(name) ? `unknown secret ${JSON.stringify(name)} (names: ${SECRET_NAMES.join(', ')})` : 'give set NAME or list';
+    console.error(`gateway secret: ${problem}\nRun 'gateway secret --help' for usage.`);
     return 2;
   }
-  const configFile = parsed.values.config ?? defaultConfigPath();
+  const configFile = values.config ?? defaultConfigPath();
   const dataDir = loadConfig(configFile, { secrets: false }).dataDir;
   if (action === 'list') {
     const names = Object.keys(readSecrets(dataDir)).sort();

@@ -7,7 +7,6 @@ import dns from 'node:dns';
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig, type GatewayConfig } from '../config/config';
 import { defaultConfigPath } from '../config/paths';
@@ -396,15 +395,8 @@ export function formatConnectivityReport(report: ConnectivityReport): string {
   return lines.join('\n');
 }
 
-/** `gateway test-connectivity [--config FILE] [--json]`: 0 when no step failed, 1 otherwise, 2 on a usage error. */
-export async function testConnectivityCommand(args: string[]): Promise<number> {
-  let values: { config?: string; json?: boolean };
-  try {
-    values = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    console.error(`gateway: ${errorMessage(err)}\nUsage: gateway test-connectivity [--config FILE] [--json]`);
-    return 2;
-  }
+/** `gateway test-connectivity` (its options parsed by the CLI): 0 when no step failed, 1 otherwise. */
+export async function testConnectivityCommand(values: { config?: string; json?: boolean }): Promise<number> {
   const config = loadConfig(values.config ?? defaultConfigPath());
   const report = await runConnectivityTest(config);
   console.log(values.json ? JSON.stringify(report, null, 2) : formatConnectivityReport(report));

@@ -1,19 +1,9 @@
 // `gateway doctor`: is this computer fit to run the gateway? Runs the DicomGateway module's checks
 // (checkThisPc) through the PowerShell bridge and prints them as a table or as JSON.
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config';
 import { defaultConfigPath } from '../config/paths';
 import { checkThisPc, type CheckResult, type ThisPcReport } from './powershell-bridge';
-
-export const DOCTOR_HELP = `Usage: gateway doctor [--config FILE] [--json]
-
-Checks this computer with the PowerShell module DicomGateway: prerequisites, firewall rule,
-antivirus exclusions, BitLocker, power policy. The DICOM port and data folder come from the
-configuration (--config, else the default file if it exists, else the module's defaults).
-
-Exit status: 0 nothing failed, 1 a check failed (or the configuration is bad), 2 usage error,
-4 PowerShell not available.`;
 
 export const EXIT_POWERSHELL_NOT_AVAILABLE = 4;
 
@@ -24,20 +14,8 @@ export interface DoctorOptions {
   dataPath?: string;
 }
 
-/** Runs `gateway doctor [--config FILE] [--json]`; resolves to the exit code. */
-export async function doctorCommand(args: string[], options: DoctorOptions = {}): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    console.error(`gateway doctor: ${(err as Error).message}\n${DOCTOR_HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(DOCTOR_HELP);
-    return 0;
-  }
-
+/** Runs `gateway doctor` (its options parsed by the CLI); resolves to the exit code: 0, 1 a check failed, 4 no PowerShell. */
+export async function doctorCommand(values: { config?: string; json?: boolean }, options: DoctorOptions = {}): Promise<number> {
   let { port, dataPath } = options;
   if (port === undefined && dataPath === undefined) {
     const file = values.config ?? defaultConfigPath();
