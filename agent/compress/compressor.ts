@@ -3,6 +3,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import type { Pool } from 'pg';
 import { loadConfig } from '../config/config';
+import { errorMessage } from '../errors';
 import type { Logger } from '../logging';
 import { fsyncDirectory } from '../spool/fsync-directory';
 import { uidFileName } from '../spool/spool-path';
@@ -89,7 +90,7 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
       compression = { ...compression, rules: next.rules, lossyOptIn: next.lossyOptIn };
       deps.log.info('compression rules reloaded', { rules: next.rules.map((r) => r.name), lossyOptIn: next.lossyOptIn });
     } catch (err) {
-      deps.log.warn('compression rules not reloaded: the configuration is invalid; the previous rules stay in force', { error: (err as Error).message });
+      deps.log.warn('compression rules not reloaded: the configuration is invalid; the previous rules stay in force', { error: errorMessage(err) });
     }
   };
 
@@ -105,7 +106,7 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
         outcome = await pool.run({ spoolFile: path.join(deps.spoolDir, ...item.spoolPath.split('/')), tempFile, facts: item.facts, rules: compression.rules });
       } catch (err) {
         if (stopping) throw new Error('agent stopping');
-        outcome = { outcome: 'kept', reason: `compression failed (${(err as Error).message}): sent as received`, warning: true };
+        outcome = { outcome: 'kept', reason: `compression failed (${errorMessage(err)}): sent as received`, warning: true };
       }
     }
     if (outcome.outcome === 'kept') {
@@ -197,7 +198,7 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
         try {
           claimed = await claimPending(room);
         } catch (err) {
-          deps.log.warn('cannot read pending compressions from the database', { error: (err as Error).message });
+          deps.log.warn('cannot read pending compressions from the database', { error: errorMessage(err) });
         }
       }
       for (const item of claimed) {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Pool } from 'pg';
+import { errorMessage } from '../errors';
 import type { Logger } from '../logging';
 import { INCOMING_DIR } from '../spool/spool-writer';
 import { readPart10File } from '../spool/part10-reader';
@@ -80,7 +81,7 @@ export async function recoverSpool(pool: Pool, spoolDir: string, log: Logger): P
       log.info('recovery indexed a kept file that had no database row', { sopInstanceUid: kept.sopInstanceUid, outcome });
     } catch (err) {
       report.unreadableFiles++;
-      log.error('recovery could not index a spool file; it is left in place for inspection', { file: relative, error: (err as Error).message });
+      log.error('recovery could not index a spool file; it is left in place for inspection', { file: relative, error: errorMessage(err) });
     }
   }
 
