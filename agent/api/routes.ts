@@ -1,8 +1,8 @@
 import { readAsset } from '../assets';
-import { formatBytes } from './format';
 import { runConnectivityTest } from '../connectivity/test-connectivity';
 import { checkThisPc } from '../host/powershell-bridge';
 import { requeueFailed } from '../upload/queue';
+import { formatBytes } from './format';
 import { readLiveStatus, type AgentView } from './live-status';
 import { formatMetrics } from './metrics';
 import { HttpError, jsonReply, type Reply, type Route } from './server';
