@@ -2,18 +2,23 @@ import pg from 'pg';
 import { AgentApiClient } from './api/client';
 import { formatBytes } from './api/format';
 import { composeStatus } from './api/live-status';
-import { readStatusFigures, type StatusFigures } from './api/status-figures';
+import { readStatusFigures } from './api/status-figures';
 import type { ApiStatus } from './api/types';
 import type { GatewayConfig } from './config/config';
 import { databaseUrlFor } from './db/database-url';
 import { errorMessage } from './errors';
 import { readRunningAgent } from './runtime-file';
 import { freeDiskBytes } from './spool/disk-space';
+import { recentReceipts, type Receipt } from './studies/completion';
+
+/** Receipts `gateway status` shows. */
+const RECENT_RECEIPTS = 5;
 
 /**
  * What `gateway status` shows (and prints with --json): the running agent's own GET /api/status, or, while it is not
  * running (or does not answer), the same model read from the database here. startedAt is then null: only the
- * running agent knows it.
+ * running agent knows it. The latest receipts (study UIDs, which the unauthenticated API does not give) are read from
+ * the database either way.
  */
 export type StatusReport = Omit<ApiStatus, 'startedAt'> & {
   startedAt: string | null;
@@ -26,6 +31,8 @@ export type StatusReport = Omit<ApiStatus, 'startedAt'> & {
     /** Why the running agent's API gave no answer (then source is 'database'). */
     apiError?: string;
   };
+  /** Studies the cloud confirmed last, newest first (absent when the database cannot be read). */
+  receipts?: Receipt[];
 };
 
 /** Asks the running agent; when there is none, or it does not answer, reads the database instead. */
@@ -36,37 +43,39 @@ export async function readStatus(config: GatewayConfig, now = new Date()): Promi
     const client = new AgentApiClient({ baseUrl: `http://127.0.0.1:${running.apiPort}`, dataDir: config.dataDir });
     try {
       const status = await client.status();
-      return { ...status, agent: { running: true, pid: running.pid, apiPort: running.apiPort, source: 'agent' } };
+      const receipts = (await readDatabase(config, (db) => recentReceipts(db, RECENT_RECEIPTS))).value;
+      return { ...status, agent: { running: true, pid: running.pid, apiPort: running.apiPort, source: 'agent' }, ...(receipts ? { receipts } : {}) };
     } catch (err) {
       apiError = errorMessage(err);
     }
   }
 
-  let figures: StatusFigures | undefined;
-  let databaseError: string | undefined;
-  const url = databaseUrlFor(config);
-  if (url) {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-    // A connection lost after connecting must not end this command with an unhandled error event.
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      figures = await readStatusFigures(client);
-    } catch (err) {
-      databaseError = errorMessage(err);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  } else {
-    databaseError = 'the embedded database runs only while the agent runs';
-  }
+  const read = await readDatabase(config, async (db) => ({ figures: await readStatusFigures(db), receipts: await recentReceipts(db, RECENT_RECEIPTS) }));
   const free = await freeDiskBytes(config.dataDir).catch(() => null);
-  const status = composeStatus({ config, figures, databaseError, freeDiskBytes: free, agent: running ? 'not-answering' : 'stopped', now });
+  const status = composeStatus({ config, figures: read.value?.figures, databaseError: read.error, freeDiskBytes: free, agent: running ? 'not-answering' : 'stopped', now });
   return {
     ...status,
     startedAt: null,
     agent: { running: running !== undefined, ...(running ? { pid: running.pid, apiPort: running.apiPort } : {}), source: 'database', ...(apiError ? { apiError } : {}) },
+    ...(read.value ? { receipts: read.value.receipts } : {}),
   };
+}
+
+/** Reads with one connection to the agent's database; the error instead when it cannot be reached or read. */
+async function readDatabase<T>(config: GatewayConfig, read: (db: pg.Client) => Promise<T>): Promise<{ value?: T; error?: string }> {
+  const url = databaseUrlFor(config);
+  if (!url) return { error: 'the embedded database runs only while the agent runs' };
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  // A connection lost after connecting must not end this command with an unhandled error event.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return { value: await read(client) };
+  } catch (err) {
+    return { error: errorMessage(err) };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 export function formatStatus(report: StatusReport): string {

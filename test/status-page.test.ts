@@ -59,7 +59,7 @@ test('the status page shows a pushed study reaching done, pauses uploads and run
     await row.locator('.study-state.done').waitFor({ timeout: 30000 });
     assert.match(await row.innerText(), /5\/5/);
     // Sizes read as everywhere else: the page formats with the agent's own formatBytes (served as /format.js).
-    const listed = (await (await fetch(`http://127.0.0.1:${gateway.apiPort}/api/studies`)).json()) as ApiStudiesPage;
+    const listed = (await (await fetch(`http://127.0.0.1:${gateway.apiPort}/api/studies`, { headers: { authorization: `Bearer ${token}` } })).json()) as ApiStudiesPage;
     assert.ok((await row.innerText()).includes(`100% of ${formatBytes(listed.studies[0].bytes)}`), await row.innerText());
     assert.deepEqual(await row.locator('progress').evaluateAll((bars) => bars.map((b) => (b as unknown as { position: number }).position)), [1, 1]);
 

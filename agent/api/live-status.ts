@@ -96,7 +96,7 @@ export function composeStatus(sources: StatusSources): Omit<ApiStatus, 'startedA
     database: figures ? { ok: true } : { ok: false, error: sources.databaseError },
     paused,
     logsDir: logsDir(config.dataDir),
-    ...(figures ? { compression: figures.compression, spool: figures.spool, uploads: figures.uploads, receipts: figures.receipts } : {}),
+    ...(figures ? { compression: figures.compression, spool: figures.spool, uploads: figures.uploads } : {}),
   };
 }
 

@@ -1,6 +1,5 @@
 import type { ClientBase, Pool } from 'pg';
-import { recentReceipts } from '../studies/completion';
-import type { ApiReceipt, ApiStatus } from './types';
+import type { ApiStatus } from './types';
 
 /** What the database says about the spool, the upload queue and compression: the status' figures. */
 export interface StatusFigures {
@@ -10,11 +9,7 @@ export interface StatusFigures {
   compression: NonNullable<ApiStatus['compression']>;
   lastReceivedAt: string | null;
   lastUploadedAt: string | null;
-  receipts: ApiReceipt[];
 }
-
-/** Receipts shown in the status. */
-const RECENT_RECEIPTS = 5;
 
 interface SpoolRow {
   studies: number;
@@ -112,6 +107,5 @@ export async function readStatusFigures(db: Pool | ClientBase): Promise<StatusFi
     },
     lastReceivedAt: spool.last?.toISOString() ?? null,
     lastUploadedAt: uploads.last?.toISOString() ?? null,
-    receipts: await recentReceipts(db, RECENT_RECEIPTS),
   };
 }

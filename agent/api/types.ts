@@ -82,18 +82,6 @@ export interface ApiStatus {
     /** Studies whose every instance the cloud confirmed. */
     studiesDone: number;
   };
-  /** The studies the cloud confirmed last, newest first (absent when the database is down). */
-  receipts?: ApiReceipt[];
-}
-
-/** A study the cloud confirmed in full. */
-export interface ApiReceipt {
-  studyUid: string;
-  instances: number;
-  bytes: number;
-  /** Hex SHA-256 over the instances' dataset hashes in SOP Instance UID order. */
-  sha256: string;
-  doneAt: string;
 }
 
 export type StudyState = 'receiving' | 'queued' | 'uploading' | 'failed' | 'done';
