@@ -341,7 +341,7 @@ async function echoCommand(values: { config?: string; host?: string; port?: stri
  * A handle something forgot to close may not keep a finished command (a failed `run` above all) alive.
  */
 export function runCli(argv: string[]): void {
-  main(argv).then((code) => {
+  void main(argv).then((code) => {
     process.exitCode = code;
     setTimeout(() => process.exit(code), 3000).unref();
   });

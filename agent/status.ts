@@ -1,9 +1,8 @@
 import pg from 'pg';
 import { AgentApiClient } from './api/client';
-import { formatBytes } from './api/format';
 import { composeStatus } from './api/live-status';
 import { readStatusFigures } from './api/status-figures';
-import type { ApiStatus } from './api/types';
+import { formatBytes, type ApiStatus } from './api/types';
 import type { GatewayConfig } from './config/config';
 import { databaseUrlFor } from './db/database-url';
 import { errorMessage } from './errors';

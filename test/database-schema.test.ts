@@ -18,7 +18,10 @@ import { GATEWAY_BIN } from './helpers/gateway-process';
 import { tempDir } from './helpers/temp-dir';
 
 const log = consoleLogger('warn');
-const newestMigration = listAssets(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort().at(-1)!;
+const newestMigration = listAssets(MIGRATIONS_DIR)
+  .filter((f) => f.endsWith('.sql'))
+  .sort()
+  .at(-1)!;
 
 describe('database schema', () => {
   test('migrations apply once: a second agent start changes nothing', async () => {
@@ -82,7 +85,10 @@ describe('withTransaction', () => {
         }),
         /null value/,
       );
-      assert.deepEqual((await query<{ text: string }>(url, 'SELECT text FROM notes ORDER BY text')).map((r) => r.text), ['first', 'second']);
+      assert.deepEqual(
+        (await query<{ text: string }>(url, 'SELECT text FROM notes ORDER BY text')).map((r) => r.text),
+        ['first', 'second'],
+      );
       assert.equal(pool.totalCount, pool.idleCount, 'every connection is back in the pool');
     } finally {
       await pool.end();
@@ -104,7 +110,10 @@ describe('the agent pool', () => {
       assert.deepEqual(new Set(ids.map((r) => r.rows[0].id)), new Set(['spool-under-test']));
       assert.ok(database.pool.totalCount > 1);
       await new Promise((resolve) => setImmediate(resolve));
-      assert.deepEqual(warnings.filter((w) => /already executing a query/.test(w)), []);
+      assert.deepEqual(
+        warnings.filter((w) => /already executing a query/.test(w)),
+        [],
+      );
     } finally {
       process.off('warning', onWarning);
       await database.close();

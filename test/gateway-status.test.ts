@@ -6,8 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { freePort } from '../agent/db/embedded-postgres';
-import { formatBytes } from '../agent/api/format';
-import type { ApiStatus } from '../agent/api/types';
+import { formatBytes, type ApiStatus } from '../agent/api/types';
 import type { StatusReport } from '../agent/status';
 import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
 import { createTestDatabase } from './helpers/database';
@@ -39,7 +38,10 @@ test('status asks the running agent, and reads the database when it is down or d
     // The agent's own answer: the tray's state and reasons, its figures.
     assert.equal(running.state, api.state);
     assert.deepEqual(running.reasons, api.reasons);
-    assert.deepEqual(running.reasons.map((r) => r.code), ['upstream-not-configured']);
+    assert.deepEqual(
+      running.reasons.map((r) => r.code),
+      ['upstream-not-configured'],
+    );
     assert.equal(running.startedAt, api.startedAt);
     assert.equal(running.receiver.listening, true);
     assert.deepEqual(running.spool, api.spool);
@@ -61,7 +63,10 @@ test('status asks the running agent, and reads the database when it is down or d
   assert.deepEqual(Object.keys(down).sort(), Object.keys(running).sort(), 'the same shape whether the agent runs or not');
   assert.deepEqual(down.agent, { running: false, source: 'database' });
   assert.equal(down.state, 'red');
-  assert.deepEqual(down.reasons.map((r) => r.code), ['agent-not-running', 'upstream-not-configured']);
+  assert.deepEqual(
+    down.reasons.map((r) => r.code),
+    ['agent-not-running', 'upstream-not-configured'],
+  );
   assert.equal(down.startedAt, null);
   assert.equal(down.receiver.listening, false);
   assert.deepEqual(kept(down), kept(running));
@@ -82,7 +87,10 @@ test('status asks the running agent, and reads the database when it is down or d
   const report: StatusReport = JSON.parse(stuck.stdout);
   assert.equal(report.agent.source, 'database');
   assert.match(report.agent.apiError!, /not running|nothing answers/);
-  assert.deepEqual(report.reasons.map((r) => r.code), ['agent-not-answering', 'upstream-not-configured']);
+  assert.deepEqual(
+    report.reasons.map((r) => r.code),
+    ['agent-not-answering', 'upstream-not-configured'],
+  );
   assert.deepEqual(kept(report), kept(running));
   assert.match(status(gateway.configFile).stdout, /does not answer .*: figures read from the database/);
 });

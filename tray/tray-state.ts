@@ -1,5 +1,4 @@
-import { formatBytes } from '../agent/api/format';
-import type { ApiStatus, OverallState } from '../agent/api/types';
+import { formatBytes, type ApiStatus, type OverallState } from '../agent/api/types';
 
 /** What one poll of the agent gave: its status, or why there was none. */
 export type AgentPoll = { status: ApiStatus } | { error: string };

@@ -2,12 +2,11 @@ import { readAsset } from '../assets';
 import { runConnectivityTest } from '../connectivity/test-connectivity';
 import { checkThisPc } from '../host/powershell-bridge';
 import { requeueFailed } from '../upload/queue';
-import { formatBytes } from './format';
 import { readLiveStatus, type AgentView } from './live-status';
 import { formatMetrics } from './metrics';
 import { HttpError, jsonReply, type Reply, type Route } from './server';
 import { listStudies, STUDIES_DEFAULT_LIMIT, STUDIES_MAX_LIMIT } from './study-list';
-import type { ApiConnectivityReport, ApiRetryResult, ApiStopReply, ApiThisPcReport, ApiUploadsState } from './types';
+import { formatBytes, type ApiConnectivityReport, type ApiRetryResult, type ApiStopReply, type ApiThisPcReport, type ApiUploadsState } from './types';
 
 const STATUS_PAGE_DIR = 'agent/api/status-page';
 const STATUS_PAGE_FILES: Record<string, string> = {
