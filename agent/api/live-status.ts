@@ -85,6 +85,7 @@ export function composeStatus(sources: StatusSources): Omit<ApiStatus, 'startedA
           target: upstreamTarget(config.upstream),
           reachable: health.reachable,
           ...(health.unreachableSince ? { unreachableSince: health.unreachableSince.toISOString() } : {}),
+          ...(health.nextCheckAt ? { nextCheckAt: health.nextCheckAt.toISOString() } : {}),
           ...(health.lastError ? { lastError: health.lastError } : {}),
         }
       : { configured: false, reachable: null },

@@ -43,6 +43,8 @@ export interface ApiStatus {
     reachable: boolean | null;
     /** Since when it has been unreachable (ISO time), when it is. */
     unreachableSince?: string;
+    /** While unreachable: when the next check of the cloud is due (ISO time). */
+    nextCheckAt?: string;
     lastError?: string;
   };
   queue: { studies: number; instances: number; bytes: number; failed: number };

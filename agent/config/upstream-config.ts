@@ -40,6 +40,8 @@ export interface UploadConfig {
   leaseSeconds: number;
   /** Storage Commitment: instances without a report this long after the request are sent again (and re-requested). */
   commitTimeoutSeconds: number;
+  /** While the cloud is unreachable, one check (TLS + C-ECHO, or an authenticated request) this often; uploads resume when it answers. */
+  outageProbeSeconds: number;
   /** Higher first; a study takes the highest priority of its series' modalities. */
   priorities: Array<{ modality: string; priority: number }>;
 }
@@ -87,7 +89,7 @@ export function parseUpstream(value: unknown, baseDir: string): UpstreamConfig |
 
 export function parseUpload(value: unknown): UploadConfig {
   const raw = optionalObject(value, 'upload');
-  only(raw, 'upload.', ['workers', 'batchMaxInstances', 'batchMaxBytes', 'maxMbps', 'schedule', 'retryBaseSeconds', 'retryMaxSeconds', 'leaseSeconds', 'commitTimeoutSeconds', 'priorities']);
+  only(raw, 'upload.', ['workers', 'batchMaxInstances', 'batchMaxBytes', 'maxMbps', 'schedule', 'retryBaseSeconds', 'retryMaxSeconds', 'leaseSeconds', 'commitTimeoutSeconds', 'outageProbeSeconds', 'priorities']);
   const schedule = raw.schedule === undefined ? [] : raw.schedule;
   if (!Array.isArray(schedule)) throw new ConfigError('upload.schedule must be a list');
   const priorities = raw.priorities === undefined ? [] : raw.priorities;
@@ -107,6 +109,7 @@ export function parseUpload(value: unknown): UploadConfig {
     retryMaxSeconds: integer(raw.retryMaxSeconds ?? 900, 'upload.retryMaxSeconds', 1, 86400),
     leaseSeconds: integer(raw.leaseSeconds ?? 300, 'upload.leaseSeconds', 10, 86400),
     commitTimeoutSeconds: integer(raw.commitTimeoutSeconds ?? 600, 'upload.commitTimeoutSeconds', 5, 7 * 86400),
+    outageProbeSeconds: integer(raw.outageProbeSeconds ?? 15, 'upload.outageProbeSeconds', 1, 600),
     priorities: priorities.map((entry: unknown, i: number) => {
       const rule = object(entry, `upload.priorities[${i}]`);
       only(rule, `upload.priorities[${i}].`, ['modality', 'priority']);

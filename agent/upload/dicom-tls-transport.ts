@@ -10,6 +10,7 @@ import { DicomError, isDicomError } from '../dicom/dicom-error';
 import { ContextResult, pDataHeader, pDataPdu, type ProposedContext } from '../dicom/pdu';
 import { Status, classifyStoreStatus, statusClass, statusHex } from '../dicom/status';
 import { STORAGE_COMMITMENT_PUSH_MODEL, STORAGE_COMMITMENT_SOP_INSTANCE, TransferSyntax } from '../dicom/uids';
+import { echo } from '../dicom/verification';
 import { errorMessage } from '../errors';
 import { connectToCloud, describeAssociateReject } from './cloud-connection';
 import { SpoolFileError, openSpoolFile } from './outgoing-file';
@@ -317,6 +318,8 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
           peerCommits = commitmentContext(current)?.accepted === true;
         } catch (err) {
           connectionError = errorMessage(err);
+          // A configuration error of ours is not the cloud's absence.
+          if (!isDicomError(err, 'config')) outcome.unreachable = connectionError;
           fail(instance, connectionError, false);
           continue;
         }
@@ -368,6 +371,7 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
         // A silent or stalled peer: the rest of the batch fails now, not after one timeout per instance.
         if (isDicomError(err, 'timeout')) {
           connectionError = error;
+          outcome.unreachable = error;
           fail(instance, error, false);
           continue;
         }
@@ -397,6 +401,18 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
         delivered: [],
         failed: batch.map((instance) => ({ instance, error: `DICOM-TLS transport error: ${errorMessage(err)}`, permanent: false })),
       }));
+    },
+    async probe(): Promise<void> {
+      if (!host || !port || !calledAe) throw new DicomError('config', 'upstream.host, upstream.port and upstream.calledAeTitle must be set for DICOM-TLS');
+      const socket = await connectToCloud(upstream, connectTimeoutMs);
+      try {
+        await echo(socket, { calledAe, callingAe: callingAeTitle, timeoutMs: responseTimeoutMs }, { peer: 'the cloud', describeSocketError: describeTlsFailure });
+      } catch (err) {
+        if (isDicomError(err, 'rejected') && err.reject) throw new Error(describeAssociateReject(err.reject, calledAe, callingAeTitle), { cause: err });
+        throw err;
+      } finally {
+        socket.destroy();
+      }
     },
     requestCommitment(transactionUid: string, instances: SopReference[]): Promise<CommitmentRequestOutcome> {
       const run = busy.then(() => requestCommitmentNow(transactionUid, instances));

@@ -148,6 +148,19 @@ export async function markFailed(
   );
 }
 
+/**
+ * Instances of a batch that could not reach the cloud at all go back to the queue as they were: the claim's attempt
+ * is not counted and no backoff is added, so they leave first, in their order, once the cloud is back.
+ */
+export async function releaseForOutage(pool: Pool, owner: string, sopInstanceUids: string[], error: string): Promise<void> {
+  if (sopInstanceUids.length === 0) return;
+  await pool.query(
+    `UPDATE uploads SET state = 'queued', attempts = greatest(attempts - 1, 0), last_error = left($3, 1000), lease_owner = NULL, lease_expires_at = NULL
+      WHERE sop_instance_uid = ANY($2) AND state = 'sending' AND lease_owner = $1`,
+    [owner, sopInstanceUids, error],
+  );
+}
+
 /** `gateway retry`: queues failed instances again, of one study or all; resolves to how many. */
 export async function requeueFailed(pool: Pool, studyUid?: string): Promise<number> {
   const result = await pool.query(

@@ -33,10 +33,11 @@ export function startUpload(config: GatewayConfig, pool: Pool, spoolDir: string,
   const onCommitmentReport = (report: CommitmentReport) => acceptCommitmentReport(pool, log, report, 'upload association');
   // Fail at start on unreadable certificate files rather than in every worker.
   void createTransport({ ...config, upstream }, pacer).close();
-  log.info('upload started', { kind: upstream.kind, target: upstreamTarget(upstream), workers: config.upload.workers });
+  const target = upstreamTarget(upstream);
+  log.info('upload started', { kind: upstream.kind, target, workers: config.upload.workers });
   const compressedDir = config.compression.enabled ? compressedFolder(config.dataDir) : undefined;
   // A DICOM-TLS worker keeps its association across claims, so small claims cost little and spread a backlog over
   // every worker; a STOW-RS claim is one request, so it stays as large as upload.batchMaxInstances allows.
   const claimLimit = upstream.kind === 'dicom-tls' ? Math.ceil(config.upload.batchMaxInstances / config.upload.workers) : config.upload.batchMaxInstances;
-  return startUploader({ pool, upload: config.upload, claimLimit, spoolDir, spoolId, log, compressedDir, createTransport: () => createTransport({ ...config, upstream }, pacer, onCommitmentReport) });
+  return startUploader({ pool, upload: config.upload, claimLimit, spoolDir, spoolId, log, compressedDir, upstream: target, createTransport: () => createTransport({ ...config, upstream }, pacer, onCommitmentReport) });
 }

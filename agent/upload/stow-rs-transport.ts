@@ -85,9 +85,11 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
     }
     if (parts.length === 0) return outcome;
     for (const group of splitBySize(parts, options.batchMaxBytes)) {
-      const result = await post(group);
+      // Once the cloud did not answer, the rest of the batch waits with it rather than knocking again.
+      const result: BatchOutcome = outcome.unreachable ? { delivered: [], failed: group.map(({ instance }) => ({ instance, error: outcome.unreachable!, permanent: false })) } : await post(group);
       outcome.delivered.push(...result.delivered);
       outcome.failed.push(...result.failed);
+      outcome.unreachable ??= result.unreachable;
     }
     return outcome;
   }
@@ -132,7 +134,8 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
         finished = true;
         resolve(outcome);
       };
-      const allTransient = (error: string): BatchOutcome => ({ delivered: [], failed: instances.map((instance) => ({ instance, error, permanent: false })) });
+      // No answer at all: the cloud is unreachable, not these instances' problem.
+      const allTransient = (error: string): BatchOutcome => ({ delivered: [], failed: instances.map((instance) => ({ instance, error, permanent: false })), unreachable: error });
 
       const req = https.request({
         protocol: 'https:',
@@ -253,6 +256,7 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
     const again = await sendOne(retry.map((f) => f.instance.asReceived!));
     const claimed = new Map(retry.map((f) => [f.instance.asReceived!, f.instance]));
     return {
+      unreachable: outcome.unreachable ?? again.unreachable,
       delivered: [...outcome.delivered, ...again.delivered.map((instance) => claimed.get(instance)!)],
       failed: [...outcome.failed.filter((f) => !retry.includes(f)), ...again.failed.map((f) => ({ ...f, instance: claimed.get(f.instance)! }))],
     };
@@ -268,10 +272,34 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
         return { delivered: [], failed: batch.map((instance) => ({ instance, error: `STOW-RS: ${describeNetworkError(err)}`, permanent: false })) };
       }
     },
+    probe(): Promise<void> {
+      // A search for one study, authenticated like the uploads: any answer but 408/429/5xx means the cloud is back
+      // (a 401 or 404 is then reported by the uploads themselves, per request, with its fix).
+      const searchUrl = new URL(`${base.pathname.replace(/\/+$/, '')}/studies?limit=1`, base);
+      const headers: http.OutgoingHttpHeaders = { Accept: 'application/dicom+json', 'User-Agent': 'dicom-cloud-gateway' };
+      if (upstream.token) headers.Authorization = `Bearer ${upstream.token}`;
+      return new Promise<void>((resolve, reject) => {
+        const req = https.request({ protocol: 'https:', host, port, method: 'GET', path: `${searchUrl.pathname}${searchUrl.search}`, headers, agent });
+        req.setTimeout(Math.min(timeoutMs, 30_000), () => req.destroy(Object.assign(new Error(`no answer from ${where}`), { code: 'ETIMEDOUT' })));
+        req.on('error', (err) => reject(new Error(err instanceof TunnelError ? `STOW-RS: ${err.message}` : `STOW-RS to ${where}: ${describeNetworkError(err)}`)));
+        req.on('response', (res) => {
+          res.resume();
+          const status = res.statusCode ?? 0;
+          if (isCloudUnavailable(status)) reject(new Error(`the cloud is busy or failing (HTTP ${status})`));
+          else resolve();
+        });
+        req.end();
+      });
+    },
     async close(): Promise<void> {
       agent.destroy();
     },
   };
+}
+
+/** Answers that say the cloud as a whole cannot take requests now. */
+function isCloudUnavailable(httpStatus: number): boolean {
+  return httpStatus === 408 || httpStatus === 429 || httpStatus >= 500;
 }
 
 function describeNetworkError(err: unknown): string {
@@ -307,9 +335,10 @@ export function interpret(
     const single = instances.length === 1;
     return all(`the cloud refused the request as too large (${httpStatus})${single ? ': this instance alone is larger than the server accepts' : ' — lower upload.batchMaxBytes'}`, single);
   }
-  if (status === 408 || status === 429 || status >= 500) {
+  if (isCloudUnavailable(status)) {
     const retryAfter = headers['retry-after'] ? `, retry after ${headers['retry-after']}` : '';
-    return all(`the cloud is busy or failing (${httpStatus}${retryAfter})`);
+    outcome.unreachable = `the cloud is busy or failing (${httpStatus}${retryAfter})`;
+    return all(outcome.unreachable);
   }
 
   const parsed = parseDicomJson(headers['content-type'], body);

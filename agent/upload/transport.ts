@@ -15,6 +15,12 @@ export interface BatchOutcome {
   failed: Array<{ instance: OutgoingInstance; error: string; permanent: boolean; /** The cloud does not take this transfer syntax. */ transferSyntaxRefused?: boolean }>;
   /** The cloud commits what it stores (Storage Commitment accepted): `delivered` waits for requestCommitment's report. */
   commitmentAvailable?: boolean;
+  /**
+   * Set when the cloud as a whole could not be reached (no connection, TLS refused, no answer, association not
+   * opened, HTTP 408/429/5xx): the failures say nothing about the instances, which wait for the cloud's return
+   * instead of going on a backoff of their own.
+   */
+  unreachable?: string;
 }
 
 /**
@@ -37,6 +43,8 @@ export interface Transport {
   send(batch: OutgoingInstance[]): Promise<BatchOutcome>;
   /** Asks the cloud to commit instances it stored (DICOM-TLS with Storage Commitment); never rejects. */
   requestCommitment?(transactionUid: string, instances: SopReference[]): Promise<CommitmentRequestOutcome>;
+  /** One cheap check that the cloud takes uploads (DICOM-TLS: TLS and C-ECHO; STOW-RS: an authenticated request); rejects with the reason when not. */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }
 

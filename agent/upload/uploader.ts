@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Pool } from 'pg';
 import type { UploadConfig } from '../config/upstream-config';
 import type { Logger } from '../logging';
-import { claimUploads, markDelivered, markFailed, renewLease, type ClaimedUpload } from './queue';
+import { CloudOutageWatch } from './cloud-outage';
+import { claimUploads, markDelivered, markFailed, releaseForOutage, renewLease, type ClaimedUpload } from './queue';
 import type { BatchOutcome, OutgoingInstance, Transport } from './transport';
 import { newTransactionUid } from './commitment-dataset';
 import { recordCommitmentRequest, requeueUnreportedCommitments, withdrawCommitment } from './commitments';
@@ -18,6 +19,8 @@ export interface UploaderDeps {
   /** Claims are limited to instances kept in this spool. */
   spoolId: string;
   log: Logger;
+  /** The cloud's name (its address): agents on one database that send to the same cloud share its outages. */
+  upstream: string;
   /** Compression on: instances wait for their compression decision; compressed files are read from this folder. */
   compressedDir?: string;
   /** One transport per worker: a worker keeps its association or connection across batches. */
@@ -36,16 +39,17 @@ export interface Uploader {
 }
 
 export interface UpstreamHealth {
-  /** Null until a batch was tried; false after UNREACHABLE_AFTER_FAILURES batches in a row reached no one. */
+  /** Null until a batch was tried; false while the cloud is unreachable (uploads wait for a probe to reach it). */
   reachable: boolean | null;
-  /** When the first of those failed batches was sent. */
+  /** Since when the cloud has been unreachable. */
   unreachableSince?: Date;
+  /** When it is checked next, while unreachable. */
+  nextCheckAt?: Date;
   lastError?: string;
 }
-
-/** One failed batch may be a dropped connection; this many in a row mean the cloud cannot be reached. */
-const UNREACHABLE_AFTER_FAILURES = 3;
 const IDLE_POLL_MS = 500;
+/** While the cloud is unreachable, how often a worker looks whether a probe (its own agent's or another's) found it back. */
+const OUTAGE_POLL_MS = 1000;
 const RECENT_WINDOW_MS = 10 * 60 * 1000;
 
 /**
@@ -60,8 +64,20 @@ export function startUploader(deps: UploaderDeps): Uploader {
   const sleepers = new Set<() => void>();
   const deliveries: Array<{ at: number; bytes: number }> = [];
   const health: UpstreamHealth = { reachable: null };
-  let failedInARow = 0;
-  let firstFailureAt: Date | undefined;
+  // One transport for probes, so a probe never disturbs a worker's association.
+  const probeTransport = deps.createTransport();
+  const outage = new CloudOutageWatch({
+    pool: deps.pool,
+    upstream: deps.upstream,
+    owner,
+    probeSeconds: deps.upload.outageProbeSeconds,
+    probe: () => probeTransport.probe(),
+    log: deps.log,
+    onBack: () => {
+      Object.assign(health, { reachable: true, lastError: undefined });
+      wakeAll();
+    },
+  });
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -86,6 +102,12 @@ export function startUploader(deps: UploaderDeps): Uploader {
         }
         let batch: ClaimedUpload[];
         try {
+          // While the cloud is unreachable nothing is claimed: one probe at a time checks for its return.
+          if (await outage.refresh()) {
+            await outage.probeIfDue();
+            if (outage.current()) await sleep(OUTAGE_POLL_MS);
+            continue;
+          }
           batch = await claimUploads(deps.pool, { owner: me, limit: deps.claimLimit, leaseSeconds: deps.upload.leaseSeconds, priorities: deps.upload.priorities, spoolId: deps.spoolId, awaitCompression: deps.compressedDir !== undefined });
         } catch (err) {
           deps.log.warn('cannot claim uploads from the database', { error: (err as Error).message });
@@ -111,14 +133,25 @@ export function startUploader(deps: UploaderDeps): Uploader {
       const missing = batch.filter((item) => !fs.existsSync(spoolFile(item)));
       const present: OutgoingInstance[] = batch.filter((item) => !missing.includes(item)).map(outgoing);
       const failed = missing.map((item) => ({ sopInstanceUid: item.sopInstanceUid, error: 'spool file missing: the sender must resend this instance', permanent: true }));
+      /** Instances that wait for the cloud's return: not their failure, no backoff of their own. */
+      const waiting: string[] = [];
+      let unreachable: string | undefined;
       for (const part of splitByBytes(present, deps.upload.batchMaxBytes)) {
+        if (unreachable) {
+          waiting.push(...part.map((item) => item.sopInstanceUid));
+          continue;
+        }
         const started = Date.now();
         const outcome = await transport.send(part);
         const marked = outcome.commitmentAvailable && outcome.delivered.length > 0 ? await requestCommitment(transport, me, outcome.delivered, failed) : await markDelivered(deps.pool, me, outcome.delivered);
         const bytes = outcome.delivered.reduce((sum, item) => sum + item.fileBytes, 0);
         record(bytes);
-        noteReachability(outcome, started);
-        failed.push(...outcome.failed.map((f) => ({ sopInstanceUid: f.instance.sopInstanceUid, error: f.error, permanent: f.permanent })));
+        unreachable = outcome.unreachable;
+        noteReachability(outcome);
+        for (const f of outcome.failed) {
+          if (unreachable && !f.permanent) waiting.push(f.instance.sopInstanceUid);
+          else failed.push({ sopInstanceUid: f.instance.sopInstanceUid, error: f.error, permanent: f.permanent });
+        }
         deps.log.info('upload batch', {
           worker: me,
           instances: part.length,
@@ -127,7 +160,12 @@ export function startUploader(deps: UploaderDeps): Uploader {
           bytes,
           durationMs: Date.now() - started,
           ...(outcome.failed.length ? { firstError: outcome.failed[0].error } : {}),
+          ...(unreachable ? { cloudUnreachable: true } : {}),
         });
+      }
+      if (unreachable) {
+        await releaseForOutage(deps.pool, me, waiting, unreachable);
+        await outage.report(unreachable);
       }
       await markFailed(deps.pool, me, failed, { baseSeconds: deps.upload.retryBaseSeconds, maxSeconds: deps.upload.retryMaxSeconds });
       for (const f of failed.filter((x) => x.permanent)) deps.log.error('upload failed permanently; shown as failed until `gateway retry`', { sopInstanceUid: f.sopInstanceUid, error: f.error });
@@ -159,19 +197,14 @@ export function startUploader(deps: UploaderDeps): Uploader {
     return sent.filter((uid) => !withdrawn.includes(uid));
   };
 
-  // A delivery or a refusal of one instance means the cloud answered; only transient failures of a whole batch do not.
-  const noteReachability = (outcome: BatchOutcome, sentAt: number) => {
-    if (outcome.delivered.length > 0 || outcome.failed.some((f) => f.permanent)) {
-      failedInARow = 0;
-      firstFailureAt = undefined;
-      Object.assign(health, { reachable: true, unreachableSince: undefined });
-      if (outcome.failed.length === 0) health.lastError = undefined;
+  // A delivery or a refusal of one instance means the cloud answered; an outage is recorded by the caller.
+  const noteReachability = (outcome: BatchOutcome) => {
+    if (outcome.unreachable) {
+      health.lastError = outcome.unreachable;
       return;
     }
-    failedInARow += 1;
-    firstFailureAt ??= new Date(sentAt);
+    if (outcome.delivered.length > 0 || outcome.failed.length > 0) health.reachable = true;
     health.lastError = outcome.failed[0]?.error;
-    if (failedInARow >= UNREACHABLE_AFTER_FAILURES) Object.assign(health, { reachable: false, unreachableSince: firstFailureAt });
   };
 
   const received = (item: ClaimedUpload) => path.join(deps.spoolDir, ...item.spoolPath.split('/'));
@@ -210,12 +243,16 @@ export function startUploader(deps: UploaderDeps): Uploader {
       return paused;
     },
     recentDeliveries: () => [...deliveries],
-    upstreamHealth: () => ({ ...health }),
+    upstreamHealth: () => {
+      const down = outage.current();
+      return down ? { reachable: false, unreachableSince: down.since, nextCheckAt: down.nextProbeAt, lastError: down.lastError } : { ...health };
+    },
     async stop() {
       stopping = true;
       clearInterval(commitTimer);
       wakeAll();
       await Promise.all(workers);
+      await probeTransport.close().catch(() => undefined);
     },
   };
 }

@@ -38,6 +38,8 @@ export interface DicomTlsScpOptions {
   /** Only these transfer syntaxes are accepted (others: result 4); default all. */
   acceptedTransferSyntaxes?: string[];
   behavior?: ScpBehavior;
+  /** Listen on this port (a cloud coming back where it was); default a free one. */
+  port?: number;
   /** Storage Commitment (default: the SOP class is accepted, reports on the same association). */
   commitment?: CommitmentBehavior;
 }
@@ -187,10 +189,14 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
       largestPdu = Math.max(largestPdu, pdu.length - 6);
       let contextId = 0;
       let lastData = false;
+      let lastCommand = false;
       for (const pdv of parsePData(pdu)) {
         contextId = pdv.contextId;
         const value = Buffer.from(pdv.value);
-        if (pdv.command) command.push(value);
+        if (pdv.command) {
+          command.push(value);
+          if (pdv.last) lastCommand = true;
+        }
         else {
           data.push(value);
           dataBytes += value.length;
@@ -208,6 +214,12 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
         const answered = commitmentRequests.find((r) => r.reportAnswer === undefined);
         if (answered) answered.reportAnswer = commandSet.Status;
         command = [];
+        return;
+      }
+      if (lastCommand && commandSet.CommandField === CommandField.CEchoRq) {
+        // Verification: how a gateway checks that the cloud is back.
+        command = [];
+        socket.write(pDataPdu(contextId, encodeCommand({ AffectedSOPClassUID: commandSet.AffectedSOPClassUID, CommandField: CommandField.CEchoRsp, MessageIDBeingRespondedTo: commandSet.MessageID ?? 0, CommandDataSetType: DataSetType.Absent, Status: 0 }), true, true));
         return;
       }
       if (!lastData) return;
@@ -297,7 +309,7 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
     });
   });
   server.on('tlsClientError', () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
   scp.port = (server.address() as net.AddressInfo).port;
   return scp;
 }
