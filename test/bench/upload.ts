@@ -1,6 +1,6 @@
 // Upload benchmark (a script, not a timed test): the 200-slice synthetic CT series (512 KiB files) sent upstream.
 //
-//   test/bench/upload [--runs 3] [--slices 200] [--workers 1,4] [--only a,b,c] [--no-agent-tls]
+//   test/bench/upload [--runs 3] [--slices 200] [--workers 1,4] [--only a,b,c] [--no-agent-tls] [--outages 30,180]
 //
 // (a) Backlog over a 20 Mbps link: the real agent (bin/gateway.js) first receives the series with no upstream
 //     configured (so everything is queued), is stopped, gets an upstream and is started again; the whole backlog
@@ -18,6 +18,11 @@
 // (c) STOW-RS over unthrottled loopback: the gateway's STOW-RS transport (one request with all instances) against
 //     `curl --data-binary @body` posting a multipart body with the same parts built beforehand, to a fresh
 //     simulator (in its own process) each run; curl's time is its own %{time_total} (the POST only).
+//
+// (d) Return after an outage (--only d): the real agent (defaults: 15 s probe, 900 s backoff cap) keeps 30 instances
+//     while its DICOM-TLS cloud is away for each of --outages seconds (first half refusing connections, second half
+//     behind an intercepting proxy with a certificate from an unknown CA, which the gateway rightly refuses), then
+//     the cloud comes back on its port: seconds from its return to the first and the last instance delivered.
 //
 // MB/s are 1e6 bytes of DICOM files per second; figures are medians of --runs runs; each transport first makes one
 // untimed send (JIT warm, as in a running agent). Starts its own PostgreSQL
@@ -39,6 +44,8 @@ import { startDicomTlsScp } from '../cloud-simulator/dicom-tls-scp';
 import { outgoingSeries } from '../cloud-simulator/outgoing';
 import { startStowRsSimulator } from '../cloud-simulator/stow-rs-server';
 import { makeTestPki, type TestPki } from '../helpers/certificates';
+import { makeCloudPki, type CloudPki } from '../cloud-simulator/pki';
+import { freePort } from '../../agent/db/embedded-postgres';
 import { createTestDatabase, dropTestDatabases, ensureTestPostgres } from '../helpers/database';
 import { runDcmtk } from '../helpers/dcmtk';
 import { launchGateway, startGateway } from '../helpers/gateway-process';
@@ -55,6 +62,7 @@ interface Options {
   workers: number[];
   only: Set<string>;
   agentTls: boolean;
+  outages: number[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -66,6 +74,7 @@ function parseOptions(argv: string[]): Options {
       workers: { type: 'string', default: '1,4' },
       only: { type: 'string', default: 'a,b,c' },
       'no-agent-tls': { type: 'boolean', default: false },
+      outages: { type: 'string', default: '30,180' },
     },
   });
   return {
@@ -74,6 +83,7 @@ function parseOptions(argv: string[]): Options {
     workers: values.workers!.split(',').filter(Boolean).map(Number),
     only: new Set(values.only!.split(',').filter(Boolean)),
     agentTls: !values['no-agent-tls'],
+    outages: values.outages!.split(',').filter(Boolean).map(Number),
   };
 }
 
@@ -438,7 +448,7 @@ async function main(): Promise<void> {
     out.push(line);
   };
   try {
-    if (options.only.has('a') || (options.only.has('b') && options.agentTls)) stopDatabase = await ensureTestPostgres(root);
+    if (options.only.has('a') || options.only.has('d') || (options.only.has('b') && options.agentTls)) stopDatabase = await ensureTestPostgres(root);
     const pkiDir = path.join(root, 'pki');
     const pki = makeTestPki(pkiDir);
     fs.writeFileSync(path.join(pkiDir, 'pki.json'), JSON.stringify(pki));
@@ -559,6 +569,16 @@ async function main(): Promise<void> {
       table.push(row('(c) STOW-RS transport -> simulator', `${rate(median(gateway)).toFixed(1)} vs ${rate(median(curl)).toFixed(1)} MB/s`, `ratio ${ratio.toFixed(2)}`, `>= ${RATIO_TARGET.toFixed(1)}`, ratio >= RATIO_TARGET));
     }
 
+    if (options.only.has('d')) {
+      log('\n(d) return after an outage: the real agent, 30 instances waiting, the DICOM-TLS cloud refused then behind a rogue CA, then back');
+      const cloudPki = makeCloudPki(path.join(root, 'cloud-pki'));
+      for (const outageSeconds of options.outages) {
+        const result = await outageReturn(root, cloudPki, files.slice(0, 30), outageSeconds);
+        log(`  outage ${outageSeconds} s (${result.probes} probes): first instance ${result.firstSeconds.toFixed(1)} s, last ${result.lastSeconds.toFixed(1)} s after the cloud's return`);
+        table.push(row(`(d) outage ${outageSeconds} s: return -> last delivered`, `first ${result.firstSeconds.toFixed(1)} s, last ${result.lastSeconds.toFixed(1)} s`, `${result.probes} probes`, '<= 20 s', result.lastSeconds <= 20));
+      }
+    }
+
     log(`\nSummary (medians of ${options.runs} runs for (b) and (c); (a) one run each; "A vs B" = gateway vs reference)`);
     log(`${'measure'.padEnd(58)}  ${'figure'.padEnd(22)}  ${'result'.padEnd(20)}  ${'target'.padEnd(8)}  met`);
     for (const line of table) log(line);
@@ -566,6 +586,47 @@ async function main(): Promise<void> {
     if (databases.length > 0) await dropTestDatabases(databases.splice(0)).catch(() => undefined);
     await stopDatabase();
     fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** (d): the cloud away for `outageSeconds` (refusing, then a rogue CA), then back on its port. */
+async function outageReturn(root: string, pki: CloudPki, files: string[], outageSeconds: number): Promise<{ firstSeconds: number; lastSeconds: number; probes: number }> {
+  const databaseUrl = await createTestDatabase();
+  databases.push(databaseUrl);
+  const cloudPort = await freePort();
+  const gateway = await startGateway({
+    dataDir: fs.mkdtempSync(path.join(root, 'outage-')),
+    database: databaseUrl,
+    aeTitle: 'OUTAGEGW',
+    config: { upstream: { kind: 'dicom-tls', host: 'localhost', port: cloudPort, calledAeTitle: 'CLOUDPACS', caFile: pki.caFile, certFile: pki.clientCertFile, keyFile: pki.clientKeyFile, storageCommitment: false } },
+  });
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  let cloud: Awaited<ReturnType<typeof startDicomTlsScp>> | undefined;
+  try {
+    const started = Date.now();
+    const push = await runDcmtk('storescu', ['-aec', 'OUTAGEGW', '127.0.0.1', String(gateway.port), ...files]);
+    if (push.code !== 0) throw new Error(`storescu: ${push.stderr}`);
+    await sleep(Math.max(0, (outageSeconds * 1000) / 2 - (Date.now() - started)));
+    const rogue = await startDicomTlsScp({ certFile: pki.rogueServerCertFile, keyFile: pki.rogueServerKeyFile, aeTitle: 'CLOUDPACS', port: cloudPort });
+    await sleep(Math.max(0, outageSeconds * 1000 - (Date.now() - started)));
+    await rogue.close();
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    const probes = Number((await client.query('SELECT coalesce(max(probes), 0) AS n FROM upstream_outages')).rows[0].n);
+    await client.end();
+    const backAt = Date.now();
+    cloud = await startDicomTlsScp({ certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, caFile: pki.caFile, requireClientCertificate: true, aeTitle: 'CLOUDPACS', port: cloudPort });
+    let firstAt: number | undefined;
+    while (cloud.stored.length < files.length) {
+      if (Date.now() - backAt > 300_000) throw new Error(`only ${cloud.stored.length} of ${files.length} delivered 300 s after the return`);
+      if (cloud.stored.length > 0) firstAt ??= Date.now();
+      await sleep(50);
+    }
+    const lastAt = Date.now();
+    return { firstSeconds: ((firstAt ?? lastAt) - backAt) / 1000, lastSeconds: (lastAt - backAt) / 1000, probes };
+  } finally {
+    await gateway.stop();
+    await cloud?.close();
   }
 }
 
