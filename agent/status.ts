@@ -124,5 +124,6 @@ function upstreamLine(report: StatusReport, live: boolean): string {
   if (!live) return named;
   if (upstream.reachable === null) return `${named}, nothing sent yet`;
   if (upstream.reachable) return `${named}, reachable`;
-  return `${named}, UNREACHABLE since ${upstream.unreachableSince ?? 'unknown'}${upstream.lastError ? ` (${upstream.lastError})` : ''}`;
+  const next = upstream.nextCheckAt ? `, next check at ${upstream.nextCheckAt}` : '';
+  return `${named}, UNREACHABLE since ${upstream.unreachableSince ?? 'unknown'}${next}${upstream.lastError ? ` (${upstream.lastError})` : ''}`;
 }

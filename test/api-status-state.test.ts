@@ -54,8 +54,13 @@ describe('overall state', () => {
     const { state, reasons } = decideState({ ...healthy, paused: true, failedUploads: 1, databaseOk: false, upstreamReachable: false, unreachableSince: minutesAgo(61) });
     assert.equal(state, 'red');
     assert.deepEqual(reasons.map((r) => r.code), ['database-down', 'upstream-unreachable', 'uploads-failed', 'paused']);
-    assert.equal(reasons[1].message, 'The cloud has not answered for 61 minutes: studies wait here.');
+    assert.match(reasons[1].message, /^Cloud unreachable since \d\d:\d\d \(61 minutes\): studies wait here\.$/);
     assert.equal(reasons[2].message, '1 instance was refused by the cloud: kept here until retried.');
+  });
+
+  test('an unreachable cloud says since when and when it is checked next', () => {
+    const { reasons } = decideState({ ...healthy, upstreamReachable: false, unreachableSince: minutesAgo(3), nextCheckAt: new Date(healthy.now.getTime() + 12_000) });
+    assert.match(reasons[0].message, /^Cloud unreachable since \d\d:\d\d \(3 minutes\); next check in 12 s: studies wait here\.$/);
   });
 
   test('read by `gateway status` while the agent is down: red, with what the database still tells', () => {

@@ -71,9 +71,10 @@ test('the cloud unreachable notifies once, only after N minutes, and again only 
   assert.deepEqual(state.observe({ error: 'agent restarting' }, at(13)).notices, [], 'the agent away changes nothing');
   assert.deepEqual(state.observe(unreachableSince(0), at(14)).notices, [], 'still the same outage after the agent came back');
 
-  assert.deepEqual(state.observe(status(), at(20)).notices, [], 'reachable again');
+  assert.deepEqual(state.observe(status(), at(20)).notices, [{ kind: 'upstream-back', title: 'Cloud reachable again', message: 'Uploads resumed after 20 minutes without the cloud.' }], 'reachable again: said once');
+  assert.deepEqual(state.observe(status(), at(21)).notices, []);
   assert.deepEqual(state.observe(unreachableSince(21), at(35)).notices, [], 'a new outage within 30 minutes of the last notice: rate-limited');
-  assert.deepEqual(state.observe(status(), at(40)).notices, []);
+  assert.deepEqual(state.observe(status(), at(40)).notices, [], 'an outage nobody was told of ends quietly');
   assert.deepEqual(state.observe(unreachableSince(41), at(52)).notices.map((n) => n.kind), ['upstream-unreachable'], 'after 30 minutes: notified again');
 });
 

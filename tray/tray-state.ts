@@ -7,7 +7,7 @@ export type AgentPoll = { status: ApiStatus } | { error: string };
 export type TrayColour = OverallState | 'grey';
 
 /** The first three are transitions the state machine finds; the others answer a menu action. */
-export type NoticeKind = 'upstream-unreachable' | 'uploads-failed' | 'disk-low' | 'connectivity-result' | 'check-this-pc' | 'action-failed';
+export type NoticeKind = 'upstream-unreachable' | 'upstream-back' | 'uploads-failed' | 'disk-low' | 'connectivity-result' | 'check-this-pc' | 'action-failed';
 
 export interface TrayNotice {
   kind: NoticeKind;
@@ -49,6 +49,8 @@ export class TrayState {
   private readonly options: TrayStateOptions;
   /** Conditions seen at the last successful poll; kept while the agent is away so a restart is no transition. */
   private unreachable = false;
+  /** Since when the outage that was notified began: its end is notified too. */
+  private notifiedOutageSince: number | undefined;
   private diskLow = false;
   private failed = 0;
   private readonly lastNoticeAt = new Map<NoticeKind, number>();
@@ -66,9 +68,14 @@ export class TrayState {
     const unreachable = unreachableMs > this.options.unreachableMinutes * 60_000;
     if (unreachable && !this.unreachable) {
       const message = reasonMessage(status, 'upstream-unreachable') ?? `The cloud has not answered for ${Math.floor(unreachableMs / 60_000)} minutes: studies wait here.`;
-      this.notice(notices, now, { kind: 'upstream-unreachable', title: 'Cloud unreachable', message });
+      if (this.notice(notices, now, { kind: 'upstream-unreachable', title: 'Cloud unreachable', message })) this.notifiedOutageSince = now.getTime() - unreachableMs;
     }
     this.unreachable = unreachable;
+    if (status.upstream.reachable === true && this.notifiedOutageSince !== undefined) {
+      const minutes = Math.max(1, Math.round((now.getTime() - this.notifiedOutageSince) / 60_000));
+      notices.push({ kind: 'upstream-back', title: 'Cloud reachable again', message: `Uploads resumed after ${minutes} minute${minutes === 1 ? '' : 's'} without the cloud.` });
+      this.notifiedOutageSince = undefined;
+    }
 
     if (status.queue.failed > this.failed) {
       const message = reasonMessage(status, 'uploads-failed') ?? `${plural(status.queue.failed, 'upload')} failed permanently.`;
@@ -83,11 +90,13 @@ export class TrayState {
     return { view: agentView(status, now), notices };
   }
 
-  private notice(notices: TrayNotice[], now: Date, notice: TrayNotice): void {
+  /** Adds the notice unless one of its kind went out within repeatMinutes; says whether it did. */
+  private notice(notices: TrayNotice[], now: Date, notice: TrayNotice): boolean {
     const last = this.lastNoticeAt.get(notice.kind);
-    if (last !== undefined && now.getTime() - last < this.options.repeatMinutes * 60_000) return;
+    if (last !== undefined && now.getTime() - last < this.options.repeatMinutes * 60_000) return false;
     this.lastNoticeAt.set(notice.kind, now.getTime());
     notices.push(notice);
+    return true;
   }
 }
 

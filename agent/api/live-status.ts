@@ -66,6 +66,7 @@ export function composeStatus(sources: StatusSources): Omit<ApiStatus, 'startedA
     upstreamConfigured: config.upstream !== undefined,
     upstreamReachable: health.reachable,
     unreachableSince: health.unreachableSince,
+    nextCheckAt: health.nextCheckAt,
     upstreamAlertMinutes: config.api.upstreamAlertMinutes,
     paused,
     failedUploads: figures?.queue.failed ?? 0,

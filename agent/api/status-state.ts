@@ -17,6 +17,8 @@ export interface StateFacts {
   upstreamConfigured: boolean;
   upstreamReachable: boolean | null;
   unreachableSince?: Date;
+  /** While unreachable: when the cloud is checked next. */
+  nextCheckAt?: Date;
   /** api.upstreamAlertMinutes. */
   upstreamAlertMinutes: number;
   paused: boolean;
@@ -53,7 +55,9 @@ export function decideState(facts: StateFacts): { state: OverallState; reasons: 
   if (facts.upstreamReachable === false) {
     const minutes = facts.unreachableSince ? Math.floor((facts.now.getTime() - facts.unreachableSince.getTime()) / 60000) : 0;
     const late = minutes >= facts.upstreamAlertMinutes;
-    add('upstream-unreachable', late ? 'red' : 'amber', `The cloud has not answered for ${minutes} minute${minutes === 1 ? '' : 's'}: studies wait here.`);
+    const since = facts.unreachableSince ? `since ${clockTime(facts.unreachableSince)} (${minutes} minute${minutes === 1 ? '' : 's'})` : `for ${minutes} minutes`;
+    const next = facts.nextCheckAt ? `; next check in ${Math.max(0, Math.ceil((facts.nextCheckAt.getTime() - facts.now.getTime()) / 1000))} s` : '';
+    add('upstream-unreachable', late ? 'red' : 'amber', `Cloud unreachable ${since}${next}: studies wait here.`);
   }
   if (facts.missingFiles > 0) add('spool-files-missing', 'amber', `${facts.missingFiles} received instance${facts.missingFiles === 1 ? ' has' : 's have'} no file on disk: the sender must send ${facts.missingFiles === 1 ? 'it' : 'them'} again.`);
   if (facts.failedUploads > 0) add('uploads-failed', 'amber', `${facts.failedUploads} instance${facts.failedUploads === 1 ? ' was' : 's were'} refused by the cloud: kept here until retried.`);
@@ -61,4 +65,9 @@ export function decideState(facts: StateFacts): { state: OverallState; reasons: 
 
   const state: OverallState = reasons.some((r) => r.state === 'red') ? 'red' : reasons.length > 0 ? 'amber' : 'green';
   return { state, reasons };
+}
+
+/** HH:MM in the agent's local time: what a person at the PC compares with the clock on the wall. */
+function clockTime(date: Date): string {
+  return `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`;
 }

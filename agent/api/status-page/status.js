@@ -77,7 +77,7 @@ function drawStatus(status) {
   fillList($('upstream'), upstream.configured
     ? [
         ['Target', `${upstream.kind} ${upstream.target}`],
-        ['Reachable', upstream.reachable === null ? 'not tried yet' : upstream.reachable ? 'yes' : `NO, since ${formatTime(upstream.unreachableSince)}`],
+        ['Reachable', upstream.reachable === null ? 'not tried yet' : upstream.reachable ? 'yes' : `NO, since ${formatTime(upstream.unreachableSince)}${upstream.nextCheckAt ? `; next check at ${formatTime(upstream.nextCheckAt)}` : ''}`],
         ...(upstream.lastError ? [['Last error', upstream.lastError]] : []),
       ]
     : [['Target', 'none configured']]);
