@@ -6,7 +6,7 @@ import { loadConfig } from '../config/config';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging';
 import { fsyncDirectory } from '../spool/fsync-directory';
-import { uidFileName } from '../spool/spool-path';
+import { storedFilePath, uidFileName } from '../spool/spool-path';
 import { startCompressPool } from './compress-pool';
 import { packagedWorkerSource } from './packaged-worker';
 import { COMPRESSED_INCOMING_DIR, compressedFolder, compressedRelativePath } from './compressed-file';
@@ -103,7 +103,7 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
       outcome = { outcome: 'kept', reason: `larger than ${MAX_COMPRESSED_INSTANCE_BYTES / 1024 / 1024} MiB: kept as received` };
     } else {
       try {
-        outcome = await pool.run({ spoolFile: path.join(deps.spoolDir, ...item.spoolPath.split('/')), tempFile, facts: item.facts, rules: compression.rules });
+        outcome = await pool.run({ spoolFile: storedFilePath(deps.spoolDir, 'spool', item.spoolPath), tempFile, facts: item.facts, rules: compression.rules });
       } catch (err) {
         if (stopping) throw new Error('agent stopping');
         outcome = { outcome: 'kept', reason: `compression failed (${errorMessage(err)}): sent as received`, warning: true };
@@ -158,7 +158,7 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
       const names = await fs.promises.readdir(path.join(folder, bucket)).catch(() => [] as string[]);
       for (const name of names) if (name.startsWith(prefix) && name.endsWith('.dcm') && `${bucket}/${name}` !== current) stale.add(`${bucket}/${name}`);
     }
-    for (const relative of stale) await fs.promises.rm(path.join(folder, ...relative.split('/')), { force: true });
+    for (const relative of stale) await fs.promises.rm(storedFilePath(folder, 'compressed', relative), { force: true });
   };
 
   const claimPending = async (limit: number): Promise<PendingInstance[]> => {

@@ -6,7 +6,7 @@ import { Dataset, Scp, constants, responses } from 'dcmjs-dimse';
 import type { association as associationTypes, requests } from 'dcmjs-dimse';
 import { isCalledAeAccepted, normalizeReceivedAeTitle } from '../config/ae-title';
 import { SpoolWriter, discardTempFile, openTempFile, placeSpooledFile, type TempFile } from '../spool/spool-writer';
-import { spoolRelativePath } from '../spool/spool-path';
+import { spoolRelativePath, storedFilePath } from '../spool/spool-path';
 import { chooseTransferSyntax } from '../spool/transfer-syntax';
 import { prepareInstanceRecord, type RecordResult } from '../studies/record-instance';
 import { isDicomError } from '../dicom/dicom-error';
@@ -279,7 +279,7 @@ export class StoreScp extends Scp {
         throw new Error(`cannot record the instance in the database: ${errorMessage(err)}`);
       }
       const { outcome, obsoletePath } = recorded;
-      if (obsoletePath) await fs.promises.rm(path.join(this.context.spoolDir, ...obsoletePath.split('/')), { force: true });
+      if (obsoletePath) await fs.promises.rm(storedFilePath(this.context.spoolDir, 'spool', obsoletePath), { force: true });
       if (outcome === 'corrected') this.context.log.info('instance corrected: resent with different bytes, the old copy was replaced', { sopInstanceUid: header.sopInstanceUid, callingAe: this.stats.callingAe });
       this.stats.instances++;
       this.stats.bytes += spooled.datasetBytes;

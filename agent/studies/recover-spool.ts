@@ -5,7 +5,7 @@ import { errorMessage } from '../errors';
 import type { Logger } from '../logging';
 import { INCOMING_DIR } from '../spool/spool-writer';
 import { readPart10File } from '../spool/part10-reader';
-import { spoolRelativePath } from '../spool/spool-path';
+import { spoolRelativePath, storedFilePath } from '../spool/spool-path';
 import { recordInstance } from './record-instance';
 
 export interface RecoveryReport {
@@ -76,7 +76,7 @@ export async function recoverSpool(pool: Pool, spoolDir: string, log: Logger): P
         callingAe: kept.sourceAeTitle,
         associationId: undefined,
       });
-      if (obsoletePath) await fs.promises.rm(path.join(spoolDir, ...obsoletePath.split('/')), { force: true });
+      if (obsoletePath) await fs.promises.rm(storedFilePath(spoolDir, 'spool', obsoletePath), { force: true });
       report.filesIndexed++;
       log.info('recovery indexed a kept file that had no database row', { sopInstanceUid: kept.sopInstanceUid, outcome });
     } catch (err) {

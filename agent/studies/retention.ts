@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Pool } from 'pg';
 import type { Logger } from '../logging';
 import { freeDiskBytes } from '../spool/disk-space';
-import { spoolStudyFolder } from '../spool/spool-path';
+import { spoolStudyFolder, storedFilePath } from '../spool/spool-path';
 import { withTransaction } from '../db/transaction';
 import { errorMessage } from '../errors';
 
@@ -90,8 +90,8 @@ export async function purgeStudy(pool: Pool, dirs: RetentionDirs, studyUid: stri
         [studyUid, INSTANCE_BATCH],
       );
       for (const row of rows) {
-        await removeFile(path.join(dirs.spoolDir, ...row.spool_path.split('/')));
-        if (row.compressed_path) await removeFile(path.join(dirs.compressedDir, ...row.compressed_path.split('/')));
+        await removeFile(storedFilePath(dirs.spoolDir, 'spool', row.spool_path));
+        if (row.compressed_path) await removeFile(storedFilePath(dirs.compressedDir, 'compressed', row.compressed_path));
         bytes += Number(row.file_bytes);
       }
       const uids = rows.map((row) => row.sop_instance_uid);

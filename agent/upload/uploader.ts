@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
+import { storedFilePath, StoredPathError } from '../spool/spool-path';
 import type { Pool } from 'pg';
 import type { UploadConfig } from '../config/upstream-config';
 import type { Logger } from '../logging';
@@ -130,9 +130,20 @@ export function startUploader(deps: UploaderDeps): Uploader {
       renewLease(deps.pool, me, batch.map((b) => b.sopInstanceUid), deps.upload.leaseSeconds).catch((err: Error) => deps.log.warn('cannot renew upload lease', { error: err.message }));
     }, (deps.upload.leaseSeconds * 1000) / 3);
     try {
-      const missing = batch.filter((item) => !fs.existsSync(spoolFile(item)));
-      const present: OutgoingInstance[] = batch.filter((item) => !missing.includes(item)).map(outgoing);
-      const failed = missing.map((item) => ({ sopInstanceUid: item.sopInstanceUid, error: 'spool file missing: the sender must resend this instance', permanent: true }));
+      // A row naming a file the gateway would not name (an edited database) is refused, never opened.
+      const unusable = (item: ClaimedUpload): string | undefined => {
+        try {
+          return fs.existsSync(spoolFile(item)) ? undefined : 'spool file missing: the sender must resend this instance';
+        } catch (err) {
+          if (err instanceof StoredPathError) return err.message;
+          throw err;
+        }
+      };
+      const failed = batch.flatMap((item) => {
+        const error = unusable(item);
+        return error ? [{ sopInstanceUid: item.sopInstanceUid, error, permanent: true }] : [];
+      });
+      const present: OutgoingInstance[] = batch.filter((item) => !failed.some((f) => f.sopInstanceUid === item.sopInstanceUid)).map(outgoing);
       /** Instances that wait for the cloud's return: not their failure, no backoff of their own. */
       const waiting: string[] = [];
       let unreachable: string | undefined;
@@ -207,8 +218,8 @@ export function startUploader(deps: UploaderDeps): Uploader {
     health.lastError = outcome.failed[0]?.error;
   };
 
-  const received = (item: ClaimedUpload) => path.join(deps.spoolDir, ...item.spoolPath.split('/'));
-  const spoolFile = (item: ClaimedUpload) => (item.compressedPath && deps.compressedDir ? path.join(deps.compressedDir, ...item.compressedPath.split('/')) : received(item));
+  const received = (item: ClaimedUpload) => storedFilePath(deps.spoolDir, 'spool', item.spoolPath);
+  const spoolFile = (item: ClaimedUpload) => (item.compressedPath && deps.compressedDir ? storedFilePath(deps.compressedDir, 'compressed', item.compressedPath) : received(item));
 
   /** The file to send; a compressed one carries the instance as received too (see OutgoingInstance.asReceived). */
   const outgoing = (item: ClaimedUpload): OutgoingInstance => {
