@@ -75,9 +75,10 @@ async function startStages(config: GatewayConfig, log: Logger): Promise<RunningA
     }
     uploader = startUpload(config, database.pool, spoolDir, spoolId, log);
     // A cloud PACS (Orthanc among them) may send its Storage Commitment report on a new association to our listener.
-    const onCommitmentReport = config.upstream?.kind === 'dicom-tls' && config.upstream.storageCommitment
-      ? (elements: Record<string, unknown>, callingAe: string) => acceptCommitmentReport(database.pool, log, commitmentReportFromElements(elements), `association from ${callingAe}`)
-      : undefined;
+    const onCommitmentReport =
+      config.upstream?.kind === 'dicom-tls' && config.upstream.storageCommitment
+        ? (elements: Record<string, unknown>, callingAe: string) => acceptCommitmentReport(database.pool, log, commitmentReportFromElements(elements), `association from ${callingAe}`)
+        : undefined;
     receiver = await startReceiver(config, { pool: database.pool, spoolDir, log, onCommitmentReport });
     api = await startLocalApi({ config, pool: database.pool, databaseUrl: database.url, receiver, uploader, startedAt, log, requestStop });
   } catch (err) {
@@ -187,7 +188,10 @@ export async function runAgentUntilSignalled(config: GatewayConfig, alsoStopWhen
       setTimeout(() => process.exit(1), FATAL_STOP_MS);
       if (stopping) return;
       stopping = true;
-      agent.stop(2000).finally(() => process.exit(1));
+      agent.stop(2000).then(
+        () => process.exit(1),
+        () => process.exit(1),
+      );
     };
     onStopSignal = stop;
     process.on('uncaughtException', (err) => fatal('uncaught exception', err));

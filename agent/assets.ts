@@ -51,9 +51,15 @@ export function listAssets(relativeDir: string): string[] {
   const embedded = sea();
   if (embedded) {
     const keys = JSON.parse(embedded.getAsset(ASSET_INDEX_KEY, 'utf8')) as string[];
-    return keys.filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/')).map((k) => k.slice(prefix.length)).sort();
+    return keys
+      .filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
+      .map((k) => k.slice(prefix.length))
+      .sort();
   }
-  return fs.readdirSync(path.join(REPO_ROOT, prefix)).filter((f) => fs.statSync(path.join(REPO_ROOT, prefix, f)).isFile()).sort();
+  return fs
+    .readdirSync(path.join(REPO_ROOT, prefix))
+    .filter((f) => fs.statSync(path.join(REPO_ROOT, prefix, f)).isFile())
+    .sort();
 }
 
 function toKey(relativePath: string): string {

@@ -87,7 +87,7 @@ const COMMANDS: Command[] = [
     synopsis: '[--config FILE] [--json]',
     summary: 'Show the state (green/amber/red and why) and what the gateway holds',
     details:
-      "Asks the running agent (its local API: what the tray and the status page show); when it is not running, reads\nthe database instead and says so. --json prints the same shape either way.",
+      'Asks the running agent (its local API: what the tray and the status page show); when it is not running, reads\nthe database instead and says so. --json prints the same shape either way.',
     exitCodes: '0 the agent runs, 1 failure, 2 usage error, 3 agent not running',
     options: { ...CONFIG, json: { type: 'boolean' } },
     run: statusCommand,
@@ -119,7 +119,7 @@ const COMMANDS: Command[] = [
     synopsis: '[--config FILE] [--json]',
     summary: 'Check this computer (PowerShell module DicomGateway)',
     details:
-      'Prerequisites, firewall rule, antivirus exclusions, BitLocker, power policy. The DICOM port and data folder come\nfrom the configuration (--config, else the default file if it exists, else the module\'s defaults).',
+      "Prerequisites, firewall rule, antivirus exclusions, BitLocker, power policy. The DICOM port and data folder come\nfrom the configuration (--config, else the default file if it exists, else the module's defaults).",
     exitCodes: '0 nothing failed, 1 a check failed (or the configuration is bad), 2 usage error, 4 PowerShell not available',
     options: { ...CONFIG, json: { type: 'boolean' } },
     run: (values) => doctorCommand(values),
@@ -276,7 +276,9 @@ function initCommand(values: { 'ae-title'?: string; port?: string; 'data-dir'?: 
   const dataDir = path.resolve(values['data-dir'] ?? defaultDataDir(file));
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, `${JSON.stringify(initialConfig(aeTitle, port, dataDir), null, 2)}\n`);
-  console.log(`Wrote ${file}\n  AE title ${aeTitle} (case-sensitive; the alias GATEWAY is accepted too), port ${port}\n  data folder ${dataDir}\n${LOSSY_NOTICE}\nStart the agent with: gateway run --config ${JSON.stringify(file)}`);
+  console.log(
+    `Wrote ${file}\n  AE title ${aeTitle} (case-sensitive; the alias GATEWAY is accepted too), port ${port}\n  data folder ${dataDir}\n${LOSSY_NOTICE}\nStart the agent with: gateway run --config ${JSON.stringify(file)}`,
+  );
   return 0;
 }
 

@@ -90,10 +90,7 @@ export function formatStatus(report: StatusReport): string {
   lines.push(`Database        ${report.database.ok ? 'ok' : `unavailable (${report.database.error})`}`);
   lines.push(`Upstream        ${upstreamLine(report, agent.source === 'agent')}`);
   if (report.spool) {
-    lines.push(
-      `Kept            ${report.spool.studies} studies, ${report.spool.instances} instances, ${formatBytes(report.spool.bytes)}`,
-      `Last received   ${report.lastReceivedAt ?? 'never'}`,
-    );
+    lines.push(`Kept            ${report.spool.studies} studies, ${report.spool.instances} instances, ${formatBytes(report.spool.bytes)}`, `Last received   ${report.lastReceivedAt ?? 'never'}`);
     if (report.spool.corrections) lines.push(`Corrections     ${report.spool.corrections} instances replaced by a resend with different bytes`);
     if (report.spool.missingFiles) lines.push(`MISSING FILES   ${report.spool.missingFiles} indexed instances have no file on disk`);
   }

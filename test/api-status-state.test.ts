@@ -53,7 +53,10 @@ describe('overall state', () => {
   test('every reason is listed; red wins; messages are plain sentences without patient data', () => {
     const { state, reasons } = decideState({ ...healthy, paused: true, failedUploads: 1, databaseOk: false, upstreamReachable: false, unreachableSince: minutesAgo(61) });
     assert.equal(state, 'red');
-    assert.deepEqual(reasons.map((r) => r.code), ['database-down', 'upstream-unreachable', 'uploads-failed', 'paused']);
+    assert.deepEqual(
+      reasons.map((r) => r.code),
+      ['database-down', 'upstream-unreachable', 'uploads-failed', 'paused'],
+    );
     assert.match(reasons[1].message, /^Cloud unreachable since \d\d:\d\d \(61 minutes\): studies wait here\.$/);
     assert.equal(reasons[2].message, '1 instance was refused by the cloud: kept here until retried.');
   });

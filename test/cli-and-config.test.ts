@@ -157,7 +157,10 @@ describe('upstream and upload configuration', () => {
   });
 
   test('upload schedule windows and priorities are checked', () => {
-    const config = parseConfig({ aeTitle: 'GW', dataDir: '.', upload: { maxMbps: 0, schedule: [{ days: 'weekdays', from: '07:00', to: '19:00', maxMbps: 10 }], priorities: [{ modality: 'CT', priority: 10 }] } }, '/');
+    const config = parseConfig(
+      { aeTitle: 'GW', dataDir: '.', upload: { maxMbps: 0, schedule: [{ days: 'weekdays', from: '07:00', to: '19:00', maxMbps: 10 }], priorities: [{ modality: 'CT', priority: 10 }] } },
+      '/',
+    );
     assert.deepEqual(config.upload.schedule, [{ days: [1, 2, 3, 4, 5], from: '07:00', to: '19:00', maxMbps: 10 }]);
     assert.throws(() => parseConfig({ aeTitle: 'GW', dataDir: '.', upload: { schedule: [{ from: '7am', to: '19:00', maxMbps: 1 }] } }, '/'), /upload\.schedule\[0\]\.from/);
     assert.throws(() => parseConfig({ aeTitle: 'GW', dataDir: '.', upload: { schedule: [{ days: ['funday'], from: '07:00', to: '19:00', maxMbps: 1 }] } }, '/'), /not a day/);

@@ -25,7 +25,16 @@ test('a cloud outage (refused, then a rogue CA) is probed, not retried per insta
     database: databaseUrl,
     aeTitle: 'OUTAGEGW',
     config: {
-      upstream: { kind: 'dicom-tls', host: 'localhost', port: cloudPort, calledAeTitle: 'CLOUDPACS', caFile: pki.caFile, certFile: pki.clientCertFile, keyFile: pki.clientKeyFile, storageCommitment: false },
+      upstream: {
+        kind: 'dicom-tls',
+        host: 'localhost',
+        port: cloudPort,
+        calledAeTitle: 'CLOUDPACS',
+        caFile: pki.caFile,
+        certFile: pki.clientCertFile,
+        keyFile: pki.clientKeyFile,
+        storageCommitment: false,
+      },
       // The per-instance backoff is long on purpose: the return must not wait for it.
       upload: { workers: 2, batchMaxInstances: 10, retryBaseSeconds: 60, retryMaxSeconds: 900 },
     },

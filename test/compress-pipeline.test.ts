@@ -68,9 +68,15 @@ describe('compression between spool and upload', () => {
         const counts = await assertCloudHasSentFiles(gateway, databaseUrl, cloud);
         assert.deepEqual(counts, { compressed: files.length, kept: 2 });
         const kept = await query(databaseUrl, "SELECT rule FROM compressions WHERE state = 'kept'");
-        assert.deepEqual(kept.map((r) => r.rule), ['already compressed: keep as received', 'already compressed: keep as received']);
+        assert.deepEqual(
+          kept.map((r) => r.rule),
+          ['already compressed: keep as received', 'already compressed: keep as received'],
+        );
         // What the cloud got from them still decodes (DCMTK) to the pixels the modality had.
-        for (const [tool, sent, original] of [['dcmdjpeg', jpeg, precompressed.files[0]], ['dcmdrle', rle, precompressed.files[1]]] as const) {
+        for (const [tool, sent, original] of [
+          ['dcmdjpeg', jpeg, precompressed.files[0]],
+          ['dcmdrle', rle, precompressed.files[1]],
+        ] as const) {
           const uid = precompressed.sopInstanceUids[original === precompressed.files[0] ? 0 : 1];
           const decoded = `${sent}.decoded.dcm`;
           assert.equal((await runDcmtk(tool, [cloud.storedPath(uid), decoded])).code, 0);
@@ -104,7 +110,10 @@ describe('compression between spool and upload', () => {
         const first = writeSyntheticCtSeries(tempDir('reload-ct1'), { slices: 2, rows: 64, columns: 64, seed: 1 });
         assert.equal((await runDcmtk('storescu', ['-aec', 'RELOADGW', '127.0.0.1', String(gateway.port), ...first.files])).code, 0);
         await waitFor('first series delivered', async () => (await delivered(databaseUrl)) === 2);
-        assert.deepEqual((await query(databaseUrl, 'SELECT DISTINCT state, rule FROM compressions')).map((r) => `${r.state}/${r.rule}`), ['kept/keep everything']);
+        assert.deepEqual(
+          (await query(databaseUrl, 'SELECT DISTINCT state, rule FROM compressions')).map((r) => `${r.state}/${r.rule}`),
+          ['kept/keep everything'],
+        );
 
         // Back to the default rules, by editing the file only.
         const file = JSON.parse(fs.readFileSync(gateway.configFile, 'utf8'));
@@ -146,8 +155,11 @@ describe('compression between spool and upload', () => {
         assert.deepEqual(second.sopInstanceUids, first.sopInstanceUids, 'the same instances, resent with other bytes');
         assert.equal((await runDcmtk('storescu', ['-aec', 'CORRGW', '127.0.0.1', String(gateway.port), ...second.files])).code, 0);
         await waitFor('the corrections compressed and sent', async () => {
-          const rows = await query(databaseUrl, `SELECT count(*)::int AS n FROM compressions c JOIN instances i USING (sop_instance_uid) JOIN uploads u USING (sop_instance_uid)
-                                                  WHERE c.state = 'compressed' AND c.dataset_sha256 = i.dataset_sha256 AND u.state IN ('done', 'failed') AND i.corrections = 1`);
+          const rows = await query(
+            databaseUrl,
+            `SELECT count(*)::int AS n FROM compressions c JOIN instances i USING (sop_instance_uid) JOIN uploads u USING (sop_instance_uid)
+                                                  WHERE c.state = 'compressed' AND c.dataset_sha256 = i.dataset_sha256 AND u.state IN ('done', 'failed') AND i.corrections = 1`,
+          );
           return rows[0].n === 2;
         });
         // The simulator keeps the first copy of an instance (as Orthanc does by default): the correction is shown as

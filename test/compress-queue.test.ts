@@ -10,8 +10,7 @@ import { recordInstance } from '../agent/studies/record-instance';
 import { claimUploads, markFailed } from '../agent/upload/queue';
 import { createTestDatabase, query } from './helpers/database';
 
-const claim = (pool: pg.Pool, awaitCompression: boolean) =>
-  claimUploads(pool, { owner: 'w', limit: 10, leaseSeconds: 60, priorities: [], spoolId: 'spool-a', awaitCompression });
+const claim = (pool: pg.Pool, awaitCompression: boolean) => claimUploads(pool, { owner: 'w', limit: 10, leaseSeconds: 60, priorities: [], spoolId: 'spool-a', awaitCompression });
 
 async function keep(pool: pg.Pool, sop: string, bytes: string): Promise<Buffer> {
   const datasetSha256 = crypto.createHash('sha256').update(bytes).digest();
@@ -31,8 +30,10 @@ async function keep(pool: pg.Pool, sop: string, bytes: string): Promise<Buffer> 
   return datasetSha256;
 }
 
-const release = (pool: pg.Pool, sop: string) => markFailed(pool, 'w', [{ sopInstanceUid: sop, error: 'test', permanent: false }], { baseSeconds: 0, maxSeconds: 0 }).then(() =>
-  pool.query("UPDATE uploads SET next_attempt_at = now() WHERE sop_instance_uid = $1", [sop]));
+const release = (pool: pg.Pool, sop: string) =>
+  markFailed(pool, 'w', [{ sopInstanceUid: sop, error: 'test', permanent: false }], { baseSeconds: 0, maxSeconds: 0 }).then(() =>
+    pool.query('UPDATE uploads SET next_attempt_at = now() WHERE sop_instance_uid = $1', [sop]),
+  );
 
 test('uploads wait for the compression decision of the current version, and send the compressed file', async () => {
   const url = await createTestDatabase();
@@ -43,10 +44,7 @@ test('uploads wait for the compression decision of the current version, and send
     assert.equal((await query(url, 'SELECT state FROM compressions'))[0].state, 'pending', 'every kept version starts pending');
     assert.equal((await claim(pool, true)).length, 0, 'pending: not claimed');
 
-    await pool.query(
-      "UPDATE compressions SET state = 'compressed', compressed_path = 'ab/x.dcm', transfer_syntax_uid = '1.2.840.10008.1.2.4.80', file_bytes = 300 WHERE dataset_sha256 = $1",
-      [sha],
-    );
+    await pool.query("UPDATE compressions SET state = 'compressed', compressed_path = 'ab/x.dcm', transfer_syntax_uid = '1.2.840.10008.1.2.4.80', file_bytes = 300 WHERE dataset_sha256 = $1", [sha]);
     const [compressed] = await claim(pool, true);
     assert.deepEqual([compressed.compressedPath, compressed.transferSyntaxUid, compressed.fileBytes], ['ab/x.dcm', '1.2.840.10008.1.2.4.80', 300]);
     await release(pool, '1.2.3.4');

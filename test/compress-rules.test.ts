@@ -16,7 +16,17 @@ const ct: InstanceFacts = {
   receivedCompressed: false,
   sizeBytes: 525000,
 };
-const usCine: InstanceFacts = { ...ct, modality: 'US', sopClassUid: '1.2.840.10008.5.1.4.1.1.3.1', photometricInterpretation: 'RGB', bitsAllocated: 8, bitsStored: 8, frames: 20, callingAeTitle: 'US_ROOM2', sizeBytes: 18e6 };
+const usCine: InstanceFacts = {
+  ...ct,
+  modality: 'US',
+  sopClassUid: '1.2.840.10008.5.1.4.1.1.3.1',
+  photometricInterpretation: 'RGB',
+  bitsAllocated: 8,
+  bitsStored: 8,
+  frames: 20,
+  callingAeTitle: 'US_ROOM2',
+  sizeBytes: 18e6,
+};
 const jpeg: InstanceFacts = { ...ct, transferSyntaxUid: '1.2.840.10008.1.2.4.50', receivedCompressed: true };
 
 test('the default rules keep compressed data as received and compress the rest lossless with JPEG-LS', () => {
@@ -43,7 +53,10 @@ test('first match wins; every condition must hold', () => {
 });
 
 test('lossy rules need compression.lossyOptIn; rules are checked key by key', () => {
-  assert.throws(() => parseCompression({ rules: [{ match: { modality: 'US' }, action: 'lossy', codec: 'jpeg2000', ratio: 10 }] }), (err: Error) => err instanceof ConfigError && /lossyOptIn is false/.test(err.message));
+  assert.throws(
+    () => parseCompression({ rules: [{ match: { modality: 'US' }, action: 'lossy', codec: 'jpeg2000', ratio: 10 }] }),
+    (err: Error) => err instanceof ConfigError && /lossyOptIn is false/.test(err.message),
+  );
   assert.throws(() => parseCompression({ lossyOptIn: true, rules: [{ action: 'lossy', codec: 'jpeg2000' }] }), /needs ratio .* or quality/);
   assert.throws(() => parseCompression({ lossyOptIn: true, rules: [{ action: 'lossy', codec: 'jpeg-ls' }] }), /maxError must be a whole number/);
   assert.throws(() => parseCompression({ rules: [{ action: 'lossless', ratio: 10 }] }), /ratio does not apply to action lossless/);

@@ -173,7 +173,10 @@ describe('JPEG 2000 and lossy rules', () => {
       return Buffer.concat([header, padded]);
     };
     const lossyBefore = path.join(dir, 'ct-lossy-before.dcm');
-    fs.writeFileSync(lossyBefore, Buffer.concat([src.buf.subarray(0, pixelStart), label(0x00282110, 'CS', '01'), label(0x00282112, 'DS', '5'), label(0x00282114, 'CS', 'ISO_10918_1'), src.buf.subarray(pixelStart)]));
+    fs.writeFileSync(
+      lossyBefore,
+      Buffer.concat([src.buf.subarray(0, pixelStart), label(0x00282110, 'CS', '01'), label(0x00282112, 'DS', '5'), label(0x00282114, 'CS', 'ISO_10918_1'), src.buf.subarray(pixelStart)]),
+    );
     const rule: CompressionRule = { name: 'j2k-lossy', match: {}, action: 'lossy', codec: 'jpeg2000', ratio: 10 };
     const { result, out } = compress(lossyBefore, [rule]);
     assert.equal(result.outcome, 'compressed', JSON.stringify(result));

@@ -75,7 +75,10 @@ describe('connectivity test', () => {
   test('STOW-RS with a good certificate and the token: nothing fails, steps in order', async () => {
     await withSimulator(pki, {}, async (sim) => {
       const report = await run(configWith(stow(sim, pki)));
-      assert.deepEqual(report.steps.map((s) => s.name), ['DNS', 'TCP connect', 'TLS handshake', 'HTTPS request', 'upload rate']);
+      assert.deepEqual(
+        report.steps.map((s) => s.name),
+        ['DNS', 'TCP connect', 'TLS handshake', 'HTTPS request', 'upload rate'],
+      );
       assert.equal(report.ok, true, formatConnectivityReport(report));
       assert.equal(step(report, 'DNS').status, 'pass');
       assert.equal(step(report, 'TCP connect').status, 'pass');
@@ -218,11 +221,20 @@ describe('connectivity test', () => {
     const orthanc = await startOrthanc({ dir: tempDir('conn-orthanc'), pki });
     try {
       const upstream: UpstreamConfig = {
-        kind: 'dicom-tls', host: '127.0.0.1', port: orthanc.dicomPort, calledAeTitle: orthanc.aeTitle,
-        caFile: pki.caFile, certFile: pki.clientCertFile, keyFile: pki.clientKeyFile, storageCommitment: false,
+        kind: 'dicom-tls',
+        host: '127.0.0.1',
+        port: orthanc.dicomPort,
+        calledAeTitle: orthanc.aeTitle,
+        caFile: pki.caFile,
+        certFile: pki.clientCertFile,
+        keyFile: pki.clientKeyFile,
+        storageCommitment: false,
       };
       const report = await run(configWith(upstream));
-      assert.deepEqual(report.steps.map((s) => s.name), ['DNS', 'TCP connect', 'TLS handshake', 'C-ECHO', 'upload rate']);
+      assert.deepEqual(
+        report.steps.map((s) => s.name),
+        ['DNS', 'TCP connect', 'TLS handshake', 'C-ECHO', 'upload rate'],
+      );
       assert.equal(report.ok, true, formatConnectivityReport(report));
       const echo = step(report, 'C-ECHO');
       assert.equal(echo.status, 'pass');
@@ -263,8 +275,17 @@ describe('connectivity test', () => {
       const study = `1.2.3.${Date.now()}`;
       for (let i = 0; i < 2; i++) {
         await recordInstance(pool, {
-          sopInstanceUid: `${study}.1.${i}`, seriesUid: `${study}.1`, studyUid: study, modality: 'CT', sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-          transferSyntaxUid: '1.2.840.10008.1.2.1', spoolPath: `x/${study}.${i}.dcm`, fileBytes: 1000, datasetSha256: crypto.randomBytes(32), callingAe: 'CT1', associationId: undefined,
+          sopInstanceUid: `${study}.1.${i}`,
+          seriesUid: `${study}.1`,
+          studyUid: study,
+          modality: 'CT',
+          sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+          transferSyntaxUid: '1.2.840.10008.1.2.1',
+          spoolPath: `x/${study}.${i}.dcm`,
+          fileBytes: 1000,
+          datasetSha256: crypto.randomBytes(32),
+          callingAe: 'CT1',
+          associationId: undefined,
         });
       }
     });
@@ -334,7 +355,10 @@ describe('connectivity test', () => {
         assert.equal(good.code, 0, good.out);
         const report = JSON.parse(good.out) as ConnectivityReport;
         assert.equal(report.ok, true);
-        assert.deepEqual(report.steps.map((s) => s.status), ['pass', 'pass', 'warn', 'pass', 'pass']);
+        assert.deepEqual(
+          report.steps.map((s) => s.status),
+          ['pass', 'pass', 'warn', 'pass', 'pass'],
+        );
         assert.ok(!good.out.includes(TOKEN));
 
         const bad = await capture(['--config', write('expired-token-xyz'), '--json']);

@@ -15,7 +15,15 @@ import { tempDir } from './helpers/temp-dir';
 async function writeConfig(dir: string): Promise<{ file: string; port: number }> {
   const port = await freePort();
   const file = path.join(dir, 'gateway.json');
-  const config = { aeTitle: 'DESK_GW', port, bindAddress: '127.0.0.1', dataDir: path.join(dir, 'data'), database: { url: await createTestDatabase() }, limits: { minFreeDiskMb: 64 }, api: { port: 0 } };
+  const config = {
+    aeTitle: 'DESK_GW',
+    port,
+    bindAddress: '127.0.0.1',
+    dataDir: path.join(dir, 'data'),
+    database: { url: await createTestDatabase() },
+    limits: { minFreeDiskMb: 64 },
+    api: { port: 0 },
+  };
   fs.writeFileSync(file, JSON.stringify(config));
   return { file, port };
 }

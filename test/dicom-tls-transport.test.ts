@@ -140,7 +140,10 @@ describe('with Orthanc over mutual TLS', () => {
       const sent = datasetBytes(instance.filePath);
       assert.ok(storedDataset.equals(sent), `dataset of ${path.basename(instance.filePath)} (${instance.transferSyntaxUid}) is byte-identical: ${storedDataset.length} vs ${sent.length} bytes`);
     }
-    const associationLines = orthanc.log().split('\n').filter((line) => /Association Received/i.test(line));
+    const associationLines = orthanc
+      .log()
+      .split('\n')
+      .filter((line) => /Association Received/i.test(line));
     assert.equal(associationLines.length, 2, `Orthanc saw two associations:\n${associationLines.join('\n')}`);
     console.log(`# ${all.length} instances, ${expectedBytes} dataset bytes to Orthanc over DICOM-TLS in ${elapsed} ms`);
   });
@@ -241,7 +244,10 @@ describe('with the cloud simulator', () => {
     const scp = await simulator({ behavior: { mode: 'reject', result: 2, source: 3, reason: 2 } });
     const outcome = await transportTo(scp).send(ct.slice(0, 2));
     assert.equal(outcome.failed.length, 2);
-    assert.ok(outcome.failed.every((f) => !f.permanent && /association rejected transiently .*too many associations/.test(f.error)), outcome.failed[0].error);
+    assert.ok(
+      outcome.failed.every((f) => !f.permanent && /association rejected transiently .*too many associations/.test(f.error)),
+      outcome.failed[0].error,
+    );
   });
 
   test('calling AE not recognized: names our AE title', async () => {
@@ -259,7 +265,10 @@ describe('with the cloud simulator', () => {
     assert.equal(outcome.delivered.length, 0);
     assert.equal(outcome.failed.length, ct.length);
     assert.equal(scp.associations, 2, 'one more association after an abort, then the rest of the batch fails');
-    assert.ok(outcome.failed.every((f) => !f.permanent), JSON.stringify(outcome.failed.map((f) => f.error)));
+    assert.ok(
+      outcome.failed.every((f) => !f.permanent),
+      JSON.stringify(outcome.failed.map((f) => f.error)),
+    );
     assert.match(outcome.failed[0].error, /abort|closed|reset/i);
   });
 

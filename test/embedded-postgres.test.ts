@@ -105,7 +105,10 @@ describe('embedded PostgreSQL', () => {
         t.diagnostic(`killed ${round} after ${acknowledged} acknowledged; listening again after ${seconds.toFixed(1)} s`);
         assert.ok(seconds < 60, `listening again within 60 s (took ${seconds} s)`);
         if (round === 'the agent only') {
-          assert.ok(gateway.logLines().some((l) => /left running by a previous agent/.test(String(l.message))), 'the server the killed agent left was stopped in order');
+          assert.ok(
+            gateway.logLines().some((l) => /left running by a previous agent/.test(String(l.message))),
+            'the server the killed agent left was stopped in order',
+          );
         } else {
           assert.equal(startedLine(gateway).previousShutdown, 'crash recovery');
         }
@@ -175,7 +178,9 @@ test('a cluster made before the roles were split (bootstrap superuser "gateway")
   let gateway = await startGateway({ dataDir, database: 'embedded', aeTitle: 'LEGACYGW' });
   try {
     await assertUnprivileged(databaseUrl(gateway));
-    assert.deepEqual(await query(databaseUrl(gateway), "SELECT note, (SELECT tableowner FROM pg_tables WHERE tablename = 'legacy_rows') AS owner FROM legacy_rows"), [{ note: 'kept', owner: 'gateway' }]);
+    assert.deepEqual(await query(databaseUrl(gateway), "SELECT note, (SELECT tableowner FROM pg_tables WHERE tablename = 'legacy_rows') AS owner FROM legacy_rows"), [
+      { note: 'kept', owner: 'gateway' },
+    ]);
     await query(databaseUrl(gateway), "INSERT INTO legacy_rows (note) VALUES ('new')"); // its sequence came along
     const retired = new URL(databaseUrl(gateway));
     retired.username = 'gateway_bootstrap';
@@ -205,11 +210,18 @@ describe('`gateway run` exits non-zero when it cannot run', () => {
     const taken = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as net.AddressInfo).port)));
     try {
       const configFile = path.join(dataDir, 'gateway.json');
-      fs.writeFileSync(configFile, JSON.stringify({ aeTitle: 'EXITGW', port: await freePort(), bindAddress: '127.0.0.1', dataDir, database: { embeddedPort: taken }, limits: { minFreeDiskMb: 64 }, api: { port: 0 } }));
+      fs.writeFileSync(
+        configFile,
+        JSON.stringify({ aeTitle: 'EXITGW', port: await freePort(), bindAddress: '127.0.0.1', dataDir, database: { embeddedPort: taken }, limits: { minFreeDiskMb: 64 }, api: { port: 0 } }),
+      );
       const result = await cli(['run', '--config', configFile]);
       assert.equal(result.code, 1, result.output);
       assert.match(result.output, new RegExp(`embedded PostgreSQL in .* did not start on 127\\.0\\.0\\.1:${taken}: .*could not (bind|create)`));
-      const agentLog = fs.readdirSync(path.join(dataDir, 'logs')).filter((f) => f.startsWith('gateway-')).map((f) => fs.readFileSync(path.join(dataDir, 'logs', f), 'utf8')).join('');
+      const agentLog = fs
+        .readdirSync(path.join(dataDir, 'logs'))
+        .filter((f) => f.startsWith('gateway-'))
+        .map((f) => fs.readFileSync(path.join(dataDir, 'logs', f), 'utf8'))
+        .join('');
       assert.match(agentLog, /"message":"agent could not start"/);
       assert.equal(postmasterPid(dataDir), undefined, 'no server left behind');
     } finally {
@@ -220,7 +232,17 @@ describe('`gateway run` exits non-zero when it cannot run', () => {
   test('an external database that does not answer', async () => {
     const dataDir = tempDir('exit-external');
     const configFile = path.join(dataDir, 'gateway.json');
-    fs.writeFileSync(configFile, JSON.stringify({ aeTitle: 'EXITGW', port: await freePort(), dataDir, database: { url: `postgres://gateway:x@127.0.0.1:${await freePort()}/gateway` }, limits: { minFreeDiskMb: 64 }, api: { port: 0 } }));
+    fs.writeFileSync(
+      configFile,
+      JSON.stringify({
+        aeTitle: 'EXITGW',
+        port: await freePort(),
+        dataDir,
+        database: { url: `postgres://gateway:x@127.0.0.1:${await freePort()}/gateway` },
+        limits: { minFreeDiskMb: 64 },
+        api: { port: 0 },
+      }),
+    );
     const result = await cli(['run', '--config', configFile], 60000);
     assert.equal(result.code, 1, result.output);
     assert.match(result.output, /ECONNREFUSED|connect/);
@@ -230,7 +252,10 @@ describe('`gateway run` exits non-zero when it cannot run', () => {
     const dataDir = tempDir('exit-fatal');
     // A fault injected into the running agent: a promise rejected with nobody to catch it, once the agent is ready.
     const fault = path.join(dataDir, 'fault.js');
-    fs.writeFileSync(fault, `const fs = require('fs'); const timer = setInterval(() => { if (fs.existsSync(${JSON.stringify(path.join(dataDir, 'agent.json'))})) { clearInterval(timer); Promise.reject(new Error('injected fault')); } }, 100);`);
+    fs.writeFileSync(
+      fault,
+      `const fs = require('fs'); const timer = setInterval(() => { if (fs.existsSync(${JSON.stringify(path.join(dataDir, 'agent.json'))})) { clearInterval(timer); Promise.reject(new Error('injected fault')); } }, 100);`,
+    );
     const gateway = await startGateway({ dataDir, database: 'embedded', aeTitle: 'FATALGW', nodeArgs: ['--require', fault] });
     const postmaster = postmasterPid(dataDir)!;
     const code = await new Promise<number | null>((resolve, reject) => {

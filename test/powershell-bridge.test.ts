@@ -24,7 +24,19 @@ import {
   withModuleSession,
 } from '../agent/host/powershell-bridge';
 
-const PREREQUISITE_NAMES = ['OperatingSystem', 'Architecture', 'Processor', 'Memory', 'DataVolume', 'LocalAdministrator', 'HostName', 'StaticIPAddress', 'DicomPort', 'VisualCppRuntime', 'FolderOwner'];
+const PREREQUISITE_NAMES = [
+  'OperatingSystem',
+  'Architecture',
+  'Processor',
+  'Memory',
+  'DataVolume',
+  'LocalAdministrator',
+  'HostName',
+  'StaticIPAddress',
+  'DicomPort',
+  'VisualCppRuntime',
+  'FolderOwner',
+];
 const THIS_PC_NAMES = [
   ...PREREQUISITE_NAMES,
   'AgentService',
@@ -143,12 +155,21 @@ describe('PowerShell bridge with the real module', () => {
     const values = ["it's", 'C:\\Données ‘curly’ “double” $(Write-Error injected) `n $env:PATH', '😀 tab\there', ''];
     // Through stdin, as the bridge sends its commands; ASCII-only JSON back.
     const command = values
-      .map((value) => `[Console]::Out.WriteLine([regex]::Replace((ConvertTo-Json -Compress -InputObject ${quotePowerShellString(value)}), '[^\\x00-\\x7F]', { param($m) '\\u{0:x4}' -f [int][char]$m.Value }))`)
+      .map(
+        (value) =>
+          `[Console]::Out.WriteLine([regex]::Replace((ConvertTo-Json -Compress -InputObject ${quotePowerShellString(value)}), '[^\\x00-\\x7F]', { param($m) '\\u{0:x4}' -f [int][char]$m.Value }))`,
+      )
       .join('\n');
     const run = spawnSync(findPowerShell(), ['-NoProfile', '-NonInteractive', '-Command', '-'], { input: `${command}\n`, encoding: 'utf8' });
     assert.equal(run.stderr, '');
-    const lines = run.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split(/\r?\n/).filter((line) => line.startsWith('"'));
-    assert.deepEqual(lines.map((line) => JSON.parse(line)), values);
+    const lines = run.stdout
+      .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+      .split(/\r?\n/)
+      .filter((line) => line.startsWith('"'));
+    assert.deepEqual(
+      lines.map((line) => JSON.parse(line)),
+      values,
+    );
   });
 
   test('boolean parameters are switches; a warning around the results does not matter', { skip: !notWindows && 'off Windows only' }, async () => {
@@ -157,7 +178,7 @@ describe('PowerShell bridge with the real module', () => {
     await assert.rejects(runModuleFunction('Set-DicomGatewayAeTitle', { AeTitle: 'NEW_AE', EnableException: true }), /Set-DicomGatewayAeTitle failed in PowerShell: .*runs on Windows only/);
   });
 
-  test('a bad function name is refused before PowerShell starts; an unknown one fails with PowerShell\'s reason', async () => {
+  test("a bad function name is refused before PowerShell starts; an unknown one fails with PowerShell's reason", async () => {
     await assert.rejects(runModuleFunction('Test-DicomGatewayPrerequisite; Remove-Item x'), PowerShellBridgeError);
     await assert.rejects(runModuleFunction('Get-ChildItem'), /not a DicomGateway function name/);
     await assert.rejects(runModuleFunction('Test-DicomGatewayPrerequisite', { 'Port; rm': 1 }), /invalid PowerShell parameter name/);
@@ -166,7 +187,10 @@ describe('PowerShell bridge with the real module', () => {
   });
 
   test('a call that takes too long is stopped with a clear error', async () => {
-    await assert.rejects(runModuleFunction('Test-DicomGatewayPowerPolicy', {}, { timeoutMs: 50 }), (err: Error) => err instanceof PowerShellBridgeError && /did not finish within 0\.05 s; PowerShell .* was stopped/.test(err.message));
+    await assert.rejects(
+      runModuleFunction('Test-DicomGatewayPowerPolicy', {}, { timeoutMs: 50 }),
+      (err: Error) => err instanceof PowerShellBridgeError && /did not finish within 0\.05 s; PowerShell .* was stopped/.test(err.message),
+    );
   });
 
   test('checkThisPc runs every check in one PowerShell', async () => {
@@ -186,7 +210,10 @@ describe('PowerShell bridge with the real module', () => {
       const client = new AgentApiClient({ baseUrl: statusPageUrl(gateway.apiPort), dataDir: gateway.dataDir });
       const report = await client.checkThisPc();
       assert.equal(report.available, true, report.message);
-      assert.deepEqual(report.results.map((r) => r.Name), THIS_PC_NAMES);
+      assert.deepEqual(
+        report.results.map((r) => r.Name),
+        THIS_PC_NAMES,
+      );
       if (notWindows) assert.ok(report.results.every((r) => r.Status === 'NotApplicable'));
     } finally {
       await gateway.stop();
@@ -200,7 +227,11 @@ describe('gateway doctor', () => {
     assert.equal(stderr, '');
     const lines = stdout.split('\n');
     assert.match(lines[0], /^Name\s+Status\s+Detail$/);
-    for (const name of THIS_PC_NAMES) assert.ok(lines.some((line) => line.startsWith(`${name} `)), `${name} is in\n${stdout}`);
+    for (const name of THIS_PC_NAMES)
+      assert.ok(
+        lines.some((line) => line.startsWith(`${name} `)),
+        `${name} is in\n${stdout}`,
+      );
     assert.match(stdout, new RegExp(`^${THIS_PC_NAMES.length} checks: \\d+ Pass, \\d+ Warn, \\d+ Fail, \\d+ NotApplicable$`, 'm'));
     if (notWindows) {
       assert.equal(code, 0);
@@ -232,7 +263,7 @@ describe('gateway doctor', () => {
 });
 
 describe('where PowerShell and the module come from', () => {
-  test('packaged, the module is taken only from the executable\'s own folder, never from a folder above it that a user may create', () => {
+  test("packaged, the module is taken only from the executable's own folder, never from a folder above it that a user may create", () => {
     const root = fs.mkdtempSync(path.join(tempDir, 'install-'));
     const executable = path.join(root, 'Program Files', 'DicomGateway', 'gateway.exe');
     // <exe folder>\..\..\powershell\DicomGateway: C:\powershell\DicomGateway for the default install.
@@ -240,14 +271,18 @@ describe('where PowerShell and the module come from', () => {
     fs.mkdirSync(planted, { recursive: true });
     fs.writeFileSync(path.join(planted, 'DicomGateway.psd1'), '@{}');
     fs.mkdirSync(path.dirname(executable), { recursive: true });
-    assert.throws(() => findModuleManifest(true, executable), (err: Error) => err instanceof PowerShellBridgeError && err.message.includes(path.join(path.dirname(executable), 'powershell', 'DicomGateway', 'DicomGateway.psd1')) && !err.message.includes(planted));
+    assert.throws(
+      () => findModuleManifest(true, executable),
+      (err: Error) =>
+        err instanceof PowerShellBridgeError && err.message.includes(path.join(path.dirname(executable), 'powershell', 'DicomGateway', 'DicomGateway.psd1')) && !err.message.includes(planted),
+    );
     const own = path.join(path.dirname(executable), 'powershell', 'DicomGateway');
     fs.mkdirSync(own, { recursive: true });
     fs.writeFileSync(path.join(own, 'DicomGateway.psd1'), '@{}');
     assert.equal(findModuleManifest(true, executable), path.join(own, 'DicomGateway.psd1'));
   });
 
-  test('on Windows, PowerShell is System32\'s powershell.exe by absolute path, whatever pwsh is first on PATH', () => {
+  test("on Windows, PowerShell is System32's powershell.exe by absolute path, whatever pwsh is first on PATH", () => {
     const systemRoot = fs.mkdtempSync(path.join(tempDir, 'windows-'));
     const windowsPowerShell = path.join(systemRoot, 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe');
     fs.mkdirSync(path.dirname(windowsPowerShell), { recursive: true });
@@ -261,22 +296,26 @@ describe('where PowerShell and the module come from', () => {
     assert.throws(() => findPowerShell({ PATH: userBin, SystemRoot: path.join(systemRoot, 'none') }, 'win32'), PowerShellNotAvailableError);
   });
 
-  test('a module in the user\'s module folder cannot stand in for a command the bridge uses (ConvertTo-Json)', { skip: process.platform === 'win32' && 'the user module folder is under Documents there' }, async () => {
-    const home = fs.mkdtempSync(path.join(tempDir, 'home-'));
-    const evil = path.join(home, '.local', 'share', 'powershell', 'Modules', 'Evil');
-    fs.mkdirSync(evil, { recursive: true });
-    fs.writeFileSync(path.join(evil, 'Evil.psm1'), "function ConvertTo-Json { 'planted' }\nExport-ModuleMember -Function ConvertTo-Json\n");
-    const executable = findPowerShell();
-    // Proof the planted module wins in a plain session of that user...
-    const plain = spawnSync(executable, ['-NoProfile', '-NonInteractive', '-Command', 'ConvertTo-Json -InputObject 1'], { env: { ...process.env, HOME: home }, encoding: 'utf8' });
-    assert.equal(plain.stdout.trim(), 'planted');
-    // ...and not in the bridge's.
-    const results = await withEnv({ HOME: home }, () => runModuleFunction('Test-DicomGatewayPowerPolicy'));
-    assert.deepEqual(
-      results.map((r) => r.Name),
-      ['SleepTimeout', 'Hibernation'],
-    );
-  });
+  test(
+    "a module in the user's module folder cannot stand in for a command the bridge uses (ConvertTo-Json)",
+    { skip: process.platform === 'win32' && 'the user module folder is under Documents there' },
+    async () => {
+      const home = fs.mkdtempSync(path.join(tempDir, 'home-'));
+      const evil = path.join(home, '.local', 'share', 'powershell', 'Modules', 'Evil');
+      fs.mkdirSync(evil, { recursive: true });
+      fs.writeFileSync(path.join(evil, 'Evil.psm1'), "function ConvertTo-Json { 'planted' }\nExport-ModuleMember -Function ConvertTo-Json\n");
+      const executable = findPowerShell();
+      // Proof the planted module wins in a plain session of that user...
+      const plain = spawnSync(executable, ['-NoProfile', '-NonInteractive', '-Command', 'ConvertTo-Json -InputObject 1'], { env: { ...process.env, HOME: home }, encoding: 'utf8' });
+      assert.equal(plain.stdout.trim(), 'planted');
+      // ...and not in the bridge's.
+      const results = await withEnv({ HOME: home }, () => runModuleFunction('Test-DicomGatewayPowerPolicy'));
+      assert.deepEqual(
+        results.map((r) => r.Name),
+        ['SleepTimeout', 'Hibernation'],
+      );
+    },
+  );
 });
 
 describe('without PowerShell', () => {

@@ -20,7 +20,11 @@ let seed = 500;
 const series = (slices = 3) => outgoingSeries(tempDir('proxy-ct'), { slices, rows: 32, columns: 32, seed: seed++ });
 
 async function send(upstream: UpstreamConfig, batch: OutgoingInstance[], timeoutMs = 10_000): Promise<BatchOutcome> {
-  const transport = createStowRsTransport(upstream, createPacer(() => 0), { batchMaxBytes: 1 << 30, timeoutMs });
+  const transport = createStowRsTransport(
+    upstream,
+    createPacer(() => 0),
+    { batchMaxBytes: 1 << 30, timeoutMs },
+  );
   try {
     return await transport.send(batch);
   } finally {
@@ -71,7 +75,11 @@ describe('STOW-RS through an HTTP CONNECT proxy', () => {
   test('without proxy authentication: delivered through one kept-alive tunnel, bytes intact', async () => {
     const proxy = await startConnectProxy();
     try {
-      const transport = createStowRsTransport(upstream({ proxy: proxy.url, token: 'cloud-token' }), createPacer(() => 0), { batchMaxBytes: 1 << 30 });
+      const transport = createStowRsTransport(
+        upstream({ proxy: proxy.url, token: 'cloud-token' }),
+        createPacer(() => 0),
+        { batchMaxBytes: 1 << 30 },
+      );
       const first = series();
       const second = series();
       const a = await transport.send(first);

@@ -86,7 +86,11 @@ describe('receiving from DCMTK', () => {
     assert.equal(dump.code, 0, 'dcmdump reads the kept file');
     assert.match(dump.stdout, /\(0009,1001\) LO \[keep me byte-exact/, 'private tag kept');
 
-    const rows = await query(databaseUrl, 'SELECT count(*)::int AS n, count(DISTINCT study_uid)::int AS studies, count(DISTINCT series_uid)::int AS series, min(calling_ae) AS ae FROM instances WHERE study_uid = $1', [series.studyInstanceUid]);
+    const rows = await query(
+      databaseUrl,
+      'SELECT count(*)::int AS n, count(DISTINCT study_uid)::int AS studies, count(DISTINCT series_uid)::int AS series, min(calling_ae) AS ae FROM instances WHERE study_uid = $1',
+      [series.studyInstanceUid],
+    );
     assert.deepEqual(rows[0], { n: 200, studies: 1, series: 1, ae: 'STORESCU' });
     const [study] = await query(databaseUrl, 'SELECT modality FROM series WHERE series_uid = $1', [series.seriesInstanceUid]);
     assert.equal(study.modality, 'CT');

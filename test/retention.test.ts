@@ -42,8 +42,17 @@ async function keep({ pool, dirs }: Setup, study: string, sop: string, content =
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, content);
   await recordInstance(pool, {
-    sopInstanceUid: sop, seriesUid: `${study}.1`, studyUid: study, modality: 'CT', sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-    transferSyntaxUid: '1.2.840.10008.1.2.1', spoolPath: relative, fileBytes: content.length, datasetSha256: hash, callingAe: 'T', associationId: undefined,
+    sopInstanceUid: sop,
+    seriesUid: `${study}.1`,
+    studyUid: study,
+    modality: 'CT',
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+    transferSyntaxUid: '1.2.840.10008.1.2.1',
+    spoolPath: relative,
+    fileBytes: content.length,
+    datasetSha256: hash,
+    callingAe: 'T',
+    associationId: undefined,
   });
   return file;
 }
@@ -114,7 +123,13 @@ test('when free space is below the target, the oldest confirmed studies go first
       return value;
     });
     const purged = await purging;
-    assert.deepEqual(purged.map((p) => [p.studyUid, p.why]), [['1.3.1', 'disk'], ['1.3.2', 'disk']]);
+    assert.deepEqual(
+      purged.map((p) => [p.studyUid, p.why]),
+      [
+        ['1.3.1', 'disk'],
+        ['1.3.2', 'disk'],
+      ],
+    );
     assert.equal(fs.existsSync(files.oldest), false);
     assert.equal(fs.existsSync(files.middle), false);
     assert.equal(fs.existsSync(files.newest), true, 'once the target is met, the rest stays');
@@ -122,7 +137,10 @@ test('when free space is below the target, the oldest confirmed studies go first
 
     // A disk full of undelivered data: retention has nothing to remove and stops (the receiver refuses with A700).
     const stuck = await purgeDeliveredStudies(pool, dirs, { keepDays: 14, freeDiskTargetMb: 1 }, log, async () => 0);
-    assert.deepEqual(stuck.map((p) => p.studyUid), ['1.3.3']);
+    assert.deepEqual(
+      stuck.map((p) => p.studyUid),
+      ['1.3.3'],
+    );
     assert.equal(fs.existsSync(files.queued), true, 'never the undelivered study');
   } finally {
     await pool.end();

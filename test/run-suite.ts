@@ -8,7 +8,14 @@ import path from 'node:path';
 import { ensureTestPostgres } from './helpers/database';
 
 async function main(): Promise<number> {
-  const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.ts')).sort().map((f) => path.join('test', f));
+  const files =
+    process.argv.slice(2).length > 0
+      ? process.argv.slice(2)
+      : fs
+          .readdirSync(__dirname)
+          .filter((f) => f.endsWith('.test.ts'))
+          .sort()
+          .map((f) => path.join('test', f));
   const databaseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-suite-postgres-'));
   const stopDatabase = await ensureTestPostgres(databaseDir);
   const concurrency = process.env.TEST_CONCURRENCY ?? '2';

@@ -13,7 +13,10 @@ import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
 
 function keptFiles(dataDir: string): string[] {
   const spool = path.join(dataDir, 'spool');
-  return fs.readdirSync(spool).filter((f) => !f.startsWith('.')).flatMap((folder) => fs.readdirSync(path.join(spool, folder)).map((name) => path.join(spool, folder, name)));
+  return fs
+    .readdirSync(spool)
+    .filter((f) => !f.startsWith('.'))
+    .flatMap((folder) => fs.readdirSync(path.join(spool, folder)).map((name) => path.join(spool, folder, name)));
 }
 
 function incomingFiles(dataDir: string): string[] {
@@ -36,7 +39,10 @@ function writeInstance(file: string, uids: { study?: string; series?: string; so
   ];
   if (uids.study) elements.push(el(0x0020000d, 'UI', uids.study));
   if (uids.series) elements.push(el(0x0020000e, 'UI', uids.series));
-  writePart10(file, elements.sort((a, b) => a.tag - b.tag));
+  writePart10(
+    file,
+    elements.sort((a, b) => a.tag - b.tag),
+  );
   return file;
 }
 
@@ -168,7 +174,10 @@ describe('startup recovery', () => {
       assert.deepEqual(incomingFiles(gateway.dataDir), [], 'partial file removed');
       const rows = await query(databaseUrl, 'SELECT sop_instance_uid, missing_since IS NOT NULL AS missing FROM instances ORDER BY sop_instance_uid');
       assert.equal(rows.length, 3, 'the file without a row was indexed again');
-      assert.deepEqual(rows.filter((r) => r.missing).map((r) => r.sop_instance_uid), [lost]);
+      assert.deepEqual(
+        rows.filter((r) => r.missing).map((r) => r.sop_instance_uid),
+        [lost],
+      );
       const recovery = gateway.logLines().find((l) => l.message === 'spool recovery finished')!;
       assert.equal(recovery.partialFilesRemoved, 1);
       assert.equal(recovery.filesIndexed, 1);

@@ -45,8 +45,12 @@ describe('Storage Commitment', () => {
     const end = tag(0xfffe, 0xe0dd, 0);
     const undefinedLengths = Buffer.concat([
       ui(0x1195, '2.25.1'),
-      open(0x1198), item(ui(0x1150, ct), ui(0x1155, '1.2.45'), us(0x1197, 0x0112)), end,
-      open(0x1199), item(ui(0x1150, ct), ui(0x1155, '1.2.3')), end,
+      open(0x1198),
+      item(ui(0x1150, ct), ui(0x1155, '1.2.45'), us(0x1197, 0x0112)),
+      end,
+      open(0x1199),
+      item(ui(0x1150, ct), ui(0x1155, '1.2.3')),
+      end,
     ]);
     assert.deepEqual(parseCommitmentReport(undefinedLengths), report);
     assert.throws(() => parseCommitmentReport(ui(0x1199, 'x')), /without a Transaction UID|sequence/);
@@ -80,7 +84,10 @@ describe('Storage Commitment', () => {
       assert.equal((await orthanc.listInstances()).length, 12);
       const status = execFileSync(process.execPath, [GATEWAY_BIN, 'status', '--config', gateway.configFile], { encoding: 'utf8' });
       assert.match(status, new RegExp(`Receipt\\s+${series.studyInstanceUid.replace(/\./g, '\\.')}: 12 instances`));
-      assert.ok(gateway.logLines().some((l) => l.message === 'storage commitment report' && String(l.via).startsWith('association from')), 'the report came on a new association');
+      assert.ok(
+        gateway.logLines().some((l) => l.message === 'storage commitment report' && String(l.via).startsWith('association from')),
+        'the report came on a new association',
+      );
     } finally {
       await gateway.stop();
       await orthanc.stop();
@@ -151,7 +158,10 @@ describe('Storage Commitment', () => {
       const pki = makeCloudPki(tempDir(`${name}-pki`));
       const cloud = await startDicomTlsScp({ certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, aeTitle: 'CLOUDSIM' });
       const databaseUrl = await createTestDatabase();
-      const aeTitle = name.toUpperCase().replace(/[^A-Z]/g, '').slice(0, 16);
+      const aeTitle = name
+        .toUpperCase()
+        .replace(/[^A-Z]/g, '')
+        .slice(0, 16);
       const gateway = await startGateway({
         dataDir: tempDir(`${name}-gw`),
         database: databaseUrl,
@@ -167,7 +177,7 @@ describe('Storage Commitment', () => {
       const series = writeSyntheticCtSeries(tempDir(`${name}-ct`), { slices: 6, rows: 32, columns: 32, seed: 23 });
       const push = async () => assert.equal((await runDcmtk('storescu', ['-aec', aeTitle, '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
       const stop = async () => {
-          await Promise.all([gateway.stop(), cloud.close()]);
+        await Promise.all([gateway.stop(), cloud.close()]);
       };
       return { cloud, databaseUrl, gateway, series, push, stop };
     };
@@ -211,7 +221,10 @@ describe('Storage Commitment', () => {
         restarted = await launchGateway(gateway.configFile, gateway.port, gateway.aeTitle, gateway.dataDir);
         await waitFor('every instance committed after the timeout', async () => (await query(databaseUrl, 'SELECT count(*)::int AS n FROM uploads WHERE committed_at IS NOT NULL'))[0].n === 6, 30000);
         const rows = await query(databaseUrl, 'SELECT attempts FROM uploads');
-        assert.ok(rows.every((r) => r.attempts === 2), 'each sent twice');
+        assert.ok(
+          rows.every((r) => r.attempts === 2),
+          'each sent twice',
+        );
         assert.equal(cloud.commitmentRequests.length, 2);
         assert.ok(restarted.logLines().some((l) => l.message === 'no storage commitment report in time: instances queued to be sent again'));
         await waitFor('the study done', async () => (await query(databaseUrl, 'SELECT done_at FROM studies'))[0].done_at !== null, 30000);
@@ -227,7 +240,7 @@ describe('Storage Commitment', () => {
       try {
         await push();
         await waitFor('the study done', async () => (await query(databaseUrl, 'SELECT done_at FROM studies'))[0].done_at !== null, 30000);
-        assert.equal((await query(databaseUrl, 'SELECT count(*)::int AS n FROM uploads WHERE committed_at IS NULL AND state = \'done\''))[0].n, 6);
+        assert.equal((await query(databaseUrl, "SELECT count(*)::int AS n FROM uploads WHERE committed_at IS NULL AND state = 'done'"))[0].n, 6);
         assert.equal(cloud.commitmentRequests.length, 1);
       } finally {
         await stop();

@@ -25,7 +25,15 @@ describe('paths from the database', () => {
     ] as const) {
       assert.equal(storedFilePath('/data/spool', kind, relative), path.join('/data/spool', ...relative.split('/')));
     }
-    for (const relative of ['../../etc/passwd', '1.2/../../../x_abababababababab.dcm', '/etc/shadow', '1.2\\..\\..\\x_abababababababab.dcm', 'C:/Windows/x_abababababababab.dcm', '1.2/3.4_abababababababab.dcm/..', '']) {
+    for (const relative of [
+      '../../etc/passwd',
+      '1.2/../../../x_abababababababab.dcm',
+      '/etc/shadow',
+      '1.2\\..\\..\\x_abababababababab.dcm',
+      'C:/Windows/x_abababababababab.dcm',
+      '1.2/3.4_abababababababab.dcm/..',
+      '',
+    ]) {
       assert.throws(() => storedFilePath('/data/spool', 'spool', relative), /not a name the gateway gives/, relative);
     }
   });
@@ -50,7 +58,10 @@ describe('paths from the database', () => {
 
     const pki = makeCloudPki(tempDir('stored-paths-pki'));
     const cloud = await startStowRsSimulator({ pki, storeDir: tempDir('stored-paths-cloud'), token: 't' });
-    fs.writeFileSync(gateway.configFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(gateway.configFile, 'utf8')), upstream: { kind: 'stow-rs', url: cloud.url, caFile: pki.caFile, token: 't' }, compression: { enabled: false } }));
+    fs.writeFileSync(
+      gateway.configFile,
+      JSON.stringify({ ...JSON.parse(fs.readFileSync(gateway.configFile, 'utf8')), upstream: { kind: 'stow-rs', url: cloud.url, caFile: pki.caFile, token: 't' }, compression: { enabled: false } }),
+    );
     gateway = await launchGateway(gateway.configFile, gateway.port, gateway.aeTitle, dataDir);
     try {
       await waitFor('the upload failed', async () => (await query(databaseUrl, "SELECT 1 FROM uploads WHERE state = 'failed'")).length === 1, 30000);

@@ -65,7 +65,10 @@ describe('STOW-RS transport', () => {
       await transport.close();
       assert.deepEqual(a.failed, []);
       assert.deepEqual(b.failed, []);
-      assert.deepEqual(a.delivered.map((i) => i.sopInstanceUid), first.map((i) => i.sopInstanceUid));
+      assert.deepEqual(
+        a.delivered.map((i) => i.sopInstanceUid),
+        first.map((i) => i.sopInstanceUid),
+      );
       for (const instance of [...first, ...second]) {
         assert.ok(fs.readFileSync(sim.storedPath(instance.sopInstanceUid)).equals(fs.readFileSync(instance.filePath)), 'stored bytes equal the spool file');
       }
@@ -167,11 +170,20 @@ describe('STOW-RS transport', () => {
     const [bad, busy, processing] = batch;
     await withSimulator(
       pki,
-      { failInstances: new Map([[bad.sopInstanceUid, 0xa900], [busy.sopInstanceUid, 0xa700], [processing.sopInstanceUid, 0x0110]]) },
+      {
+        failInstances: new Map([
+          [bad.sopInstanceUid, 0xa900],
+          [busy.sopInstanceUid, 0xa700],
+          [processing.sopInstanceUid, 0x0110],
+        ]),
+      },
       async (sim) => {
         const outcome = await sendThrough(sim, pki, batch);
         assert.equal(sim.requests[0].status, 202);
-        assert.deepEqual(outcome.delivered.map((i) => i.sopInstanceUid), [batch[3].sopInstanceUid]);
+        assert.deepEqual(
+          outcome.delivered.map((i) => i.sopInstanceUid),
+          [batch[3].sopInstanceUid],
+        );
         const byUid = new Map(outcome.failed.map((f) => [f.instance.sopInstanceUid, f]));
         assert.equal(byUid.get(bad.sopInstanceUid)?.permanent, true);
         assert.match(byUid.get(bad.sopInstanceUid)!.error, /0xA900/);
@@ -207,7 +219,11 @@ describe('STOW-RS transport', () => {
       assert.deepEqual(first.delivered, []);
       assert.ok(first.failed.every((f) => f.permanent && /earlier version of this corrected instance/.test(f.error)));
       // A retry of the same corrected version may meet its own earlier success: delivered.
-      const retry = await sendThrough(sim, pki, corrections.map((instance) => ({ ...instance, attempts: 2 })));
+      const retry = await sendThrough(
+        sim,
+        pki,
+        corrections.map((instance) => ({ ...instance, attempts: 2 })),
+      );
       assert.equal(retry.delivered.length, 2);
     });
   });
@@ -228,9 +244,13 @@ describe('STOW-RS transport', () => {
   test('the pacer caps the rate: about 2 MiB at 8 Mbps takes about 2 s', async () => {
     const batch = series(16, 256);
     const bytes = batch.reduce((n, i) => n + i.fileBytes, 0);
-    const expectedMs = (bytes * 8) / 8e6 * 1000;
+    const expectedMs = ((bytes * 8) / 8e6) * 1000;
     await withSimulator(pki, {}, async (sim) => {
-      const transport = createStowRsTransport(upstreamFor(sim, pki), createPacer(() => 8), { batchMaxBytes: 1 << 30 });
+      const transport = createStowRsTransport(
+        upstreamFor(sim, pki),
+        createPacer(() => 8),
+        { batchMaxBytes: 1 << 30 },
+      );
       const start = performance.now();
       const outcome = await transport.send(batch);
       const elapsed = performance.now() - start;
@@ -243,7 +263,7 @@ describe('STOW-RS transport', () => {
   test('a slow link (server reading at 16 Mbps) is followed with backpressure, bytes intact', async () => {
     const batch = series(8, 256);
     const bytes = batch.reduce((n, i) => n + i.fileBytes, 0);
-    const expectedMs = (bytes * 8) / 16e6 * 1000;
+    const expectedMs = ((bytes * 8) / 16e6) * 1000;
     await withSimulator(pki, { throttleMbps: 16 }, async (sim) => {
       const start = performance.now();
       const outcome = await sendThrough(sim, pki, batch);
@@ -257,8 +277,15 @@ describe('STOW-RS transport', () => {
 
 describe('STOW-RS answers', () => {
   const batch: OutgoingInstance[] = ['1.2.3', '1.2.4'].map((uid) => ({
-    sopInstanceUid: uid, studyUid: '1.2', sopClassUid: '1.2.840.10008.5.1.4.1.1.2', transferSyntaxUid: '1.2.840.10008.1.2.1',
-    spoolPath: uid, fileBytes: 1, datasetSha256: Buffer.alloc(32), attempts: 1, filePath: uid,
+    sopInstanceUid: uid,
+    studyUid: '1.2',
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+    transferSyntaxUid: '1.2.840.10008.1.2.1',
+    spoolPath: uid,
+    fileBytes: 1,
+    datasetSha256: Buffer.alloc(32),
+    attempts: 1,
+    filePath: uid,
   }));
 
   test('XML answers are understood too', () => {
@@ -270,7 +297,10 @@ describe('STOW-RS answers', () => {
         <DicomAttribute tag="00081155" vr="UI"><Value number="1">1.2.3</Value></DicomAttribute></Item></DicomAttribute>
       </NativeDicomModel>`;
     const outcome = interpret(202, 'Accepted', { 'content-type': 'application/dicom+xml' }, Buffer.from(xml), batch);
-    assert.deepEqual(outcome.delivered.map((i) => i.sopInstanceUid), ['1.2.3']);
+    assert.deepEqual(
+      outcome.delivered.map((i) => i.sopInstanceUid),
+      ['1.2.3'],
+    );
     assert.equal(outcome.failed[0].instance.sopInstanceUid, '1.2.4');
     assert.equal(outcome.failed[0].permanent, true);
   });

@@ -15,8 +15,17 @@ const STUDIES = { seriesQuietSeconds: 30, studyQuietSeconds: 60, forceCompleteMi
 async function keep(pool: pg.Pool, study: string, series: string, sop: string): Promise<Buffer> {
   const hash = crypto.createHash('sha256').update(sop).digest();
   await recordInstance(pool, {
-    sopInstanceUid: sop, seriesUid: series, studyUid: study, modality: 'CT', sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-    transferSyntaxUid: '1.2.840.10008.1.2.1', spoolPath: `${study}/${sop}.dcm`, fileBytes: 500, datasetSha256: hash, callingAe: 'T', associationId: undefined,
+    sopInstanceUid: sop,
+    seriesUid: series,
+    studyUid: study,
+    modality: 'CT',
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+    transferSyntaxUid: '1.2.840.10008.1.2.1',
+    spoolPath: `${study}/${sop}.dcm`,
+    fileBytes: 500,
+    datasetSha256: hash,
+    callingAe: 'T',
+    associationId: undefined,
   });
   return hash;
 }
@@ -43,8 +52,17 @@ test('a study completes after its quiet period, becomes done once delivered, wit
     assert.equal(receipt.instances, 2);
     assert.equal(receipt.bytes, 1000);
     // Digest over the dataset hashes in SOP Instance UID order: 9.1.1.1 before 9.1.1.2.
-    assert.equal(receipt.sha256, crypto.createHash('sha256').update(Buffer.concat([hashes[1], hashes[0]])).digest('hex'));
-    assert.deepEqual((await recentReceipts(pool)).map((r) => r.studyUid), ['9.1']);
+    assert.equal(
+      receipt.sha256,
+      crypto
+        .createHash('sha256')
+        .update(Buffer.concat([hashes[1], hashes[0]]))
+        .digest('hex'),
+    );
+    assert.deepEqual(
+      (await recentReceipts(pool)).map((r) => r.studyUid),
+      ['9.1'],
+    );
 
     await keep(pool, '9.1', '9.1.2', '9.1.1.3');
     const [reopened] = await query(url, "SELECT completed_at, done_at FROM studies WHERE study_uid = '9.1'");

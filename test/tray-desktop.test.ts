@@ -28,7 +28,10 @@ after(async () => {
 
 /** The tray icon's window inside trayer, in root coordinates, or undefined when trayer holds no icon. */
 function trayIcon(desktop: Desktop): { x: number; y: number; width: number; height: number } | undefined {
-  const line = desktop.windows().split('\n').find((l) => l.includes('("systray" "systray")'));
+  const line = desktop
+    .windows()
+    .split('\n')
+    .find((l) => l.includes('("systray" "systray")'));
   const match = line?.match(/(\d+)x(\d+)\+-?\d+\+-?\d+\s+\+(-?\d+)\+(-?\d+)/);
   if (!match) return undefined;
   const [width, height, x, y] = match.slice(1).map(Number);

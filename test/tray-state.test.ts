@@ -65,17 +65,28 @@ test('the cloud unreachable notifies once, only after N minutes, and again only 
   const state = new TrayState({ unreachableMinutes: 10, repeatMinutes: 30 });
   assert.deepEqual(state.observe(unreachableSince(0), at(5)).notices, [], 'not yet N minutes');
   const notices = state.observe(unreachableSince(0), at(11)).notices;
-  assert.deepEqual(notices.map((n) => [n.kind, n.title]), [['upstream-unreachable', 'Cloud unreachable']]);
+  assert.deepEqual(
+    notices.map((n) => [n.kind, n.title]),
+    [['upstream-unreachable', 'Cloud unreachable']],
+  );
   assert.equal(notices[0].message, 'The cloud is not answering');
   assert.deepEqual(state.observe(unreachableSince(0), at(12)).notices, [], 'no repeat while it stays');
   assert.deepEqual(state.observe({ error: 'agent restarting' }, at(13)).notices, [], 'the agent away changes nothing');
   assert.deepEqual(state.observe(unreachableSince(0), at(14)).notices, [], 'still the same outage after the agent came back');
 
-  assert.deepEqual(state.observe(status(), at(20)).notices, [{ kind: 'upstream-back', title: 'Cloud reachable again', message: 'Uploads resumed after 20 minutes without the cloud.' }], 'reachable again: said once');
+  assert.deepEqual(
+    state.observe(status(), at(20)).notices,
+    [{ kind: 'upstream-back', title: 'Cloud reachable again', message: 'Uploads resumed after 20 minutes without the cloud.' }],
+    'reachable again: said once',
+  );
   assert.deepEqual(state.observe(status(), at(21)).notices, []);
   assert.deepEqual(state.observe(unreachableSince(21), at(35)).notices, [], 'a new outage within 30 minutes of the last notice: rate-limited');
   assert.deepEqual(state.observe(status(), at(40)).notices, [], 'an outage nobody was told of ends quietly');
-  assert.deepEqual(state.observe(unreachableSince(41), at(52)).notices.map((n) => n.kind), ['upstream-unreachable'], 'after 30 minutes: notified again');
+  assert.deepEqual(
+    state.observe(unreachableSince(41), at(52)).notices.map((n) => n.kind),
+    ['upstream-unreachable'],
+    'after 30 minutes: notified again',
+  );
 });
 
 test('failed uploads notify when they grow; disk low when it starts', () => {
@@ -91,12 +102,19 @@ test('failed uploads notify when they grow; disk low when it starts', () => {
     s.queue.failed = 2;
     s.reasons = [{ code: 'uploads-failed', state: 'amber', message: '2 instances were refused by the cloud: kept here until retried.' }];
   });
-  assert.deepEqual(state.observe(withReason, at(41)).notices.map((n) => n.message), ['2 instances were refused by the cloud: kept here until retried. See the status page.'], "the agent's words when it gives them");
+  assert.deepEqual(
+    state.observe(withReason, at(41)).notices.map((n) => n.message),
+    ['2 instances were refused by the cloud: kept here until retried. See the status page.'],
+    "the agent's words when it gives them",
+  );
 
   const disk = (code: string) => status((s) => (s.reasons = [{ code, state: 'amber', message: `${code} message` }]));
   assert.deepEqual(state.observe(disk('disk-low'), at(50)).notices, [{ kind: 'disk-low', title: 'Disk nearly full', message: 'disk-low message' }]);
   assert.deepEqual(state.observe(disk('disk-low'), at(51)).notices, []);
   assert.deepEqual(state.observe(disk('disk-full'), at(52)).notices, [], 'low then full is one condition');
   assert.deepEqual(state.observe(status(), at(90)).notices, []);
-  assert.deepEqual(state.observe(disk('disk-full'), at(91)).notices.map((n) => n.title), ['Disk full']);
+  assert.deepEqual(
+    state.observe(disk('disk-full'), at(91)).notices.map((n) => n.title),
+    ['Disk full'],
+  );
 });

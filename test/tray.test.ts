@@ -111,7 +111,7 @@ test('the connectivity test and Check this PC run from the menu and notify their
   assert.equal(host.item(/Check this PC/).enabled, true, 'the item is back after the check');
 });
 
-test('the status page opens with the token in the fragment; the logs folder is the tray\'s own, not what the API says', async () => {
+test("the status page opens with the token in the fragment; the logs folder is the tray's own, not what the API says", async () => {
   const { tray, host, api, opened } = await rig();
   // Whatever answers on the port may name any folder or program: the tray does not use it.
   api.status.logsDir = 'C:\\Users\\Public\\evil.exe';
@@ -161,7 +161,10 @@ test('notifies a transition once: failures that grow, not failures that stay', a
   api.status.reasons = [{ code: 'uploads-failed', state: 'red', message: '2 uploads failed permanently' }];
   await host.waitFor('red', () => host.icon === icon('red'));
   await new Promise((resolve) => setTimeout(resolve, 500));
-  assert.deepEqual(notices.map((n) => n.kind), ['uploads-failed']);
+  assert.deepEqual(
+    notices.map((n) => n.kind),
+    ['uploads-failed'],
+  );
   assert.equal(host.item(/^Queue:/).title, 'Queue: 1 study, 3 images (1.5 MB), 2 failed');
 });
 

@@ -96,7 +96,13 @@ describe('upload through STOW-RS', () => {
       assert.equal((await runDcmtk('storescu', ['-aec', 'REFUSEGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
       await waitFor('two delivered and one failed', async () => {
         const rows = await query(databaseUrl, 'SELECT state, count(*)::int AS n FROM uploads GROUP BY state ORDER BY state');
-        return JSON.stringify(rows) === JSON.stringify([{ state: 'done', n: 2 }, { state: 'failed', n: 1 }]);
+        return (
+          JSON.stringify(rows) ===
+          JSON.stringify([
+            { state: 'done', n: 2 },
+            { state: 'failed', n: 1 },
+          ])
+        );
       });
       const status = execFileSync(process.execPath, [GATEWAY_BIN, 'status', '--config', gateway.configFile], { encoding: 'utf8' });
       assert.match(status, /FAILED UPLOADS\s+1 instances/);
@@ -161,7 +167,16 @@ describe('upload through DICOM-TLS', () => {
       database: databaseUrl,
       aeTitle: 'TLSUPGW',
       config: {
-        upstream: { kind: 'dicom-tls', host: 'localhost', port: orthanc.dicomPort, calledAeTitle: orthanc.aeTitle, caFile: pki.caFile, certFile: pki.clientCertFile, keyFile: pki.clientKeyFile, storageCommitment: false },
+        upstream: {
+          kind: 'dicom-tls',
+          host: 'localhost',
+          port: orthanc.dicomPort,
+          calledAeTitle: orthanc.aeTitle,
+          caFile: pki.caFile,
+          certFile: pki.clientCertFile,
+          keyFile: pki.clientKeyFile,
+          storageCommitment: false,
+        },
         upload: { workers: 2, batchMaxInstances: 10, retryBaseSeconds: 1, retryMaxSeconds: 2 },
         studies: { seriesQuietSeconds: 1, studyQuietSeconds: 2, forceCompleteMinutes: 60 },
       },

@@ -31,7 +31,10 @@ async function keep(pool: pg.Pool, study: string, modality = 'CT', bytes = 'a'):
     transferSyntaxUid: '1.2.840.10008.1.2.1',
     spoolPath: `${study}/${sop}_${bytes}.dcm`,
     fileBytes: 1000,
-    datasetSha256: crypto.createHash('sha256').update(sop + bytes).digest(),
+    datasetSha256: crypto
+      .createHash('sha256')
+      .update(sop + bytes)
+      .digest(),
     callingAe: 'TEST',
     associationId: undefined,
   });
@@ -46,7 +49,10 @@ describe('upload queue', () => {
       const second = [await keep(pool, '2.2')];
       assert.equal((await query(url, "SELECT count(*)::int AS n FROM uploads WHERE state = 'queued'"))[0].n, 3);
       const claimed = await claimUploads(pool, { owner: 'agent-a/1', limit: 10, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-a' });
-      assert.deepEqual(claimed.map((c) => c.sopInstanceUid), [...first, ...second]);
+      assert.deepEqual(
+        claimed.map((c) => c.sopInstanceUid),
+        [...first, ...second],
+      );
       assert.equal(claimed[0].attempts, 1);
       assert.equal((await claimUploads(pool, { owner: 'agent-a/2', limit: 10, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-a' })).length, 0, 'claimed instances are not claimed twice');
     } finally {
@@ -87,7 +93,10 @@ describe('upload queue', () => {
     const { pool, url } = await freshQueue();
     const agentA = new pg.Pool({ connectionString: url, max: 2 });
     const agentB = new pg.Pool({ connectionString: url, max: 2 });
-    for (const [agent, spool] of [[agentA, 'spool-a'], [agentB, 'spool-b']] as const) {
+    for (const [agent, spool] of [
+      [agentA, 'spool-a'],
+      [agentB, 'spool-b'],
+    ] as const) {
       agent.on('connect', (client) => void client.query("SELECT set_config('gateway.spool_id', $1, false)", [spool]));
     }
     try {
@@ -96,7 +105,10 @@ describe('upload queue', () => {
       const [row] = await query(url, 'SELECT spool_id FROM instances WHERE sop_instance_uid = $1', [keptByB[0]]);
       assert.equal(row.spool_id, 'spool-b');
       const claimedByB = await claimUploads(agentB, { owner: 'b', limit: 10, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-b' });
-      assert.deepEqual(claimedByB.map((c) => c.sopInstanceUid), keptByB);
+      assert.deepEqual(
+        claimedByB.map((c) => c.sopInstanceUid),
+        keptByB,
+      );
       const claimedByA = await claimUploads(agentA, { owner: 'a', limit: 10, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-a' });
       assert.deepEqual(claimedByA.map((c) => c.sopInstanceUid).sort(), [...keptByA].sort());
     } finally {
@@ -127,10 +139,15 @@ describe('upload queue', () => {
     try {
       const [transient, permanent] = [await keep(pool, '6.1'), await keep(pool, '6.1')];
       await claimUploads(pool, { owner: 'w', limit: 2, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-a' });
-      await markFailed(pool, 'w', [
-        { sopInstanceUid: transient, error: 'connect ECONNREFUSED cloud:2762', permanent: false },
-        { sopInstanceUid: permanent, error: 'C-STORE refused: 0xA900 data set does not match SOP class', permanent: true },
-      ], { baseSeconds: 30, maxSeconds: 600 });
+      await markFailed(
+        pool,
+        'w',
+        [
+          { sopInstanceUid: transient, error: 'connect ECONNREFUSED cloud:2762', permanent: false },
+          { sopInstanceUid: permanent, error: 'C-STORE refused: 0xA900 data set does not match SOP class', permanent: true },
+        ],
+        { baseSeconds: 30, maxSeconds: 600 },
+      );
       const rows = await query(url, 'SELECT sop_instance_uid, state, last_error, extract(epoch FROM next_attempt_at - now()) AS wait FROM uploads ORDER BY sop_instance_uid');
       const byUid = new Map(rows.map((r) => [r.sop_instance_uid, r]));
       assert.equal(byUid.get(transient)!.state, 'queued');
@@ -151,9 +168,17 @@ describe('upload queue', () => {
       const sop = await keep(pool, '7.1');
       const [claimed] = await claimUploads(pool, { owner: 'w', limit: 1, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-a' });
       await recordInstance(pool, {
-        sopInstanceUid: sop, seriesUid: '7.1.1.CT', studyUid: '7.1', modality: 'CT', sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-        transferSyntaxUid: '1.2.840.10008.1.2.1', spoolPath: `7.1/${sop}_b.dcm`, fileBytes: 1001,
-        datasetSha256: crypto.createHash('sha256').update('corrected').digest(), callingAe: 'TEST', associationId: undefined,
+        sopInstanceUid: sop,
+        seriesUid: '7.1.1.CT',
+        studyUid: '7.1',
+        modality: 'CT',
+        sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+        transferSyntaxUid: '1.2.840.10008.1.2.1',
+        spoolPath: `7.1/${sop}_b.dcm`,
+        fileBytes: 1001,
+        datasetSha256: crypto.createHash('sha256').update('corrected').digest(),
+        callingAe: 'TEST',
+        associationId: undefined,
       });
       assert.deepEqual(await markDelivered(pool, 'w', [claimed]), [], 'the old version no longer counts');
       const [row] = await query(url, 'SELECT state, attempts FROM uploads');

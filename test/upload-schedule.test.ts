@@ -27,5 +27,8 @@ test('a window over midnight belongs to the day it starts on', () => {
 
 test('batches are split by bytes; an instance larger than the limit goes alone', () => {
   const sizes = [400, 400, 300, 2000, 100].map((fileBytes) => ({ fileBytes }));
-  assert.deepEqual(splitByBytes(sizes, 1000).map((group) => group.map((i) => i.fileBytes)), [[400, 400], [300], [2000], [100]]);
+  assert.deepEqual(
+    splitByBytes(sizes, 1000).map((group) => group.map((i) => i.fileBytes)),
+    [[400, 400], [300], [2000], [100]],
+  );
 });

@@ -32,7 +32,10 @@ test('two agents on one PostgreSQL, each receiving part of a study: every instan
       runDcmtk('storescu', ['-aec', 'AGENT_A', '127.0.0.1', String(first.port), ...series.files.slice(0, half)]),
       runDcmtk('storescu', ['-aec', 'AGENT_B', '127.0.0.1', String(second.port), ...series.files.slice(half)]),
     ]);
-    assert.deepEqual(pushes.map((p) => p.code), [0, 0]);
+    assert.deepEqual(
+      pushes.map((p) => p.code),
+      [0, 0],
+    );
     await waitFor('the study done', async () => (await query(databaseUrl, 'SELECT done_at FROM studies'))[0]?.done_at != null);
 
     // At the cloud: each SOP Instance UID posted exactly once, and nothing else.
@@ -42,7 +45,11 @@ test('two agents on one PostgreSQL, each receiving part of a study: every instan
     assert.ok(cloud.requests.every((r) => r.status === 200));
 
     // Each agent sent the half it holds (its spool), and the receipt covers the whole study, once.
-    const delivered = (agent: typeof first) => agent.logLines().filter((l) => l.message === 'upload batch').reduce((sum, l) => sum + Number(l.delivered), 0);
+    const delivered = (agent: typeof first) =>
+      agent
+        .logLines()
+        .filter((l) => l.message === 'upload batch')
+        .reduce((sum, l) => sum + Number(l.delivered), 0);
     assert.deepEqual([delivered(first), delivered(second)], [half, half]);
     const doneLines = () => [first, second].flatMap((agent) => agent.logLines().filter((l) => String(l.message).startsWith('study done')));
     await waitFor('the log line of the agent that finished the study', async () => doneLines().length > 0, 10000);

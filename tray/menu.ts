@@ -27,7 +27,19 @@ export class TrayMenu {
   readonly statusPage = action('Open status page', 'The status page in the browser', 'status-page');
   readonly logsFolder = action('Open logs folder', "The agent's log files", 'logs-folder');
   readonly quit = action('Quit tray', 'Close this icon (the agent keeps running)', 'quit');
-  readonly items: TrayMenuItem[] = [this.state, this.queue, this.lastUpload, separator(), this.pause, this.connectivityTest, this.checkThisPc, this.statusPage, this.logsFolder, separator(), this.quit];
+  readonly items: TrayMenuItem[] = [
+    this.state,
+    this.queue,
+    this.lastUpload,
+    separator(),
+    this.pause,
+    this.connectivityTest,
+    this.checkThisPc,
+    this.statusPage,
+    this.logsFolder,
+    separator(),
+    this.quit,
+  ];
   /** Items a running action has taken over (their title says it runs): a view does not touch them. */
   private readonly busy = new Set<TrayMenuItem>();
 

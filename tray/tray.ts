@@ -146,18 +146,19 @@ export class Tray {
   private send(action: Action): void {
     const systray = this.systray;
     if (!this.iconShown || !systray) return;
-    this.sending = this.sending.then(() => systray.sendAction(action)).then(
-      () => undefined,
-      (err: Error) => {
-        this.log.warn('tray update failed', { type: action.type, error: err.message });
-      },
-    );
+    this.sending = this.sending
+      .then(() => systray.sendAction(action))
+      .then(
+        () => undefined,
+        (err: Error) => {
+          this.log.warn('tray update failed', { type: action.type, error: err.message });
+        },
+      );
   }
 
   private wholeMenu(): Menu {
     return { icon: this.icons[this.view.colour], title: '', tooltip: this.view.tooltip, items: this.menu.items };
   }
-
 
   private async startIcon(): Promise<void> {
     if (this.stopping) return;
@@ -208,9 +209,7 @@ export class Tray {
         void this.togglePause();
         break;
       case 'connectivity-test':
-        void this.runCheck(this.menu.connectivityTest, 'Connectivity test running...', CONNECTIVITY_TEST, 'connectivity-result', async (client) =>
-          connectivityNotice(await client.testConnectivity()),
-        );
+        void this.runCheck(this.menu.connectivityTest, 'Connectivity test running...', CONNECTIVITY_TEST, 'connectivity-result', async (client) => connectivityNotice(await client.testConnectivity()));
         break;
       case 'check-this-pc':
         void this.runCheck(this.menu.checkThisPc, 'Checking this PC...', CHECK_THIS_PC, 'check-this-pc', async (client) => thisPcNotice(await client.checkThisPc()));
@@ -303,7 +302,10 @@ function whenReady(systray: SysTray, timeoutMs: number): Promise<void> {
       if (child.exitCode !== null || child.signalCode !== null) exited();
       else child.once('close', exited);
     }, 20);
-    systray.ready().then(() => finish(), (err: Error) => finish(new Error(`the tray binary could not start: ${err.message}`)));
+    systray.ready().then(
+      () => finish(),
+      (err: Error) => finish(new Error(`the tray binary could not start: ${err.message}`)),
+    );
   });
 }
 

@@ -113,7 +113,12 @@ export async function readLiveStatus(view: AgentView, now = new Date()): Promise
     databaseError = errorMessage(err);
   }
   const live: LiveFacts = {
-    receiver: { listening: view.receiver.listening(), port: view.receiver.port, ...(view.receiver.tlsPort ? { tlsPort: view.receiver.tlsPort } : {}), activeAssociations: view.receiver.openAssociations() },
+    receiver: {
+      listening: view.receiver.listening(),
+      port: view.receiver.port,
+      ...(view.receiver.tlsPort ? { tlsPort: view.receiver.tlsPort } : {}),
+      activeAssociations: view.receiver.openAssociations(),
+    },
     upstreamHealth: uploader?.upstreamHealth() ?? { reachable: null },
     paused: uploader?.paused ?? false,
     uploadMbps: uploader ? uploadMbps(uploader.recentDeliveries(), now.getTime(), Date.parse(view.startedAt)) : 0,

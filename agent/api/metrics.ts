@@ -20,7 +20,12 @@ export function formatMetrics(status: ApiStatus): string {
   metric('gateway_receiver_listening', 'gauge', '1 while the DICOM receiver listens.', flag(status.receiver.listening));
   metric('gateway_active_associations', 'gauge', 'DICOM associations open now.', status.receiver.activeAssociations);
   metric('gateway_database_up', 'gauge', '1 while the database answers.', flag(status.database.ok));
-  metric('gateway_upstream_reachable', 'gauge', '1 when the cloud answered the last uploads, 0 when it did not (absent before any upload).', status.upstream.reachable === null ? null : flag(status.upstream.reachable));
+  metric(
+    'gateway_upstream_reachable',
+    'gauge',
+    '1 when the cloud answered the last uploads, 0 when it did not (absent before any upload).',
+    status.upstream.reachable === null ? null : flag(status.upstream.reachable),
+  );
   metric('gateway_uploads_paused', 'gauge', '1 while uploads are paused.', flag(status.paused));
   metric('gateway_queue_studies', 'gauge', 'Studies with instances waiting for upload.', status.queue.studies);
   metric('gateway_queue_instances', 'gauge', 'Instances queued or being sent.', status.queue.instances);

@@ -57,7 +57,8 @@ export async function startApiServer(options: { port: number; token: string; tra
 
   const serve = async (req: http.IncomingMessage): Promise<Reply> => {
     const host = (req.headers.host ?? '').toLowerCase();
-    if (!ownOrigins().some((origin) => origin === `http://${host}`)) throw new HttpError(421, `this API answers only as ${API_HOST}:${port} or localhost:${port}, not as ${JSON.stringify(req.headers.host ?? '')}`);
+    if (!ownOrigins().some((origin) => origin === `http://${host}`))
+      throw new HttpError(421, `this API answers only as ${API_HOST}:${port} or localhost:${port}, not as ${JSON.stringify(req.headers.host ?? '')}`);
     const origin = req.headers.origin;
     if (origin !== undefined && !ownOrigins().includes(origin)) throw new HttpError(403, `requests from pages of other origins are refused (Origin ${origin})`);
 

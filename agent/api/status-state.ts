@@ -59,7 +59,12 @@ export function decideState(facts: StateFacts): { state: OverallState; reasons: 
     const next = facts.nextCheckAt ? `; next check in ${Math.max(0, Math.ceil((facts.nextCheckAt.getTime() - facts.now.getTime()) / 1000))} s` : '';
     add('upstream-unreachable', late ? 'red' : 'amber', `Cloud unreachable ${since}${next}: studies wait here.`);
   }
-  if (facts.missingFiles > 0) add('spool-files-missing', 'amber', `${facts.missingFiles} received instance${facts.missingFiles === 1 ? ' has' : 's have'} no file on disk: the sender must send ${facts.missingFiles === 1 ? 'it' : 'them'} again.`);
+  if (facts.missingFiles > 0)
+    add(
+      'spool-files-missing',
+      'amber',
+      `${facts.missingFiles} received instance${facts.missingFiles === 1 ? ' has' : 's have'} no file on disk: the sender must send ${facts.missingFiles === 1 ? 'it' : 'them'} again.`,
+    );
   if (facts.failedUploads > 0) add('uploads-failed', 'amber', `${facts.failedUploads} instance${facts.failedUploads === 1 ? ' was' : 's were'} refused by the cloud: kept here until retried.`);
   if (facts.paused) add('paused', 'amber', 'Uploads are paused.');
 

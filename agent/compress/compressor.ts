@@ -133,7 +133,13 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
       return;
     }
     await removeOlderVersions(item, relative);
-    deps.log.debug('instance compressed', { sopInstanceUid: item.sopInstanceUid, rule: outcome.rule, transferSyntaxUid: outcome.transferSyntaxUid, pixelRatio: outcome.pixelRatio, lossy: outcome.lossy });
+    deps.log.debug('instance compressed', {
+      sopInstanceUid: item.sopInstanceUid,
+      rule: outcome.rule,
+      transferSyntaxUid: outcome.transferSyntaxUid,
+      pixelRatio: outcome.pixelRatio,
+      lossy: outcome.lossy,
+    });
   };
 
   const recordKept = async (item: PendingInstance, outcome: Extract<CompressOutcome, { outcome: 'kept' }>) => {

@@ -126,7 +126,9 @@ function parseRule(value: unknown, key: string, lossyOptIn: boolean): Compressio
       return { name, match, action: 'lossless', codec };
     case 'lossy': {
       if (!lossyOptIn) {
-        throw new ConfigError(`${key} is lossy, but compression.lossyOptIn is false: lossy images lose detail for good; set compression.lossyOptIn to true only once the practice has accepted lossy images for these studies`);
+        throw new ConfigError(
+          `${key} is lossy, but compression.lossyOptIn is false: lossy images lose detail for good; set compression.lossyOptIn to true only once the practice has accepted lossy images for these studies`,
+        );
       }
       if (codec === 'jpeg-ls') {
         allowed(['codec', 'maxError']);

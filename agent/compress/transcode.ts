@@ -60,7 +60,10 @@ export function transcodePart10(source: Buffer, facts: Omit<InstanceFacts, keyof
     meta.push(element);
     pos = element.end;
   }
-  const transferSyntaxUid = textValue(source, meta.find((e) => e.tag === TAG.transferSyntax));
+  const transferSyntaxUid = textValue(
+    source,
+    meta.find((e) => e.tag === TAG.transferSyntax),
+  );
   if (transferSyntaxUid !== TransferSyntax.ImplicitVRLittleEndian && transferSyntaxUid !== TransferSyntax.ExplicitVRLittleEndian) {
     return { outcome: 'kept', rule: matchRule(rules, facts)?.name, reason: `received transfer syntax ${transferSyntaxUid} is kept as it is (only native little endian data is compressed)` };
   }
@@ -298,9 +301,7 @@ function buildDataset(source: Buffer, elements: DatasetElement[], implicit: bool
 
 /** The received file meta header with the new transfer syntax and group length; everything else as it was. */
 function rebuildMeta(source: Buffer, meta: DatasetElement[], transferSyntaxUid: string): Buffer {
-  const body = meta
-    .filter((e) => e.tag !== 0x00020000)
-    .map((e) => (e.tag === TAG.transferSyntax ? encodeExplicit(e.tag, 'UI', uidValue(transferSyntaxUid)) : source.subarray(e.start, e.end)));
+  const body = meta.filter((e) => e.tag !== 0x00020000).map((e) => (e.tag === TAG.transferSyntax ? encodeExplicit(e.tag, 'UI', uidValue(transferSyntaxUid)) : source.subarray(e.start, e.end)));
   const bytes = Buffer.concat(body);
   const groupLength = Buffer.alloc(4);
   groupLength.writeUInt32LE(bytes.length);

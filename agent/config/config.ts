@@ -112,7 +112,24 @@ export function loadConfig(file: string, options: { secrets?: boolean } = {}): G
 /** Validates a parsed configuration object; relative paths resolve against baseDir. */
 export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
   const root = object(raw, '(top level)');
-  only(root, '', ['aeTitle', 'port', 'bindAddress', 'dataDir', 'database', 'tls', 'allowedCallingAeTitles', 'allowedSourceAddresses', 'limits', 'log', 'upstream', 'upload', 'studies', 'api', 'compression', 'retention']);
+  only(root, '', [
+    'aeTitle',
+    'port',
+    'bindAddress',
+    'dataDir',
+    'database',
+    'tls',
+    'allowedCallingAeTitles',
+    'allowedSourceAddresses',
+    'limits',
+    'log',
+    'upstream',
+    'upload',
+    'studies',
+    'api',
+    'compression',
+    'retention',
+  ]);
 
   const aeProblem = aeTitleProblem(root.aeTitle);
   if (root.aeTitle === undefined) throw new ConfigError('aeTitle is required (the licensed, case-sensitive AE title)');
@@ -183,7 +200,7 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
       requireClientCertificate: boolean(tls.requireClientCertificate ?? false, 'tls.requireClientCertificate'),
     };
     if (config.tls.requireClientCertificate && !config.tls.caFile) {
-      throw new ConfigError('tls.requireClientCertificate needs tls.caFile (the CA that signs the senders\' certificates)');
+      throw new ConfigError("tls.requireClientCertificate needs tls.caFile (the CA that signs the senders' certificates)");
     }
     if (config.tls.port === config.port) throw new ConfigError(`tls.port ${config.tls.port} is the same as port`);
   }

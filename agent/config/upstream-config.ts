@@ -89,7 +89,19 @@ export function parseUpstream(value: unknown, baseDir: string): UpstreamConfig |
 
 export function parseUpload(value: unknown): UploadConfig {
   const raw = optionalObject(value, 'upload');
-  only(raw, 'upload.', ['workers', 'batchMaxInstances', 'batchMaxBytes', 'maxMbps', 'schedule', 'retryBaseSeconds', 'retryMaxSeconds', 'leaseSeconds', 'commitTimeoutSeconds', 'outageProbeSeconds', 'priorities']);
+  only(raw, 'upload.', [
+    'workers',
+    'batchMaxInstances',
+    'batchMaxBytes',
+    'maxMbps',
+    'schedule',
+    'retryBaseSeconds',
+    'retryMaxSeconds',
+    'leaseSeconds',
+    'commitTimeoutSeconds',
+    'outageProbeSeconds',
+    'priorities',
+  ]);
   const schedule = raw.schedule === undefined ? [] : raw.schedule;
   if (!Array.isArray(schedule)) throw new ConfigError('upload.schedule must be a list');
   const priorities = raw.priorities === undefined ? [] : raw.priorities;
@@ -141,12 +153,16 @@ function clock(value: unknown, key: string): string {
 function days(value: unknown, key: string): number[] {
   const names = typeof value === 'string' ? [value] : value;
   if (!Array.isArray(names)) throw new ConfigError(`${key} must be weekdays, weekend, all, or a list of mon..sun`);
-  return [...new Set(names.flatMap((name: unknown) => {
-    if (typeof name === 'string' && DAY_GROUPS[name]) return DAY_GROUPS[name];
-    const day = typeof name === 'string' ? DAYS.indexOf(name.toLowerCase().slice(0, 3)) : -1;
-    if (day < 0) throw new ConfigError(`${key}: ${JSON.stringify(name)} is not a day (mon..sun, weekdays, weekend, all)`);
-    return [day];
-  }))].sort();
+  return [
+    ...new Set(
+      names.flatMap((name: unknown) => {
+        if (typeof name === 'string' && DAY_GROUPS[name]) return DAY_GROUPS[name];
+        const day = typeof name === 'string' ? DAYS.indexOf(name.toLowerCase().slice(0, 3)) : -1;
+        if (day < 0) throw new ConfigError(`${key}: ${JSON.stringify(name)} is not a day (mon..sun, weekdays, weekend, all)`);
+        return [day];
+      }),
+    ),
+  ].sort();
 }
 
 function proxyUrl(value: unknown): string {

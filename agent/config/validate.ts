@@ -35,4 +35,3 @@ export function integer(value: unknown, key: string, min: number, max: number): 
   }
   return value;
 }
-

@@ -55,18 +55,18 @@ const RATE_WINDOW_MINUTES = 15;
 const EXPIRY_WARN_DAYS = 30;
 
 const HINTS = {
-  dns: 'check the host name in the upstream settings and this computer\'s DNS server; if the cloud is only reachable through a proxy, set upstream.proxy or HTTPS_PROXY',
-  proxyDns: 'check the proxy host name in upstream.proxy / HTTPS_PROXY and this computer\'s DNS server',
+  dns: "check the host name in the upstream settings and this computer's DNS server; if the cloud is only reachable through a proxy, set upstream.proxy or HTTPS_PROXY",
+  proxyDns: "check the proxy host name in upstream.proxy / HTTPS_PROXY and this computer's DNS server",
   firewall: (port: number) =>
     `a firewall may block outbound port ${port}${port === 443 ? ' (HTTPS)' : ' (the DICOM-TLS port)'}: ask IT to allow this computer to reach the cloud, or set a proxy (upstream.proxy or HTTPS_PROXY) if one is required`,
   proxyAuth: 'the proxy wants a user and password: put them in upstream.proxy as http://user:password@proxy:port (ask IT for the account)',
   proxy: 'check the proxy address in upstream.proxy / HTTPS_PROXY, and ask IT to allow the cloud host and port through it',
   interception: 'a proxy or firewall is intercepting TLS (its CA issued the certificate): add that CA to upstream.caFile, or ask IT to exempt the cloud host from TLS inspection',
-  expired: 'the cloud\'s certificate has expired: the cloud provider must renew it (also check this computer\'s date and time)',
+  expired: "the cloud's certificate has expired: the cloud provider must renew it (also check this computer's date and time)",
   hostMismatch: 'the certificate is for another host: check the host in the upstream settings, or a proxy is answering with its own certificate',
   clientCert: 'check upstream.certFile and upstream.keyFile: the client certificate the cloud issued, still valid',
   tls: 'check that the port speaks TLS, and upstream.caFile / certFile / keyFile',
-  wrongAe: 'check upstream.calledAeTitle (the cloud\'s AE title) and that the cloud knows this gateway\'s AE title',
+  wrongAe: "check upstream.calledAeTitle (the cloud's AE title) and that the cloud knows this gateway's AE title",
   token: 'bad or expired token: put the current token from the cloud provider in upstream.token',
 };
 
@@ -203,7 +203,7 @@ export async function runConnectivityTest(config: GatewayConfig, options: Connec
     raw = await openTunnel(target, upstream.proxy, connectTimeoutMs);
     add({ name: 'TCP connect', status: 'pass', detail: `connected to ${target.host}:${target.port}${via}`, ms: ms(started) });
   } catch (err) {
-    const code = err instanceof TunnelError ? err.code : (err as NodeJS.ErrnoException).code ?? '';
+    const code = err instanceof TunnelError ? err.code : ((err as NodeJS.ErrnoException).code ?? '');
     let hint: string;
     if (code === 'EPROXYAUTH') hint = HINTS.proxyAuth;
     else if (proxy) hint = code === 'EPROXYUNREACHABLE' ? `${HINTS.proxy}; ${HINTS.firewall(target.port)}` : HINTS.proxy;
@@ -273,7 +273,7 @@ function tlsHint(err: unknown): string | undefined {
     case 'expired':
       return HINTS.expired;
     case 'not-yet-valid':
-      return 'check this computer\'s date and time';
+      return "check this computer's date and time";
     case 'host-mismatch':
       return HINTS.hostMismatch;
     case 'client-certificate-required':
@@ -310,7 +310,11 @@ function qido(socket: tls.TLSSocket, upstream: UpstreamConfig, timeoutMs: number
       const auth = upstream.token ? 'with the token' : upstream.certFile ? 'with the client certificate' : 'without credentials';
       if (status >= 200 && status < 300) resolve({ status: 'pass', detail: `${what}: reachable and authenticated (${auth})` });
       else if (status === 401 || status === 403) {
-        resolve({ status: 'fail', detail: `${what}: the cloud refused our credentials (${auth})`, hint: upstream.token || !upstream.certFile ? HINTS.token : `${HINTS.clientCert}; or the token is bad or expired` });
+        resolve({
+          status: 'fail',
+          detail: `${what}: the cloud refused our credentials (${auth})`,
+          hint: upstream.token || !upstream.certFile ? HINTS.token : `${HINTS.clientCert}; or the token is bad or expired`,
+        });
       } else if (status === 404 || status === 405) {
         resolve({
           status: 'warn',
@@ -343,7 +347,7 @@ async function cEcho(socket: tls.TLSSocket, upstream: UpstreamConfig, callingAe:
 async function rateStep(config: GatewayConfig, options: ConnectivityOptions, add: (step: ConnectivityStep) => void): Promise<number | undefined> {
   const name = 'upload rate';
   const started = Date.now();
-  const url = options.databaseUrl === undefined ? databaseUrlFor(config) : options.databaseUrl ?? undefined;
+  const url = options.databaseUrl === undefined ? databaseUrlFor(config) : (options.databaseUrl ?? undefined);
   if (!url) {
     add({ name, status: 'skipped', detail: 'skipped: the database is not reachable (the embedded database runs only while the agent runs)', ms: ms(started) });
     return undefined;
@@ -362,7 +366,12 @@ async function rateStep(config: GatewayConfig, options: ConnectivityOptions, add
     const row = rows[0] as { n: number; bytes: string; seconds: number | null };
     const seconds = row.seconds ?? 0;
     if (row.n < 2 || seconds < 1) {
-      add({ name, status: 'skipped', detail: `skipped: no recent uploads (${row.n} delivered in the last ${RATE_WINDOW_MINUTES} minutes${row.n >= 2 ? ', within less than 1 s' : ''})`, ms: ms(started) });
+      add({
+        name,
+        status: 'skipped',
+        detail: `skipped: no recent uploads (${row.n} delivered in the last ${RATE_WINDOW_MINUTES} minutes${row.n >= 2 ? ', within less than 1 s' : ''})`,
+        ms: ms(started),
+      });
       return undefined;
     }
     const bytes = Number(row.bytes);
@@ -371,8 +380,16 @@ async function rateStep(config: GatewayConfig, options: ConnectivityOptions, add
     const detail = `${shown} Mbps: ${row.n} instances, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s (last ${RATE_WINDOW_MINUTES} minutes)`;
     const limit = config.upload.maxMbps > 0 ? ` (upload.maxMbps caps it at ${config.upload.maxMbps} Mbps)` : '';
     if (mbps >= RECOMMENDED_MBPS) add({ name, status: 'pass', detail, ms: ms(started) });
-    else if (mbps >= MINIMUM_MBPS) add({ name, status: 'warn', detail: `${detail}: below the recommended ${RECOMMENDED_MBPS} Mbps`, hint: `a faster uplink, or a higher upload.maxMbps / schedule limit${limit}`, ms: ms(started) });
-    else add({ name, status: 'fail', detail: `${detail}: below the ${MINIMUM_MBPS} Mbps minimum`, hint: `the uplink is too slow for the studies to arrive in time: check the line, the proxy, and upload.maxMbps / schedule${limit}`, ms: ms(started) });
+    else if (mbps >= MINIMUM_MBPS)
+      add({ name, status: 'warn', detail: `${detail}: below the recommended ${RECOMMENDED_MBPS} Mbps`, hint: `a faster uplink, or a higher upload.maxMbps / schedule limit${limit}`, ms: ms(started) });
+    else
+      add({
+        name,
+        status: 'fail',
+        detail: `${detail}: below the ${MINIMUM_MBPS} Mbps minimum`,
+        hint: `the uplink is too slow for the studies to arrive in time: check the line, the proxy, and upload.maxMbps / schedule${limit}`,
+        ms: ms(started),
+      });
     return mbps;
   } catch (err) {
     add({ name, status: 'skipped', detail: `skipped: the database is not reachable (${errorMessage(err)})`, ms: ms(started) });

@@ -94,15 +94,12 @@ async function initialiseCluster(cluster: Cluster, adminPassword: string, log: L
   giveToPostgres(passwordFile, cluster.account);
   log.info('initialising embedded PostgreSQL', { databaseDir: cluster.databaseDir });
   try {
-    const result = await pgTool(cluster, 'initdb', [
-      `--pgdata=${building}`,
-      `--username=${ADMIN_ROLE}`,
-      `--pwfile=${passwordFile}`,
-      '--auth=scram-sha-256',
-      '--encoding=UTF8',
-      '--locale=C',
-      '--no-instructions',
-    ], 300_000);
+    const result = await pgTool(
+      cluster,
+      'initdb',
+      [`--pgdata=${building}`, `--username=${ADMIN_ROLE}`, `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-instructions'],
+      300_000,
+    );
     if (result.code !== 0) throw new Error(`initdb of ${cluster.databaseDir} failed (exit ${result.code}): ${lastLines(result.output)}`);
   } finally {
     fs.rmSync(passwordFile, { force: true });
@@ -287,7 +284,9 @@ function rotateServerLog(cluster: Cluster): void {
 function assertReachableByPostgresUser(dataDir: string): void {
   for (let dir = path.resolve(dataDir); ; dir = path.dirname(dir)) {
     if (fs.existsSync(dir) && (fs.statSync(dir).mode & 0o001) === 0) {
-      throw new Error(`the embedded PostgreSQL runs as the 'postgres' user when the agent runs as root, and that user cannot enter ${dir}: put dataDir in a folder others may enter (for example /var/lib/dicom-gateway), or use database.url`);
+      throw new Error(
+        `the embedded PostgreSQL runs as the 'postgres' user when the agent runs as root, and that user cannot enter ${dir}: put dataDir in a folder others may enter (for example /var/lib/dicom-gateway), or use database.url`,
+      );
     }
     if (path.dirname(dir) === dir) return;
   }

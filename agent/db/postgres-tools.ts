@@ -100,7 +100,9 @@ export async function runPostgresTool(tool: PostgresTool, args: string[], option
     });
   });
   if (process.platform === 'win32' && code === STATUS_DLL_NOT_FOUND) {
-    throw new Error(`${executable} could not start: a DLL it needs is missing. PostgreSQL needs the Microsoft Visual C++ 2015-2022 x64 runtime (VCRUNTIME140.dll, VCRUNTIME140_1.dll, MSVCP140.dll): install it (see README, "Windows prerequisites")`);
+    throw new Error(
+      `${executable} could not start: a DLL it needs is missing. PostgreSQL needs the Microsoft Visual C++ 2015-2022 x64 runtime (VCRUNTIME140.dll, VCRUNTIME140_1.dll, MSVCP140.dll): install it (see README, "Windows prerequisites")`,
+    );
   }
   return { code, output: fs.readFileSync(options.outputFile, 'utf8').trim() };
 }

@@ -151,9 +151,7 @@ export function encodeAssociateRequest(request: AssociateRequest): Buffer {
 }
 
 /** Reads an A-ASSOCIATE-RQ PDU (whole PDU, header included). */
-export function parseAssociateRequest(
-  bytes: Buffer,
-): Required<Pick<AssociateRequest, 'calledAe' | 'callingAe' | 'maxPduLength'>> & {
+export function parseAssociateRequest(bytes: Buffer): Required<Pick<AssociateRequest, 'calledAe' | 'callingAe' | 'maxPduLength'>> & {
   contexts: Array<ProposedContext & { id: number }>;
   implementationClassUid?: string;
   implementationVersionName?: string;

@@ -49,5 +49,11 @@ export function formatReport(report: ThisPcReport): string {
   const widths = [0, 1].map((column) => Math.max(...rows.map((row) => row[column].length)));
   const line = (row: string[]) => `${row[0].padEnd(widths[0])}  ${row[1].padEnd(widths[1])}  ${row[2]}`.trimEnd();
   const counts = ['Pass', 'Warn', 'Fail', 'NotApplicable'].map((status) => `${report.results.filter((r) => r.Status === status).length} ${status}`);
-  return [line(rows[0]), line(widths.map((w) => '-'.repeat(w)).concat('------')), ...rows.slice(1).map(line), '', `${report.results.length} check${report.results.length === 1 ? '' : 's'}: ${counts.join(', ')}`].join('\n');
+  return [
+    line(rows[0]),
+    line(widths.map((w) => '-'.repeat(w)).concat('------')),
+    ...rows.slice(1).map(line),
+    '',
+    `${report.results.length} check${report.results.length === 1 ? '' : 's'}: ${counts.join(', ')}`,
+  ].join('\n');
 }

@@ -312,11 +312,15 @@ function parseResults(name: string, json: unknown): CheckResult[] {
   return json.map((item: unknown, index) => {
     const result = item as Partial<CheckResult> | null;
     const problem =
-      typeof result !== 'object' || result === null ? 'is not an object'
-      : typeof result.Name !== 'string' ? 'has no Name'
-      : typeof result.Status !== 'string' || !STATUSES.includes(result.Status) ? `has Status ${JSON.stringify(result.Status)}, not one of ${STATUSES.join(', ')}`
-      : typeof result.Detail !== 'string' ? 'has no Detail'
-      : undefined;
+      typeof result !== 'object' || result === null
+        ? 'is not an object'
+        : typeof result.Name !== 'string'
+          ? 'has no Name'
+          : typeof result.Status !== 'string' || !STATUSES.includes(result.Status)
+            ? `has Status ${JSON.stringify(result.Status)}, not one of ${STATUSES.join(', ')}`
+            : typeof result.Detail !== 'string'
+              ? 'has no Detail'
+              : undefined;
     if (problem) throw new PowerShellBridgeError(`${name} result ${index + 1} ${problem}: ${JSON.stringify(item)?.slice(0, 200)}`);
     return { ...result, Requirement: typeof result!.Requirement === 'string' ? result!.Requirement : '' } as CheckResult;
   });

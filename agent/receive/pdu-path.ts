@@ -151,7 +151,7 @@ function wrapSocket(this: NetworkInternals): void {
       const { type, length } = next;
       if (type < 1 || type > 7) return fail('protocol', `unknown PDU type ${type}`, AbortReason.UnrecognizedPdu);
       if (isScp && this.lastPduTime === undefined && type !== PduType.AssociateRequest) return fail('protocol', `first PDU is of type ${type}, not an association request`, AbortReason.UnexpectedPdu);
-      const limit = type === PduType.PData ? Math.max(Implementation.getMaxPduLength(), isScp ? 0 : this.association?.getMaxPduLength() ?? 0) : MAX_CONTROL_PDU_LENGTH;
+      const limit = type === PduType.PData ? Math.max(Implementation.getMaxPduLength(), isScp ? 0 : (this.association?.getMaxPduLength() ?? 0)) : MAX_CONTROL_PDU_LENGTH;
       if (length > limit) return fail('protocol', `PDU of type ${type} announces ${length} bytes, over the limit of ${limit}`, AbortReason.InvalidPduParameter);
       if (type === PduType.PData && this.association) {
         reader.take(6);
@@ -163,7 +163,7 @@ function wrapSocket(this: NetworkInternals): void {
       this.lastPduTime = Date.now();
       void this._processPdu(reader.take(length + 6));
     }
-    partialSince = reader.buffered > 0 || pData.inPdu ? partialSince ?? Date.now() : undefined;
+    partialSince = reader.buffered > 0 || pData.inPdu ? (partialSince ?? Date.now()) : undefined;
   });
   socket.on('error', (err: Error) => {
     this._reset();

@@ -41,7 +41,10 @@ export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; s
   const diskTimer = setInterval(() => {
     freeDiskBytes(deps.spoolDir).then(
       (free) => {
-        if (free < minFree !== diskLow) log[free < minFree ? 'error' : 'info'](free < minFree ? 'free disk below limits.minFreeDiskMb: new C-STOREs are refused with A700' : 'free disk back above limits.minFreeDiskMb', { freeMb: Math.round(free / 1048576) });
+        if (free < minFree !== diskLow)
+          log[free < minFree ? 'error' : 'info'](free < minFree ? 'free disk below limits.minFreeDiskMb: new C-STOREs are refused with A700' : 'free disk back above limits.minFreeDiskMb', {
+            freeMb: Math.round(free / 1048576),
+          });
         diskLow = free < minFree;
       },
       (err: unknown) => log.warn('cannot read free disk space', { error: errorMessage(err) }),
@@ -122,7 +125,8 @@ export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; s
 function listen(server: net.Server, port: number, host: string, what: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      const hint = err.code === 'EADDRINUSE' ? ' (another program uses this port: stop it or change the port in the configuration)' : err.code === 'EACCES' ? ' (not permitted to listen on this port)' : '';
+      const hint =
+        err.code === 'EADDRINUSE' ? ' (another program uses this port: stop it or change the port in the configuration)' : err.code === 'EACCES' ? ' (not permitted to listen on this port)' : '';
       reject(new Error(`cannot listen for ${what} on ${host}:${port}: ${err.message}${hint}`));
     });
     server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port));

@@ -38,15 +38,26 @@ export class StoreScp extends Scp {
   // `declare`, not class fields: a field initialiser would run after super() and clobber the library's state.
   declare association: associationTypes.Association | undefined;
   declare socket: net.Socket;
-  private declare context: ReceiveContext;
-  private declare stores: WeakMap<object, StoreInProgress>;
+  declare private context: ReceiveContext;
+  declare private stores: WeakMap<object, StoreInProgress>;
   /** The writer of the instance arriving now, until its last fragment; destroyed if the association dies first. */
-  private declare receiving: SpoolWriter | undefined;
+  declare private receiving: SpoolWriter | undefined;
   /** The next instance's temp file, opened while the current one arrives. */
-  private declare spareFile: Promise<TempFile> | undefined;
+  declare private spareFile: Promise<TempFile> | undefined;
   /** The peer's address as a support engineer would write it (read once: a closed socket forgets it). */
-  private declare peerAddress: string;
-  private declare stats: { associationId?: number; callingAe: string; calledAe: string; instances: number; bytes: number; failures: number; started: number; outcome?: AssociationOutcome; reason?: string; pending: Set<Promise<unknown>> };
+  declare private peerAddress: string;
+  declare private stats: {
+    associationId?: number;
+    callingAe: string;
+    calledAe: string;
+    instances: number;
+    bytes: number;
+    failures: number;
+    started: number;
+    outcome?: AssociationOutcome;
+    reason?: string;
+    pending: Set<Promise<unknown>>;
+  };
 
   constructor(socket: net.Socket, context: ReceiveContext) {
     super(socket, {
@@ -70,7 +81,6 @@ export class StoreScp extends Scp {
     });
   }
 
-
   override associationRequested(association: associationTypes.Association): void {
     this.association = association;
     const calledAe = normalizeReceivedAeTitle(association.getCalledAeTitle());
@@ -88,7 +98,12 @@ export class StoreScp extends Scp {
       return this.reject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.NoReasonGiven, `source address ${this.socket.remoteAddress} is not on the allow-list`);
     }
     if (!this.context.claimAssociationSlot(this)) {
-      return this.reject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.LocalLimitExceeded, `${config.limits.maxAssociations} associations already open (limits.maxAssociations)`);
+      return this.reject(
+        RejectResult.Transient,
+        RejectSource.ServiceProviderPresentation,
+        RejectReason.LocalLimitExceeded,
+        `${config.limits.maxAssociations} associations already open (limits.maxAssociations)`,
+      );
     }
 
     // The library keeps one request in flight: pipelined C-STOREs would corrupt its state.
@@ -159,14 +174,16 @@ export class StoreScp extends Scp {
       return;
     }
     this.track(
-      record(elements, this.stats.callingAe).then(
-        () => response.setStatus(Status.Success),
-        (err: unknown) => {
-          // Processing failure: the cloud keeps the report and sends it again.
-          this.context.log.warn('cannot record a storage commitment report', { callingAe: this.stats.callingAe, error: errorMessage(err) });
-          response.setStatus(Status.ProcessingFailure);
-        },
-      ).then(() => callback(response)),
+      record(elements, this.stats.callingAe)
+        .then(
+          () => response.setStatus(Status.Success),
+          (err: unknown) => {
+            // Processing failure: the cloud keeps the report and sends it again.
+            this.context.log.warn('cannot record a storage commitment report', { callingAe: this.stats.callingAe, error: errorMessage(err) });
+            response.setStatus(Status.ProcessingFailure);
+          },
+        )
+        .then(() => callback(response)),
     );
   }
 
@@ -216,7 +233,13 @@ export class StoreScp extends Scp {
         if (status !== Status.Success) {
           response.setErrorComment(reason.slice(0, 64));
           this.stats.failures++;
-          this.context.log.warn('C-STORE refused', { callingAe: this.stats.callingAe, peer: this.peerAddress, sopInstanceUid: request.getAffectedSopInstanceUid(), status: `0x${status.toString(16).toUpperCase()}`, reason });
+          this.context.log.warn('C-STORE refused', {
+            callingAe: this.stats.callingAe,
+            peer: this.peerAddress,
+            sopInstanceUid: request.getAffectedSopInstanceUid(),
+            status: `0x${status.toString(16).toUpperCase()}`,
+            reason,
+          });
         }
         callback(response);
       }),
@@ -280,7 +303,8 @@ export class StoreScp extends Scp {
       }
       const { outcome, obsoletePath } = recorded;
       if (obsoletePath) await fs.promises.rm(storedFilePath(this.context.spoolDir, 'spool', obsoletePath), { force: true });
-      if (outcome === 'corrected') this.context.log.info('instance corrected: resent with different bytes, the old copy was replaced', { sopInstanceUid: header.sopInstanceUid, callingAe: this.stats.callingAe });
+      if (outcome === 'corrected')
+        this.context.log.info('instance corrected: resent with different bytes, the old copy was replaced', { sopInstanceUid: header.sopInstanceUid, callingAe: this.stats.callingAe });
       this.stats.instances++;
       this.stats.bytes += spooled.datasetBytes;
       return { status: Status.Success, reason: '' };
@@ -325,7 +349,13 @@ export class StoreScp extends Scp {
     else this.context.log.warn('association ended', line);
     if (stats.associationId !== undefined) {
       await this.context.pool
-        .query('UPDATE associations SET ended_at = now(), instances = $2, bytes = $3, failures = $4, outcome = $5 WHERE id = $1', [stats.associationId, stats.instances, stats.bytes, stats.failures, outcome])
+        .query('UPDATE associations SET ended_at = now(), instances = $2, bytes = $3, failures = $4, outcome = $5 WHERE id = $1', [
+          stats.associationId,
+          stats.instances,
+          stats.bytes,
+          stats.failures,
+          outcome,
+        ])
         .catch((err: unknown) => this.context.log.warn('could not record the end of an association', { associationId: stats.associationId, error: errorMessage(err) }));
     }
   }

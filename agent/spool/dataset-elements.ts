@@ -99,7 +99,7 @@ export function sequenceItems(buf: Buffer, sequence: DatasetElement, implicit: b
   const items: DatasetElement[][] = [];
   // An undefined-length sequence ends with its 8-byte delimiter, which `end` includes.
   const end = sequence.undefinedLength ? sequence.end - 8 : sequence.end;
-  for (let pos = sequence.valueStart; pos + 8 <= end; ) {
+  for (let pos = sequence.valueStart; pos + 8 <= end;) {
     const tag = ((buf.readUInt16LE(pos) << 16) | buf.readUInt16LE(pos + 2)) >>> 0;
     const length = buf.readUInt32LE(pos + 4);
     if (tag !== ITEM) throw new Error(`expected an item at byte ${pos}, found ${tagText(tag)}`);
@@ -112,7 +112,7 @@ export function sequenceItems(buf: Buffer, sequence: DatasetElement, implicit: b
     const fields: DatasetElement[] = [];
     for (;;) {
       if (pos + 8 > end) throw new Error('item without delimiter');
-      if ((((buf.readUInt16LE(pos) << 16) | buf.readUInt16LE(pos + 2)) >>> 0) === ITEM_END) {
+      if (((buf.readUInt16LE(pos) << 16) | buf.readUInt16LE(pos + 2)) >>> 0 === ITEM_END) {
         pos += 8;
         break;
       }
@@ -133,7 +133,10 @@ export function tagText(tag: number): string {
 /** The value of an element as text, trailing padding removed. */
 export function textValue(buf: Buffer, element: DatasetElement | undefined): string | undefined {
   if (!element || element.undefinedLength) return undefined;
-  return buf.toString('latin1', element.valueStart, element.end).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  return buf
+    .toString('latin1', element.valueStart, element.end)
+    .replace(/[\0 ]+$/, '')
+    .replace(/^ +/, '');
 }
 
 /** The first value of a US element. */

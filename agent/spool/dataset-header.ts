@@ -178,7 +178,10 @@ export class DatasetHeaderReader {
     if (field) {
       if (length > 1024) return this.failed(`attribute ${tagName(tag)} has an implausible length ${length}`);
       if (buf.length - pos < headerLength + length) return 0;
-      this.header[field] = buf.toString('latin1', pos + headerLength, pos + headerLength + length).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+      this.header[field] = buf
+        .toString('latin1', pos + headerLength, pos + headerLength + length)
+        .replace(/[\0 ]+$/, '')
+        .replace(/^ +/, '');
       return headerLength + length;
     }
     this.skip = length;

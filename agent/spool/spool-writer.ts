@@ -170,7 +170,7 @@ export class SpoolWriter extends Writable {
   /** Writes every byte (looping over short writes, e.g. near a full disk); returns the error instead of throwing. */
   private writeAll(buffer: Buffer): Error | undefined {
     try {
-      for (let offset = 0; offset < buffer.length; ) offset += fs.writeSync(this.fd!, buffer, offset);
+      for (let offset = 0; offset < buffer.length;) offset += fs.writeSync(this.fd!, buffer, offset);
       return undefined;
     } catch (err) {
       return new Error(`cannot write spool file ${this.tempPath}: ${(err as Error).message}`);

@@ -77,12 +77,7 @@ const LOSSLESS_COMPRESSED = [
   '1.2.840.10008.1.2.5', // RLE Lossless
   TransferSyntax.DeflatedExplicitVRLittleEndian,
 ];
-const UNCOMPRESSED = [
-  TransferSyntax.ExplicitVRLittleEndian,
-  TransferSyntax.ImplicitVRLittleEndian,
-  TransferSyntax.ExplicitVRBigEndian,
-  TransferSyntax.EncapsulatedUncompressedExplicitVRLittleEndian,
-];
+const UNCOMPRESSED = [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian, TransferSyntax.ExplicitVRBigEndian, TransferSyntax.EncapsulatedUncompressedExplicitVRLittleEndian];
 
 /**
  * Picks the transfer syntax to accept from those a sender proposes for one presentation context:

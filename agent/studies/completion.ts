@@ -54,10 +54,9 @@ export async function finishDeliveredStudies(pool: Pool): Promise<Receipt[]> {
 
 /** The most recent receipts, newest first. */
 export async function recentReceipts(pool: Pool | ClientBase, limit = 10): Promise<Receipt[]> {
-  const { rows } = await pool.query<ReceiptRow>(
-    `SELECT study_uid, receipt_instances, receipt_bytes, receipt_sha256, done_at FROM studies WHERE done_at IS NOT NULL ORDER BY done_at DESC LIMIT $1`,
-    [limit],
-  );
+  const { rows } = await pool.query<ReceiptRow>(`SELECT study_uid, receipt_instances, receipt_bytes, receipt_sha256, done_at FROM studies WHERE done_at IS NOT NULL ORDER BY done_at DESC LIMIT $1`, [
+    limit,
+  ]);
   return rows.map(toReceipt);
 }
 

@@ -87,10 +87,9 @@ export async function recoverSpool(pool: Pool, spoolDir: string, log: Logger): P
 
   const missing = [...indexed].filter((relative) => !onDisk.has(relative));
   if (missing.length > 0) {
-    const marked = await pool.query<{ sop_instance_uid: string }>(
-      'UPDATE instances SET missing_since = now() WHERE spool_path = ANY($1) AND missing_since IS NULL RETURNING sop_instance_uid',
-      [missing],
-    );
+    const marked = await pool.query<{ sop_instance_uid: string }>('UPDATE instances SET missing_since = now() WHERE spool_path = ANY($1) AND missing_since IS NULL RETURNING sop_instance_uid', [
+      missing,
+    ]);
     report.rowsWithoutFiles = missing.length;
     log.error('SPOOL FILES MISSING: indexed instances have no file on disk (deleted or disk fault); they cannot be uploaded until the sender resends them', {
       count: missing.length,

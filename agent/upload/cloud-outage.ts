@@ -45,10 +45,9 @@ export class CloudOutageWatch {
 
   async refresh(): Promise<CloudOutage | undefined> {
     if (Date.now() - this.refreshedAt < REFRESH_MS) return this.cached;
-    const { rows } = await this.options.pool.query<{ since: Date; last_error: string; next_probe_at: Date }>(
-      'SELECT since, last_error, next_probe_at FROM upstream_outages WHERE upstream = $1',
-      [this.options.upstream],
-    );
+    const { rows } = await this.options.pool.query<{ since: Date; last_error: string; next_probe_at: Date }>('SELECT since, last_error, next_probe_at FROM upstream_outages WHERE upstream = $1', [
+      this.options.upstream,
+    ]);
     this.refreshedAt = Date.now();
     const before = this.cached;
     this.cached = rows[0] ? { since: rows[0].since, lastError: rows[0].last_error, nextProbeAt: rows[0].next_probe_at } : undefined;
@@ -66,7 +65,8 @@ export class CloudOutageWatch {
     );
     this.cached = { since: rows[0].since, lastError: error, nextProbeAt: rows[0].next_probe_at };
     this.refreshedAt = Date.now();
-    if (rows[0].started) this.options.log.warn('cloud unreachable: uploads wait, one check at a time until it answers', { upstream: this.options.upstream, error, probeSeconds: this.options.probeSeconds });
+    if (rows[0].started)
+      this.options.log.warn('cloud unreachable: uploads wait, one check at a time until it answers', { upstream: this.options.upstream, error, probeSeconds: this.options.probeSeconds });
   }
 
   /** Runs the probe if it is due and no one else (worker or agent) runs it; resolves when done or not due. */

@@ -7,12 +7,7 @@ import { describeFailureReason, type CommitmentReport } from './commitment-datas
  * before the N-ACTION goes out, so a report that arrives at once on another association finds its transaction.
  * Only the version that was sent is marked; returns the SOP Instance UIDs marked.
  */
-export async function recordCommitmentRequest(
-  pool: Pool,
-  owner: string,
-  transactionUid: string,
-  sent: Array<{ sopInstanceUid: string; datasetSha256: Buffer }>,
-): Promise<string[]> {
+export async function recordCommitmentRequest(pool: Pool, owner: string, transactionUid: string, sent: Array<{ sopInstanceUid: string; datasetSha256: Buffer }>): Promise<string[]> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -56,10 +51,11 @@ export async function recordCommitmentReport(pool: Pool, report: CommitmentRepor
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const known = await client.query(
-      'UPDATE storage_commitments SET reported_at = now(), committed = $2, failed = $3 WHERE transaction_uid = $1',
-      [report.transactionUid, report.committed.length, report.failed.length],
-    );
+    const known = await client.query('UPDATE storage_commitments SET reported_at = now(), committed = $2, failed = $3 WHERE transaction_uid = $1', [
+      report.transactionUid,
+      report.committed.length,
+      report.failed.length,
+    ]);
     const committed = await client.query(
       `UPDATE uploads SET state = 'done', committed_at = now()
         WHERE commitment_uid = $1 AND state = 'sent' AND sop_instance_uid = ANY($2)`,
@@ -124,5 +120,6 @@ export async function acceptCommitmentReport(pool: Pool, log: Logger, report: Co
     return;
   }
   log.info('storage commitment report', { transactionUid: report.transactionUid, via, committed: applied.committed, failed: applied.failed.length });
-  for (const f of applied.failed) log.warn(f.permanent ? 'instance not committed by the cloud; shown as failed' : 'instance not committed by the cloud; it will be sent again', { sopInstanceUid: f.sopInstanceUid, error: f.error });
+  for (const f of applied.failed)
+    log.warn(f.permanent ? 'instance not committed by the cloud; shown as failed' : 'instance not committed by the cloud; it will be sent again', { sopInstanceUid: f.sopInstanceUid, error: f.error });
 }

@@ -116,7 +116,8 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
     const { command } = message;
     let status: number = Status.Success;
     try {
-      if (command.AffectedSOPClassUID !== STORAGE_COMMITMENT_PUSH_MODEL || !message.dataset) throw new Error(`N-EVENT-REPORT for SOP class ${command.AffectedSOPClassUID} is not a storage commitment report`);
+      if (command.AffectedSOPClassUID !== STORAGE_COMMITMENT_PUSH_MODEL || !message.dataset)
+        throw new Error(`N-EVENT-REPORT for SOP class ${command.AffectedSOPClassUID} is not a storage commitment report`);
       const report = parseCommitmentReport(message.dataset);
       await options.onCommitmentReport?.(report);
     } catch {
@@ -196,7 +197,11 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
       // Orthanc accepts the SOP class from anyone but aborts the N-ACTION of a caller missing from its DicomModalities.
       if (actionSent && isDicomError(err, 'aborted')) {
         askCommitment = false;
-        return { requested: false, refused: true, error: `the cloud aborted the storage commitment request (${err.message}): ask the cloud provider to register this gateway (AE title, address, port) for Storage Commitment` };
+        return {
+          requested: false,
+          refused: true,
+          error: `the cloud aborted the storage commitment request (${err.message}): ask the cloud provider to register this gateway (AE title, address, port) for Storage Commitment`,
+        };
       }
       return { requested: false, refused: false, error: `storage commitment request to ${where} failed: ${errorMessage(err)}` };
     } finally {
@@ -239,7 +244,7 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
       // Even, so that every fragment but the last is even and the padded last one still fits.
       const room = association.maxPdvLength();
       const chunkSize = Math.max(room, Math.floor(READ_CHUNK / room) * room);
-      for (let offset = datasetStart; offset < size; ) {
+      for (let offset = datasetStart; offset < size;) {
         const length = Math.min(chunkSize, size - offset);
         const chunk = await file.read(offset, length);
         if (chunk.length < length) throw new SpoolFileError(`spool file ${instance.filePath} shrank while it was sent`, true);
@@ -300,8 +305,7 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
       if (current) {
         reused = true;
         if (i === 0) stats.associationsReused++;
-      }
-      else {
+      } else {
         // Propose the contexts of this and the following instances (at most 128).
         const pairs: Array<[string, string]> = [];
         const seen = new Set<string>();

@@ -8,7 +8,10 @@ export interface TunnelTarget {
 
 /** A connection to the cloud (or to the proxy) that could not be made; the message names the cause and the fix. */
 export class TunnelError extends Error {
-  constructor(message: string, readonly code: string) {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
     super(message);
     this.name = 'TunnelError';
   }
@@ -116,10 +119,7 @@ function connectThroughProxy(target: TunnelTarget, proxy: URL, timeoutMs: number
       socket.destroy();
       reject(err);
     };
-    const timer = setTimeout(
-      () => fail(new TunnelError(`timed out after ${seconds(timeoutMs)} opening a tunnel to ${where} through ${proxyName}`, 'ETIMEDOUT')),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => fail(new TunnelError(`timed out after ${seconds(timeoutMs)} opening a tunnel to ${where} through ${proxyName}`, 'ETIMEDOUT')), timeoutMs);
     let received = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
@@ -162,7 +162,7 @@ function connectThroughProxy(target: TunnelTarget, proxy: URL, timeoutMs: number
     socket.on('data', onData);
     const onError = (err: NodeJS.ErrnoException) => {
       const cause = err.code === 'ECONNREFUSED' ? `${proxyName} refused the connection (is the proxy address right, is it running?)` : `cannot connect to ${proxyName}: ${networkCause(err)}`;
-      fail(new TunnelError(cause, err.code === 'ECONNREFUSED' ? 'EPROXYREFUSED' : err.code ?? 'EPROXY'));
+      fail(new TunnelError(cause, err.code === 'ECONNREFUSED' ? 'EPROXYREFUSED' : (err.code ?? 'EPROXY')));
     };
     const onClose = () => fail(new TunnelError(`${proxyName} closed the connection before answering CONNECT ${where}`, 'EPROXYCLOSED'));
     socket.once('error', onError);

@@ -39,5 +39,15 @@ export function startUpload(config: GatewayConfig, pool: Pool, spoolDir: string,
   // A DICOM-TLS worker keeps its association across claims, so small claims cost little and spread a backlog over
   // every worker; a STOW-RS claim is one request, so it stays as large as upload.batchMaxInstances allows.
   const claimLimit = upstream.kind === 'dicom-tls' ? Math.ceil(config.upload.batchMaxInstances / config.upload.workers) : config.upload.batchMaxInstances;
-  return startUploader({ pool, upload: config.upload, claimLimit, spoolDir, spoolId, log, compressedDir, upstream: target, createTransport: () => createTransport({ ...config, upstream }, pacer, onCommitmentReport) });
+  return startUploader({
+    pool,
+    upload: config.upload,
+    claimLimit,
+    spoolDir,
+    spoolId,
+    log,
+    compressedDir,
+    upstream: target,
+    createTransport: () => createTransport({ ...config, upstream }, pacer, onCommitmentReport),
+  });
 }

@@ -153,16 +153,15 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
         const text = describeNetworkError(err);
         const code = (err as NodeJS.ErrnoException | undefined)?.code;
         // A server that refuses our client certificate after the handshake (TLS 1.3) may just close.
-        return code === 'ECONNRESET' && upstream.certFile && !req.reusedSocket
-          ? `${text} — a server that refuses the client certificate can close like this: check upstream.certFile/keyFile`
-          : text;
+        return code === 'ECONNRESET' && upstream.certFile && !req.reusedSocket ? `${text} — a server that refuses the client certificate can close like this: check upstream.certFile/keyFile` : text;
       };
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (responded || finished) return;
         // A kept-alive connection the server closed while idle: try once more on a fresh one.
         if (req.reusedSocket && !retried && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
           finished = true;
-          post(parts, true).then(resolve);
+          // post() never rejects: every failure is an outcome.
+          void post(parts, true).then(resolve);
           return;
         }
         finish(allTransient(err instanceof TunnelError ? `STOW-RS: ${err.message}` : `STOW-RS to ${where}: ${describeError(err)}`));
@@ -360,7 +359,11 @@ export function interpret(
   // earlier version and did not take this one (a retry of the same version may meet its own earlier success).
   const alreadyThere = (instance: OutgoingInstance) => {
     if (instance.corrected && instance.attempts <= 1) {
-      outcome.failed.push({ instance, error: `the cloud already holds an earlier version of this corrected instance and did not replace it (${httpStatus}) — ask the cloud provider to replace or delete it, then \`gateway retry\``, permanent: true });
+      outcome.failed.push({
+        instance,
+        error: `the cloud already holds an earlier version of this corrected instance and did not replace it (${httpStatus}) — ask the cloud provider to replace or delete it, then \`gateway retry\``,
+        permanent: true,
+      });
     } else {
       outcome.delivered.push(instance);
     }
@@ -374,7 +377,9 @@ export function interpret(
     // 400, 415, 422 ...: per instance when the answer says which, else the whole request, transient
     // (a configuration problem must not send instances to the failed state).
     if (!mentionsAny && status === 415) {
-      outcome.failed.push(...instances.map((instance) => ({ instance, error: `the cloud does not accept this content (${httpStatus})${bodyHint(body)}`, permanent: false, transferSyntaxRefused: true })));
+      outcome.failed.push(
+        ...instances.map((instance) => ({ instance, error: `the cloud does not accept this content (${httpStatus})${bodyHint(body)}`, permanent: false, transferSyntaxRefused: true })),
+      );
       return outcome;
     }
     if (!mentionsAny) return all(`the cloud refused the request (${httpStatus})${bodyHint(body)}`);
@@ -403,7 +408,13 @@ function classifyFailure(instance: OutgoingInstance, reason: number | undefined,
   if (reason === 0x0110) return { instance, error: `the cloud failed to process this instance (${hex}: processing failure), will retry`, permanent: false };
   if (reason >= 0xa700 && reason <= 0xa7ff) return { instance, error: `the cloud is out of resources (${hex}), will retry`, permanent: false };
   if (reason >= 0xa900 && reason <= 0xa9ff) return { instance, error: `the cloud refused this instance: data set does not match its SOP class (${hex})`, permanent: true };
-  if (reason === TRANSFER_SYNTAX_NOT_SUPPORTED) return { instance, error: `the cloud does not accept transfer syntax ${instance.transferSyntaxUid} (${hex}): add a compression rule that keeps this data as received`, permanent: true, transferSyntaxRefused: true };
+  if (reason === TRANSFER_SYNTAX_NOT_SUPPORTED)
+    return {
+      instance,
+      error: `the cloud does not accept transfer syntax ${instance.transferSyntaxUid} (${hex}): add a compression rule that keeps this data as received`,
+      permanent: true,
+      transferSyntaxRefused: true,
+    };
   if (reason >= 0xc000 && reason <= 0xcfff) return { instance, error: `the cloud refused this instance: cannot understand it (${hex})`, permanent: true };
   if (reason === 0x0122) return { instance, error: `the cloud refused this instance: SOP class not supported (${hex})`, permanent: true };
   if (reason === 0x0117) return { instance, error: `the cloud refused this instance: invalid object instance (${hex})`, permanent: true };

@@ -59,13 +59,7 @@ function distinguishedName(name: tls.Certificate | undefined): string | undefine
   return [cn, o].filter(Boolean).join(', ') || undefined;
 }
 
-const UNKNOWN_ISSUER = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-]);
+const UNKNOWN_ISSUER = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']);
 
 /** What went wrong in a TLS or connection failure, for code that chooses a hint by it. */
 export type TlsFailureKind =
@@ -99,7 +93,11 @@ export function tlsFailureKind(err: unknown): TlsFailureKind {
   if (code === 'CERT_REVOKED') return 'revoked';
   const alert = `${code} ${message}`.toLowerCase();
   if (/certificate.required|certificate_required/.test(alert)) return 'client-certificate-required';
-  if (/bad.certificate|bad_certificate|unknown.ca|unknown_ca|certificate.unknown|certificate_unknown|unsupported.certificate|certificate.expired|certificate_expired|certificate.revoked|access.denied/.test(alert)) {
+  if (
+    /bad.certificate|bad_certificate|unknown.ca|unknown_ca|certificate.unknown|certificate_unknown|unsupported.certificate|certificate.expired|certificate_expired|certificate.revoked|access.denied/.test(
+      alert,
+    )
+  ) {
     return 'client-certificate-refused';
   }
   if (/protocol.version|unsupported.protocol|no.protocols.available|version.too.low|tlsv1.alert.protocol/.test(alert)) return 'protocol-version';

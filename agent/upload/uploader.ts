@@ -108,7 +108,14 @@ export function startUploader(deps: UploaderDeps): Uploader {
             if (outage.current()) await sleep(OUTAGE_POLL_MS);
             continue;
           }
-          batch = await claimUploads(deps.pool, { owner: me, limit: deps.claimLimit, leaseSeconds: deps.upload.leaseSeconds, priorities: deps.upload.priorities, spoolId: deps.spoolId, awaitCompression: deps.compressedDir !== undefined });
+          batch = await claimUploads(deps.pool, {
+            owner: me,
+            limit: deps.claimLimit,
+            leaseSeconds: deps.upload.leaseSeconds,
+            priorities: deps.upload.priorities,
+            spoolId: deps.spoolId,
+            awaitCompression: deps.compressedDir !== undefined,
+          });
         } catch (err) {
           deps.log.warn('cannot claim uploads from the database', { error: (err as Error).message });
           await sleep(5000);
@@ -126,9 +133,17 @@ export function startUploader(deps: UploaderDeps): Uploader {
   };
 
   const sendBatch = async (transport: Transport, me: string, batch: ClaimedUpload[]) => {
-    const leaseTimer = setInterval(() => {
-      renewLease(deps.pool, me, batch.map((b) => b.sopInstanceUid), deps.upload.leaseSeconds).catch((err: Error) => deps.log.warn('cannot renew upload lease', { error: err.message }));
-    }, (deps.upload.leaseSeconds * 1000) / 3);
+    const leaseTimer = setInterval(
+      () => {
+        renewLease(
+          deps.pool,
+          me,
+          batch.map((b) => b.sopInstanceUid),
+          deps.upload.leaseSeconds,
+        ).catch((err: Error) => deps.log.warn('cannot renew upload lease', { error: err.message }));
+      },
+      (deps.upload.leaseSeconds * 1000) / 3,
+    );
     try {
       // A row naming a file the gateway would not name (an edited database) is refused, never opened.
       const unusable = (item: ClaimedUpload): string | undefined => {
@@ -154,7 +169,8 @@ export function startUploader(deps: UploaderDeps): Uploader {
         }
         const started = Date.now();
         const outcome = await transport.send(part);
-        const marked = outcome.commitmentAvailable && outcome.delivered.length > 0 ? await requestCommitment(transport, me, outcome.delivered, failed) : await markDelivered(deps.pool, me, outcome.delivered);
+        const marked =
+          outcome.commitmentAvailable && outcome.delivered.length > 0 ? await requestCommitment(transport, me, outcome.delivered, failed) : await markDelivered(deps.pool, me, outcome.delivered);
         const bytes = outcome.delivered.reduce((sum, item) => sum + item.fileBytes, 0);
         record(bytes);
         unreachable = outcome.unreachable;
@@ -194,10 +210,18 @@ export function startUploader(deps: UploaderDeps): Uploader {
    * A cloud that refuses the request does not commit: C-STORE success confirms. A request that failed on the way
    * adds the instances to `failed` (sent again after the backoff). Returns the instances the cloud stored.
    */
-  const requestCommitment = async (transport: Transport, me: string, delivered: OutgoingInstance[], failed: Array<{ sopInstanceUid: string; error: string; permanent: boolean }>): Promise<string[]> => {
+  const requestCommitment = async (
+    transport: Transport,
+    me: string,
+    delivered: OutgoingInstance[],
+    failed: Array<{ sopInstanceUid: string; error: string; permanent: boolean }>,
+  ): Promise<string[]> => {
     const transactionUid = newTransactionUid();
     const sent = await recordCommitmentRequest(deps.pool, me, transactionUid, delivered);
-    const result = await transport.requestCommitment!(transactionUid, delivered.filter((item) => sent.includes(item.sopInstanceUid)));
+    const result = await transport.requestCommitment!(
+      transactionUid,
+      delivered.filter((item) => sent.includes(item.sopInstanceUid)),
+    );
     if (result.requested) return sent;
     const withdrawn = await withdrawCommitment(deps.pool, me, transactionUid, result.refused ? 'confirmed' : 'retry', deps.upload.leaseSeconds);
     if (result.refused) {
@@ -235,12 +259,15 @@ export function startUploader(deps: UploaderDeps): Uploader {
 
   const workers = Array.from({ length: deps.upload.workers }, (_, i) => work(i + 1));
   // Commitment reports that never came (lost, or the cloud cannot reach our listener): send those instances again.
-  const commitTimer = setInterval(() => {
-    requeueUnreportedCommitments(deps.pool, deps.upload.commitTimeoutSeconds).then(
-      (count) => count > 0 && deps.log.warn('no storage commitment report in time: instances queued to be sent again', { instances: count, commitTimeoutSeconds: deps.upload.commitTimeoutSeconds }),
-      (err: Error) => deps.log.warn('cannot check storage commitments', { error: err.message }),
-    );
-  }, Math.min(60, deps.upload.commitTimeoutSeconds / 2) * 1000);
+  const commitTimer = setInterval(
+    () => {
+      requeueUnreportedCommitments(deps.pool, deps.upload.commitTimeoutSeconds).then(
+        (count) => count > 0 && deps.log.warn('no storage commitment report in time: instances queued to be sent again', { instances: count, commitTimeoutSeconds: deps.upload.commitTimeoutSeconds }),
+        (err: Error) => deps.log.warn('cannot check storage commitments', { error: err.message }),
+      );
+    },
+    Math.min(60, deps.upload.commitTimeoutSeconds / 2) * 1000,
+  );
   commitTimer.unref();
   return {
     pause() {

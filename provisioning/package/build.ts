@@ -89,7 +89,11 @@ async function bundle(): Promise<void> {
 
 function assetKeys(): string[] {
   return ASSET_DIRS.flatMap((dir) =>
-    fs.readdirSync(path.join(ROOT, dir)).filter((f) => fs.statSync(path.join(ROOT, dir, f)).isFile()).sort().map((f) => `${dir}/${f}`),
+    fs
+      .readdirSync(path.join(ROOT, dir))
+      .filter((f) => fs.statSync(path.join(ROOT, dir, f)).isFile())
+      .sort()
+      .map((f) => `${dir}/${f}`),
   );
 }
 
@@ -195,10 +199,13 @@ async function buildWindows(blob: string): Promise<void> {
 }
 
 function listFiles(dir: string, prefix = ''): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
-    return entry.isDirectory() ? listFiles(path.join(dir, entry.name), relative) : [relative];
-  }).sort();
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => {
+      const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
+      return entry.isDirectory() ? listFiles(path.join(dir, entry.name), relative) : [relative];
+    })
+    .sort();
 }
 
 function zipWindows(version: string): string {
@@ -227,7 +234,9 @@ async function main(): Promise<void> {
   // Written last: its time tells test/helpers/packaged.ts whether dist/ is newer than the sources.
   fs.writeFileSync(path.join(BUILD, 'built.json'), JSON.stringify({ version, node: process.version }));
   const size = (file: string) => `${(fs.statSync(file).size / 1048576).toFixed(1)} MiB`;
-  log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: linux-x64/gateway ${size(path.join(LINUX, 'gateway'))}, win-x64/gateway/gateway.exe ${size(path.join(WINDOWS, 'gateway', 'gateway.exe'))}, ${path.relative(ROOT, zipFile)} ${size(zipFile)}`);
+  log(
+    `done in ${((Date.now() - started) / 1000).toFixed(1)} s: linux-x64/gateway ${size(path.join(LINUX, 'gateway'))}, win-x64/gateway/gateway.exe ${size(path.join(WINDOWS, 'gateway', 'gateway.exe'))}, ${path.relative(ROOT, zipFile)} ${size(zipFile)}`,
+  );
 }
 
 main().catch((err) => {

@@ -76,9 +76,7 @@ async function gatewayOneThread(files: string[], codecs: Codecs, rules: Compress
 
 /** The agent's path: workers started once (as in a running agent), every file read, encoded, verified, written, fsynced. */
 async function gatewayPool(pool: CompressPool, files: string[], outDir: string): Promise<number> {
-  const results = await Promise.all(
-    files.map((file, i) => pool.run({ spoolFile: file, tempFile: path.join(outDir, `${i}.dcm`), facts: facts(fs.statSync(file).size), rules: DEFAULT_RULES })),
-  );
+  const results = await Promise.all(files.map((file, i) => pool.run({ spoolFile: file, tempFile: path.join(outDir, `${i}.dcm`), facts: facts(fs.statSync(file).size), rules: DEFAULT_RULES })));
   return results.reduce((sum, r) => sum + (r.outcome === 'compressed' ? r.fileBytes : NaN), 0);
 }
 
@@ -134,7 +132,10 @@ async function main(): Promise<void> {
     const pool = startCompressPool(Number(values.workers));
     const j2k: CompressionRule[] = [{ name: 'j2k', match: {}, action: 'lossless', codec: 'jpeg2000' }];
 
-    for (const [data, files] of [['CT 200x512x512 16-bit', ct], ['US 20x640x480 RGB', us]] as const) {
+    for (const [data, files] of [
+      ['CT 200x512x512 16-bit', ct],
+      ['US 20x640x480 RGB', us],
+    ] as const) {
       const original = files.reduce((sum, f) => sum + fs.statSync(f).size, 0);
       const row = (method: string, bytes: number, seconds: number, privateTagsKept?: boolean) => {
         rows.push({ data, method, ratio: original / bytes, mbPerSecond: original / 1e6 / seconds, privateTagsKept });

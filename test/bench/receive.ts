@@ -46,9 +46,21 @@ interface Row {
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
-    options: { runs: { type: 'string', default: '3' }, slices: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '4,8' }, 'cpu-prof': { type: 'boolean', default: false }, compression: { type: 'boolean', default: false } },
+    options: {
+      runs: { type: 'string', default: '3' },
+      slices: { type: 'string', default: '200' },
+      concurrency: { type: 'string', default: '4,8' },
+      'cpu-prof': { type: 'boolean', default: false },
+      compression: { type: 'boolean', default: false },
+    },
   });
-  return { runs: Math.max(1, Number(values.runs)), slices: Number(values.slices), concurrency: values.concurrency!.split(',').filter(Boolean).map(Number), cpuProf: values['cpu-prof']!, compression: values.compression! };
+  return {
+    runs: Math.max(1, Number(values.runs)),
+    slices: Number(values.slices),
+    concurrency: values.concurrency!.split(',').filter(Boolean).map(Number),
+    cpuProf: values['cpu-prof']!,
+    compression: values.compression!,
+  };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
@@ -76,8 +88,14 @@ async function newDatabase(): Promise<string> {
   return url;
 }
 
-
-async function gatewayRun(root: string, files: string[], warmUp: string[], parts: number, profileDir: string | undefined, compression: boolean): Promise<{ seconds: number; peakRss: number; cpuMsPerInstance: number; window: [number, number] }> {
+async function gatewayRun(
+  root: string,
+  files: string[],
+  warmUp: string[],
+  parts: number,
+  profileDir: string | undefined,
+  compression: boolean,
+): Promise<{ seconds: number; peakRss: number; cpuMsPerInstance: number; window: [number, number] }> {
   const dataDir = fs.mkdtempSync(path.join(root, 'gateway-'));
   const database = await newDatabase();
   const gateway = await startGateway({
@@ -104,7 +122,10 @@ async function gatewayRun(root: string, files: string[], warmUp: string[], parts
 
 /** CPU time (user + system) a process has used so far: unlike wall time, barely moved by other load on the machine. */
 function cpuSeconds(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = fs
+    .readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
@@ -153,7 +174,19 @@ async function durableFloor(root: string, files: string[]): Promise<{ fsync: num
       const written = performance.now();
       const hash = crypto.createHash('sha256').update(bytes).digest();
       const [prepared] = await Promise.all([
-        prepareInstanceRecord(pool, { sopInstanceUid: `2.25.${i + 1}`, seriesUid: '2.25.0.1', studyUid: '2.25.0.2', modality: 'CT', sopClassUid: '1.2.840.10008.5.1.4.1.1.2', transferSyntaxUid: '1.2.840.10008.1.2.1', spoolPath: `floor/${i}.dcm`, fileBytes: bytes.length, datasetSha256: hash, callingAe: 'BENCH', associationId: undefined }),
+        prepareInstanceRecord(pool, {
+          sopInstanceUid: `2.25.${i + 1}`,
+          seriesUid: '2.25.0.1',
+          studyUid: '2.25.0.2',
+          modality: 'CT',
+          sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+          transferSyntaxUid: '1.2.840.10008.1.2.1',
+          spoolPath: `floor/${i}.dcm`,
+          fileBytes: bytes.length,
+          datasetSha256: hash,
+          callingAe: 'BENCH',
+          associationId: undefined,
+        }),
         fsync(fd).finally(() => fs.closeSync(fd)),
       ]);
       const synced = performance.now();
@@ -263,7 +296,9 @@ async function main(): Promise<void> {
     // The fixtures' own writeback must not compete with the first run.
     spawnSync('sync');
     const totalBytes = series.files.reduce((sum, file) => sum + fs.statSync(file).size, 0);
-    console.log(`${series.files.length} CT files, ${(totalBytes / 1e6).toFixed(1)} MB; ${options.runs} runs each, gateway and storescp alternately, each after an untimed warm-up series; compression ${options.compression ? 'on' : 'off'}; temp dir ${root}`);
+    console.log(
+      `${series.files.length} CT files, ${(totalBytes / 1e6).toFixed(1)} MB; ${options.runs} runs each, gateway and storescp alternately, each after an untimed warm-up series; compression ${options.compression ? 'on' : 'off'}; temp dir ${root}`,
+    );
 
     const rows: Row[] = [];
     const profiles: string[] = [];
@@ -285,7 +320,9 @@ async function main(): Promise<void> {
         row.cpuMsPerInstance.push(gateway.cpuMsPerInstance);
         row.storescpSeconds.push(storescp);
         const rate = (seconds: number) => (totalBytes / 1e6 / seconds).toFixed(1);
-        console.log(`  ${associations} assoc run ${run + 1}: gateway ${gateway.seconds.toFixed(2)} s (${rate(gateway.seconds)} MB/s, CPU ${gateway.cpuMsPerInstance.toFixed(2)} ms/instance, peak RSS ${(gateway.peakRss / 1048576).toFixed(0)} MiB), storescp ${storescp.toFixed(2)} s (${rate(storescp)} MB/s)`);
+        console.log(
+          `  ${associations} assoc run ${run + 1}: gateway ${gateway.seconds.toFixed(2)} s (${rate(gateway.seconds)} MB/s, CPU ${gateway.cpuMsPerInstance.toFixed(2)} ms/instance, peak RSS ${(gateway.peakRss / 1048576).toFixed(0)} MiB), storescp ${storescp.toFixed(2)} s (${rate(storescp)} MB/s)`,
+        );
       }
       rows.push(row);
     }
@@ -296,11 +333,15 @@ async function main(): Promise<void> {
     for (const row of rows) {
       const gateway = mbps(median(row.gatewaySeconds));
       const storescp = mbps(median(row.storescpSeconds));
-      console.log(`${String(row.associations).padStart(12)}  ${gateway.toFixed(1).padStart(12)}  ${storescp.toFixed(1).padStart(13)}  ${(gateway / storescp).toFixed(2).padStart(5)}  ${median(row.cpuMsPerInstance).toFixed(2).padStart(22)}  ${(Math.max(...row.peakRssBytes) / 1048576).toFixed(0).padStart(12)} MiB`);
+      console.log(
+        `${String(row.associations).padStart(12)}  ${gateway.toFixed(1).padStart(12)}  ${storescp.toFixed(1).padStart(13)}  ${(gateway / storescp).toFixed(2).padStart(5)}  ${median(row.cpuMsPerInstance).toFixed(2).padStart(22)}  ${(Math.max(...row.peakRssBytes) / 1048576).toFixed(0).padStart(12)} MiB`,
+      );
     }
     const floor = await durableFloor(root, series.files);
     const ceiling = mbps((series.files.length * (floor.fsync + floor.placeAndCommit)) / 1000);
-    console.log(`\nDurable acknowledgement alone on this disk, no network: fsync ${floor.fsync.toFixed(2)} ms (rows written meanwhile), then rename, folder fsync and commit ${floor.placeAndCommit.toFixed(2)} ms per instance;`);
+    console.log(
+      `\nDurable acknowledgement alone on this disk, no network: fsync ${floor.fsync.toFixed(2)} ms (rows written meanwhile), then rename, folder fsync and commit ${floor.placeAndCommit.toFixed(2)} ms per instance;`,
+    );
     console.log(`on one association these alone allow at most ${ceiling.toFixed(0)} MB/s (${(ceiling / mbps(median(rows[0].storescpSeconds))).toFixed(2)}x storescp).`);
     if (options.cpuProf) summariseProfiles(profiles, windows);
   } finally {

@@ -118,7 +118,9 @@ async function main(): Promise<void> {
       const wineConfig = path.join(folder, 'wine.json');
       writeConfig(wineConfig, port, winePath(path.join(folder, 'wine-data')), await createTestDatabase());
       await timeToFirstAssociation(WINDOWS_EXE, winePath(wineConfig), port, path.join(folder, 'wine-first.log'), true);
-      await series('gateway.exe under Wine, external PostgreSQL (Wine adds its own start-up)', runs, () => timeToFirstAssociation(WINDOWS_EXE, winePath(wineConfig), port, path.join(folder, 'wine.log'), true));
+      await series('gateway.exe under Wine, external PostgreSQL (Wine adds its own start-up)', runs, () =>
+        timeToFirstAssociation(WINDOWS_EXE, winePath(wineConfig), port, path.join(folder, 'wine.log'), true),
+      );
     } else {
       console.log('(set TEST_DATABASE_URL to also time an external PostgreSQL and gateway.exe under Wine)');
     }

@@ -265,7 +265,6 @@ async function startLink(targetPort: number, mbps: number): Promise<Link> {
 
 const databases: string[] = [];
 
-
 interface BacklogResult {
   /** First byte on the link to the last instance marked done. */
   seconds: number;
@@ -278,7 +277,14 @@ interface BacklogResult {
  * Receives the files into an agent with no upstream (all queued), stops it, configures `upstream` (pointed at a link
  * to targetPort) and upload.workers, starts it again and waits until every instance is done.
  */
-async function agentBacklog(root: string, files: string[], target: { port: number; upstream: (linkPort: number) => Record<string, unknown> }, linkMbps: number, workers: number, timeoutMs: number): Promise<BacklogResult> {
+async function agentBacklog(
+  root: string,
+  files: string[],
+  target: { port: number; upstream: (linkPort: number) => Record<string, unknown> },
+  linkMbps: number,
+  workers: number,
+  timeoutMs: number,
+): Promise<BacklogResult> {
   const dataDir = fs.mkdtempSync(path.join(root, 'agent-'));
   const database = await createTestDatabase();
   databases.push(database);
@@ -314,7 +320,8 @@ async function agentBacklog(root: string, files: string[], target: { port: numbe
           const end = row.last!;
           return { seconds: (end - (link.firstByteAt ?? ready)) / 1000, readySeconds: (end - ready) / 1000, linkBytes: link.bytes };
         }
-        if (Date.now() > deadline) throw new Error(`only ${row.done} of ${files.length} uploads done after ${timeoutMs / 1000} s (last error: ${row.error}); agent output:\n${gateway.output().slice(-3000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`only ${row.done} of ${files.length} uploads done after ${timeoutMs / 1000} s (last error: ${row.error}); agent output:\n${gateway.output().slice(-3000)}`);
         await sleep(100);
       }
     } finally {
@@ -407,13 +414,24 @@ function writeMultipartBody(file: string, files: string[]): string {
 
 async function curlPost(url: string, caFile: string, bodyFile: string, boundary: string): Promise<number> {
   const args = [
-    '-sS', '--cacert', caFile, '-o', '/dev/null', '-w', '%{http_code} %{time_total}',
-    '-H', 'Authorization: Bearer t',
-    '-H', `Content-Type: multipart/related; type="application/dicom"; boundary=${boundary}`,
-    '-H', 'Accept: application/dicom+json',
+    '-sS',
+    '--cacert',
+    caFile,
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code} %{time_total}',
+    '-H',
+    'Authorization: Bearer t',
+    '-H',
+    `Content-Type: multipart/related; type="application/dicom"; boundary=${boundary}`,
+    '-H',
+    'Accept: application/dicom+json',
     // No "Expect: 100-continue" round trip (the transport does not wait for one either).
-    '-H', 'Expect:',
-    '--data-binary', `@${bodyFile}`,
+    '-H',
+    'Expect:',
+    '--data-binary',
+    `@${bodyFile}`,
     `${url}/studies`,
   ];
   const result = await withTimeout(
@@ -458,7 +476,9 @@ async function main(): Promise<void> {
     const mb = totalBytes / 1e6;
     const rate = (seconds: number) => mb / seconds;
     spawnSync('sync');
-    log(`${files.length} CT files, ${mb.toFixed(1)} MB (${((totalBytes * 8) / 1e6).toFixed(0)} Mbit); ${options.runs} runs each; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}); node ${process.version}; temp dir ${root}`);
+    log(
+      `${files.length} CT files, ${mb.toFixed(1)} MB (${((totalBytes * 8) / 1e6).toFixed(0)} Mbit); ${options.runs} runs each; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}); node ${process.version}; temp dir ${root}`,
+    );
     const table: string[] = [];
 
     if (options.only.has('a')) {
@@ -469,7 +489,10 @@ async function main(): Promise<void> {
         const storeDir = fs.mkdtempSync(path.join(root, 'stow-'));
         const sim = await startStowRsSimulator({ pki: pki as Parameters<typeof startStowRsSimulator>[0]['pki'], storeDir, token: 't', throttleMbps });
         try {
-          const result = await run({ port: sim.port, upstream: (linkPort) => ({ kind: 'stow-rs', url: `https://localhost:${linkPort}/dicom-web`, caFile: pki.caFile, token: 't', storageCommitment: false }) });
+          const result = await run({
+            port: sim.port,
+            upstream: (linkPort) => ({ kind: 'stow-rs', url: `https://localhost:${linkPort}/dicom-web`, caFile: pki.caFile, token: 't', storageCommitment: false }),
+          });
           const kept = fs.readdirSync(storeDir).length;
           if (kept !== files.length) throw new Error(`the simulator kept ${kept} instances, expected ${files.length}`);
           return result;
@@ -487,8 +510,18 @@ async function main(): Promise<void> {
         const result = await stowTarget(variant.simMbps, (target) => agentBacklog(root, files, target, variant.linkMbps, variant.workers, timeoutMs));
         const utilization = (totalBytes * 8) / result.seconds / (LINK_MBPS * 1e6);
         const overhead = result.linkBytes / totalBytes - 1;
-        log(`  ${variant.label}: ${result.seconds.toFixed(1)} s first byte to last done (${result.readySeconds.toFixed(1)} s from "agent ready"; ideal ${idealSeconds.toFixed(1)} s), link bytes +${(overhead * 100).toFixed(2)}% over file bytes (TLS, HTTP)`);
-        table.push(row(`(a) ${variant.label}`, `${(rate(result.seconds) * 8).toFixed(2)} Mbit/s`, `${(utilization * 100).toFixed(1)}% utilization`, `>= ${UTILIZATION_TARGET * 100}%`, utilization >= UTILIZATION_TARGET));
+        log(
+          `  ${variant.label}: ${result.seconds.toFixed(1)} s first byte to last done (${result.readySeconds.toFixed(1)} s from "agent ready"; ideal ${idealSeconds.toFixed(1)} s), link bytes +${(overhead * 100).toFixed(2)}% over file bytes (TLS, HTTP)`,
+        );
+        table.push(
+          row(
+            `(a) ${variant.label}`,
+            `${(rate(result.seconds) * 8).toFixed(2)} Mbit/s`,
+            `${(utilization * 100).toFixed(1)}% utilization`,
+            `>= ${UTILIZATION_TARGET * 100}%`,
+            utilization >= UTILIZATION_TARGET,
+          ),
+        );
       }
     }
 
@@ -500,12 +533,36 @@ async function main(): Promise<void> {
       ];
       // The agent is a long-running process: one untimed send first, so the transport's code is compiled (JIT) as
       // it is in an agent that has been running for a while (storescu is native code).
-      await withDicomTlsSim(pkiDir, files.length, (port) => sendThrough(createDicomTlsTransport(dicomTlsUpstream(pki, port, 'CLOUDSIM'), 'BENCH', createPacer(() => 0)), instances, BATCH));
+      await withDicomTlsSim(pkiDir, files.length, (port) =>
+        sendThrough(
+          createDicomTlsTransport(
+            dicomTlsUpstream(pki, port, 'CLOUDSIM'),
+            'BENCH',
+            createPacer(() => 0),
+          ),
+          instances,
+          BATCH,
+        ),
+      );
       for (const peer of peers) {
         const gateway: number[] = [];
         const storescu: number[] = [];
         for (let run = 0; run < options.runs; run++) {
-          const g = await peer.run((port, ae) => withTimeout(sendThrough(createDicomTlsTransport(dicomTlsUpstream(pki, port, ae), 'BENCH', createPacer(() => 0)), instances, BATCH), 600000, 'DICOM-TLS transport'));
+          const g = await peer.run((port, ae) =>
+            withTimeout(
+              sendThrough(
+                createDicomTlsTransport(
+                  dicomTlsUpstream(pki, port, ae),
+                  'BENCH',
+                  createPacer(() => 0),
+                ),
+                instances,
+                BATCH,
+              ),
+              600000,
+              'DICOM-TLS transport',
+            ),
+          );
           spawnSync('sync');
           const s = await peer.run((port, ae) => storescuTls(pki, port, ae, files));
           spawnSync('sync');
@@ -514,7 +571,15 @@ async function main(): Promise<void> {
           log(`  ${peer.name} run ${run + 1}: transport ${g.toFixed(2)} s (${rate(g).toFixed(1)} MB/s), storescu ${s.toFixed(2)} s (${rate(s).toFixed(1)} MB/s)`);
         }
         const ratio = rate(median(gateway)) / rate(median(storescu));
-        table.push(row(`(b) DICOM-TLS transport -> ${peer.name}`, `${rate(median(gateway)).toFixed(1)} vs ${rate(median(storescu)).toFixed(1)} MB/s`, `ratio ${ratio.toFixed(2)}`, `>= ${RATIO_TARGET.toFixed(1)}`, ratio >= RATIO_TARGET));
+        table.push(
+          row(
+            `(b) DICOM-TLS transport -> ${peer.name}`,
+            `${rate(median(gateway)).toFixed(1)} vs ${rate(median(storescu)).toFixed(1)} MB/s`,
+            `ratio ${ratio.toFixed(2)}`,
+            `>= ${RATIO_TARGET.toFixed(1)}`,
+            ratio >= RATIO_TARGET,
+          ),
+        );
       }
       if (options.agentTls) {
         // Alternately in each run: storescu +tls, then the agent with each worker count, each to a fresh Orthanc.
@@ -539,7 +604,15 @@ async function main(): Promise<void> {
         for (const workers of options.workers) {
           const agentRate = rate(median(agent.get(workers)!));
           const ratio = agentRate / storescuOrthanc;
-          table.push(row(`(b) full agent, workers ${workers} -> Orthanc`, `${agentRate.toFixed(1)} vs ${storescuOrthanc.toFixed(1)} MB/s`, `ratio ${ratio.toFixed(2)}`, `>= ${RATIO_TARGET.toFixed(1)}`, ratio >= RATIO_TARGET));
+          table.push(
+            row(
+              `(b) full agent, workers ${workers} -> Orthanc`,
+              `${agentRate.toFixed(1)} vs ${storescuOrthanc.toFixed(1)} MB/s`,
+              `ratio ${ratio.toFixed(2)}`,
+              `>= ${RATIO_TARGET.toFixed(1)}`,
+              ratio >= RATIO_TARGET,
+            ),
+          );
         }
       }
     }
@@ -549,15 +622,18 @@ async function main(): Promise<void> {
       const bodyFile = path.join(root, 'body.multipart');
       const boundary = writeMultipartBody(bodyFile, files);
       spawnSync('sync');
-      const stowTransport = (url: string) => createStowRsTransport({ kind: 'stow-rs', url, caFile: pki.caFile, token: 't', storageCommitment: false }, createPacer(() => 0), { batchMaxBytes: 1024 ** 3 });
+      const stowTransport = (url: string) =>
+        createStowRsTransport(
+          { kind: 'stow-rs', url, caFile: pki.caFile, token: 't', storageCommitment: false },
+          createPacer(() => 0),
+          { batchMaxBytes: 1024 ** 3 },
+        );
       // One untimed send first (JIT warm, as in a running agent; curl is native code).
       await withStowSim(root, pkiDir, files.length, (url) => sendThrough(stowTransport(url), instances, instances.length));
       const gateway: number[] = [];
       const curl: number[] = [];
       for (let run = 0; run < options.runs; run++) {
-        const g = await withStowSim(root, pkiDir, files.length, (url) =>
-          withTimeout(sendThrough(stowTransport(url), instances, instances.length), 600000, 'STOW-RS transport'),
-        );
+        const g = await withStowSim(root, pkiDir, files.length, (url) => withTimeout(sendThrough(stowTransport(url), instances, instances.length), 600000, 'STOW-RS transport'));
         spawnSync('sync');
         const c = await withStowSim(root, pkiDir, files.length, (url) => curlPost(url, pki.caFile, bodyFile, boundary));
         spawnSync('sync');
@@ -566,7 +642,15 @@ async function main(): Promise<void> {
         log(`  run ${run + 1}: transport ${g.toFixed(2)} s (${rate(g).toFixed(1)} MB/s), curl ${c.toFixed(2)} s (${rate(c).toFixed(1)} MB/s)`);
       }
       const ratio = rate(median(gateway)) / rate(median(curl));
-      table.push(row('(c) STOW-RS transport -> simulator', `${rate(median(gateway)).toFixed(1)} vs ${rate(median(curl)).toFixed(1)} MB/s`, `ratio ${ratio.toFixed(2)}`, `>= ${RATIO_TARGET.toFixed(1)}`, ratio >= RATIO_TARGET));
+      table.push(
+        row(
+          '(c) STOW-RS transport -> simulator',
+          `${rate(median(gateway)).toFixed(1)} vs ${rate(median(curl)).toFixed(1)} MB/s`,
+          `ratio ${ratio.toFixed(2)}`,
+          `>= ${RATIO_TARGET.toFixed(1)}`,
+          ratio >= RATIO_TARGET,
+        ),
+      );
     }
 
     if (options.only.has('d')) {
@@ -575,7 +659,15 @@ async function main(): Promise<void> {
       for (const outageSeconds of options.outages) {
         const result = await outageReturn(root, cloudPki, files.slice(0, 30), outageSeconds);
         log(`  outage ${outageSeconds} s (${result.probes} probes): first instance ${result.firstSeconds.toFixed(1)} s, last ${result.lastSeconds.toFixed(1)} s after the cloud's return`);
-        table.push(row(`(d) outage ${outageSeconds} s: return -> last delivered`, `first ${result.firstSeconds.toFixed(1)} s, last ${result.lastSeconds.toFixed(1)} s`, `${result.probes} probes`, '<= 20 s', result.lastSeconds <= 20));
+        table.push(
+          row(
+            `(d) outage ${outageSeconds} s: return -> last delivered`,
+            `first ${result.firstSeconds.toFixed(1)} s, last ${result.lastSeconds.toFixed(1)} s`,
+            `${result.probes} probes`,
+            '<= 20 s',
+            result.lastSeconds <= 20,
+          ),
+        );
       }
     }
 
@@ -598,7 +690,18 @@ async function outageReturn(root: string, pki: CloudPki, files: string[], outage
     dataDir: fs.mkdtempSync(path.join(root, 'outage-')),
     database: databaseUrl,
     aeTitle: 'OUTAGEGW',
-    config: { upstream: { kind: 'dicom-tls', host: 'localhost', port: cloudPort, calledAeTitle: 'CLOUDPACS', caFile: pki.caFile, certFile: pki.clientCertFile, keyFile: pki.clientKeyFile, storageCommitment: false } },
+    config: {
+      upstream: {
+        kind: 'dicom-tls',
+        host: 'localhost',
+        port: cloudPort,
+        calledAeTitle: 'CLOUDPACS',
+        caFile: pki.caFile,
+        certFile: pki.clientCertFile,
+        keyFile: pki.clientKeyFile,
+        storageCommitment: false,
+      },
+    },
   });
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   let cloud: Awaited<ReturnType<typeof startDicomTlsScp>> | undefined;

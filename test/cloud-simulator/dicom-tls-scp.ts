@@ -6,7 +6,18 @@ import type net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { CommandField, DataSetType, encodeCommand, parseCommandSet } from '../../agent/dicom/command';
-import { A_RELEASE_RP, ContextResult, PduType, encodeAbort, encodeAssociateAccept, encodeAssociateReject, pDataPdu, parseAssociateRequest, parsePData, type ContextAnswer } from '../../agent/dicom/pdu';
+import {
+  A_RELEASE_RP,
+  ContextResult,
+  PduType,
+  encodeAbort,
+  encodeAssociateAccept,
+  encodeAssociateReject,
+  pDataPdu,
+  parseAssociateRequest,
+  parsePData,
+  type ContextAnswer,
+} from '../../agent/dicom/pdu';
 import { PduReader } from '../../agent/dicom/pdu-reader';
 import { STORAGE_COMMITMENT_PUSH_MODEL, STORAGE_COMMITMENT_SOP_INSTANCE } from '../../agent/dicom/uids';
 import { encodeCommitmentDataset, parseCommitmentReport, type SopReference } from '../../agent/upload/commitment-dataset';
@@ -196,8 +207,7 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
         if (pdv.command) {
           command.push(value);
           if (pdv.last) lastCommand = true;
-        }
-        else {
+        } else {
           data.push(value);
           dataBytes += value.length;
           if (pdv.last) lastData = true;
@@ -219,7 +229,20 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
       if (lastCommand && commandSet.CommandField === CommandField.CEchoRq) {
         // Verification: how a gateway checks that the cloud is back.
         command = [];
-        socket.write(pDataPdu(contextId, encodeCommand({ AffectedSOPClassUID: commandSet.AffectedSOPClassUID, CommandField: CommandField.CEchoRsp, MessageIDBeingRespondedTo: commandSet.MessageID ?? 0, CommandDataSetType: DataSetType.Absent, Status: 0 }), true, true));
+        socket.write(
+          pDataPdu(
+            contextId,
+            encodeCommand({
+              AffectedSOPClassUID: commandSet.AffectedSOPClassUID,
+              CommandField: CommandField.CEchoRsp,
+              MessageIDBeingRespondedTo: commandSet.MessageID ?? 0,
+              CommandDataSetType: DataSetType.Absent,
+              Status: 0,
+            }),
+            true,
+            true,
+          ),
+        );
         return;
       }
       if (!lastData) return;

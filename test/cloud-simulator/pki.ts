@@ -27,11 +27,26 @@ export function makeCloudPki(dir: string): CloudPki {
   const pki = makeTestPki(dir);
   const file = (name: string) => path.join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  const request = (name: string, subject: string) =>
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`));
+  const request = (name: string, subject: string) => openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`));
   const sign = (name: string, ca: string, extensions: string) => {
     fs.writeFileSync(file(`${name}.ext`), extensions);
-    openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file(`${ca}.crt`), '-CAkey', file(`${ca}.key`), '-CAcreateserial', '-days', '2', '-extfile', file(`${name}.ext`), '-out', file(`${name}.crt`));
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      file(`${name}.csr`),
+      '-CA',
+      file(`${ca}.crt`),
+      '-CAkey',
+      file(`${ca}.key`),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      file(`${name}.ext`),
+      '-out',
+      file(`${name}.crt`),
+    );
   };
 
   request('wrong-host', '/CN=elsewhere.example');
@@ -60,8 +75,27 @@ export function makeCloudPki(dir: string): CloudPki {
       '',
     ].join('\n'),
   );
-  openssl('ca', '-batch', '-notext', '-config', file('ca.cnf'), '-cert', file('ca.crt'), '-keyfile', file('ca.key'), '-in', file('expired.csr'), '-out', file('expired.crt'),
-    '-startdate', '20200101000000Z', '-enddate', '20200201000000Z', '-extfile', file('expired.ext'));
+  openssl(
+    'ca',
+    '-batch',
+    '-notext',
+    '-config',
+    file('ca.cnf'),
+    '-cert',
+    file('ca.crt'),
+    '-keyfile',
+    file('ca.key'),
+    '-in',
+    file('expired.csr'),
+    '-out',
+    file('expired.crt'),
+    '-startdate',
+    '20200101000000Z',
+    '-enddate',
+    '20200201000000Z',
+    '-extfile',
+    file('expired.ext'),
+  );
 
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=Intercepting Proxy CA', '-keyout', file('rogue-ca.key'), '-out', file('rogue-ca.crt'));
   request('rogue-server', '/CN=localhost');

@@ -179,11 +179,15 @@ export async function startStowRsSimulator(options: StowRsOptionsInput): Promise
     }
     const chunks: Buffer[] = [];
     const fault = s.fault;
-    await readThrottled(req, () => s.throttleMbps ?? 0, (chunk) => {
-      record.bodyBytes += chunk.length;
-      chunks.push(chunk);
-      if (fault?.kind === 'reset-after-bytes' && record.bodyBytes >= fault.bytes && !req.socket.destroyed) resetConnection(req.socket as tls.TLSSocket);
-    });
+    await readThrottled(
+      req,
+      () => s.throttleMbps ?? 0,
+      (chunk) => {
+        record.bodyBytes += chunk.length;
+        chunks.push(chunk);
+        if (fault?.kind === 'reset-after-bytes' && record.bodyBytes >= fault.bytes && !req.socket.destroyed) resetConnection(req.socket as tls.TLSSocket);
+      },
+    );
     if (req.socket.destroyed || !req.complete) return;
     if (fault?.kind === 'hang') return;
     if (fault?.kind === 'status') return answer(fault.status, fault.body ?? `simulated ${fault.status}`);

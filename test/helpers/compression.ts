@@ -33,7 +33,10 @@ export function part10Elements(file: string): { buf: Buffer; transferSyntaxUid: 
     meta.push(element);
     pos = element.end;
   }
-  const transferSyntaxUid = textValue(buf, meta.find((e) => e.tag === 0x00020010))!;
+  const transferSyntaxUid = textValue(
+    buf,
+    meta.find((e) => e.tag === 0x00020010),
+  )!;
   return { buf, transferSyntaxUid, elements: new Map(readElements(buf, transferSyntaxUid === '1.2.840.10008.1.2', pos).map((e) => [e.tag, e])) };
 }
 

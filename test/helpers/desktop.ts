@@ -55,7 +55,9 @@ export async function startDesktop(dir: string, options: DesktopOptions = {}): P
     const env = { ...process.env, DISPLAY: display, DBUS_SESSION_BUS_ADDRESS: address.trim() };
 
     const startTrayHost = async () => {
-      children.push(spawn('trayer', ['--edge', 'top', '--align', 'right', '--widthtype', 'request', '--height', '32', '--transparent', 'false', '--tint', '0xffffff', '--alpha', '0'], { env, stdio: 'ignore' }));
+      children.push(
+        spawn('trayer', ['--edge', 'top', '--align', 'right', '--widthtype', 'request', '--height', '32', '--transparent', 'false', '--tint', '0xffffff', '--alpha', '0'], { env, stdio: 'ignore' }),
+      );
       await waitUntil('trayer', () => xwininfo(env).includes('"panel"'));
     };
 
@@ -103,7 +105,11 @@ function xwininfo(env: NodeJS.ProcessEnv): string {
 
 function busHas(env: NodeJS.ProcessEnv, name: string): boolean {
   try {
-    const names = execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.ListNames'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const names = execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.ListNames'], {
+      env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return names.includes(`"${name}"`);
   } catch {
     return false;

@@ -153,11 +153,14 @@ export function launchGateway(configFile: string, port: number, aeTitle: string,
       await exited;
     },
   };
-  return waitForLog(/"message":"agent ready"/).then(() => {
-    gateway.apiPort = JSON.parse(fs.readFileSync(path.join(dataDir, 'agent.json'), 'utf8')).apiPort;
-    return gateway;
-  }, async (err) => {
-    await gateway.kill();
-    throw err;
-  });
+  return waitForLog(/"message":"agent ready"/).then(
+    () => {
+      gateway.apiPort = JSON.parse(fs.readFileSync(path.join(dataDir, 'agent.json'), 'utf8')).apiPort;
+      return gateway;
+    },
+    async (err) => {
+      await gateway.kill();
+      throw err;
+    },
+  );
 }

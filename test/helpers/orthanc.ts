@@ -35,7 +35,6 @@ export interface Orthanc {
   stop(): Promise<void>;
 }
 
-
 export async function startOrthanc(options: OrthancOptions): Promise<Orthanc> {
   const aeTitle = options.aeTitle ?? 'CLOUDPACS';
   const dicomPort = await freePort();
