@@ -79,8 +79,13 @@ test('a cloud outage (refused, then a rogue CA) is probed, not retried per insta
     assert.ok(seconds <= 20, `delivered within 20 s of the cloud's return (took ${seconds.toFixed(1)} s)`);
     await waitFor('the outage over', async () => (await status()).upstream.reachable === true, 5000);
     assert.ok(gateway.logLines().some((l) => l.message === 'cloud reachable again: uploads resume'));
-    // In arrival order: the first ten kept are the first ten delivered (two workers interleave within them).
-    assert.deepEqual(new Set(cloud.stored.slice(0, 10).map((s) => s.sopInstanceUid)), new Set(series.sopInstanceUids.slice(0, 10)));
+    // In arrival order: each of the two workers first claims 5 of the first 10 kept, and claims again only after
+    // storing those, so the first 5 stored are among the first 10 kept.
+    const firstKept = new Set(series.sopInstanceUids.slice(0, 10));
+    assert.ok(
+      cloud.stored.slice(0, 5).every((s) => firstKept.has(s.sopInstanceUid)),
+      'the instances kept first went first',
+    );
   } finally {
     await gateway.stop();
     await rogue?.close();

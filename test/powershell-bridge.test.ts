@@ -308,8 +308,8 @@ describe('where PowerShell and the module come from', () => {
       // Proof the planted module wins in a plain session of that user...
       const plain = spawnSync(executable, ['-NoProfile', '-NonInteractive', '-Command', 'ConvertTo-Json -InputObject 1'], { env: { ...process.env, HOME: home }, encoding: 'utf8' });
       assert.equal(plain.stdout.trim(), 'planted');
-      // ...and not in the bridge's.
-      const results = await withEnv({ HOME: home }, () => runModuleFunction('Test-DicomGatewayPowerPolicy'));
+      // ...and not in the bridge's (the same executable: with HOME elsewhere, ~/.dotnet/tools would not find it).
+      const results = await withEnv({ HOME: home, GATEWAY_PWSH: executable }, () => runModuleFunction('Test-DicomGatewayPowerPolicy'));
       assert.deepEqual(
         results.map((r) => r.Name),
         ['SleepTimeout', 'Hibernation'],
