@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { withTransaction } from '../db/transaction';
 import type { Logger } from '../logging';
 import { describeFailureReason, type CommitmentReport } from './commitment-dataset';
 
@@ -8,9 +9,7 @@ import { describeFailureReason, type CommitmentReport } from './commitment-datas
  * Only the version that was sent is marked; returns the SOP Instance UIDs marked.
  */
 export async function recordCommitmentRequest(pool: Pool, owner: string, transactionUid: string, sent: Array<{ sopInstanceUid: string; datasetSha256: Buffer }>): Promise<string[]> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     await client.query('INSERT INTO storage_commitments (transaction_uid, requested_by, instances) VALUES ($1, $2, 0)', [transactionUid, owner]);
     const { rows } = await client.query<{ sop_instance_uid: string }>(
       `UPDATE uploads u SET state = 'sent', commitment_uid = $2, delivered_at = now(), committed_at = NULL,
@@ -21,14 +20,8 @@ export async function recordCommitmentRequest(pool: Pool, owner: string, transac
       [owner, transactionUid, sent.map((s) => s.sopInstanceUid), sent.map((s) => s.datasetSha256)],
     );
     await client.query('UPDATE storage_commitments SET instances = $2 WHERE transaction_uid = $1', [transactionUid, rows.length]);
-    await client.query('COMMIT');
     return rows.map((r) => r.sop_instance_uid);
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export interface AppliedReport {
@@ -48,9 +41,7 @@ export async function recordCommitmentReport(pool: Pool, report: CommitmentRepor
     const reason = describeFailureReason(f.reason);
     return { sopInstanceUid: f.sopInstanceUid, error: `storage commitment failed: ${reason.meaning}`, permanent: reason.permanent };
   });
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     const known = await client.query('UPDATE storage_commitments SET reported_at = now(), committed = $2, failed = $3 WHERE transaction_uid = $1', [
       report.transactionUid,
       report.committed.length,
@@ -68,15 +59,9 @@ export async function recordCommitmentReport(pool: Pool, report: CommitmentRepor
        RETURNING u.sop_instance_uid`,
       [report.transactionUid, failures.map((f) => f.sopInstanceUid), failures.map((f) => f.error), failures.map((f) => f.permanent)],
     );
-    await client.query('COMMIT');
     const applied = new Set(failed.rows.map((r) => r.sop_instance_uid as string));
     return { known: (known.rowCount ?? 0) > 0, committed: committed.rowCount ?? 0, failed: failures.filter((f) => applied.has(f.sopInstanceUid)) };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**
