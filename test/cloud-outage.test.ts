@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ApiStatus } from '../agent/api/types';
 import { freePort } from '../agent/db/embedded-postgres';
-import { makeCloudPki } from './cloud-simulator/pki';
+import { dicomTlsCloudUpstream, makeCloudPki } from './cloud-simulator/pki';
 import { startDicomTlsScp, type DicomTlsScp } from './cloud-simulator/dicom-tls-scp';
 import { createTestDatabase, query } from './helpers/database';
 import { runDcmtk } from './helpers/dcmtk';
@@ -25,16 +25,7 @@ test('a cloud outage (refused, then a rogue CA) is probed, not retried per insta
     database: databaseUrl,
     aeTitle: 'OUTAGEGW',
     config: {
-      upstream: {
-        kind: 'dicom-tls',
-        host: 'localhost',
-        port: cloudPort,
-        calledAeTitle: 'CLOUDPACS',
-        caFile: pki.caFile,
-        certFile: pki.clientCertFile,
-        keyFile: pki.clientKeyFile,
-        storageCommitment: false,
-      },
+      upstream: dicomTlsCloudUpstream(pki, cloudPort),
       // The per-instance backoff is long on purpose: the return must not wait for it.
       upload: { workers: 2, batchMaxInstances: 10, retryBaseSeconds: 60, retryMaxSeconds: 900 },
     },

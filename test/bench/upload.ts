@@ -44,7 +44,7 @@ import { startDicomTlsScp } from '../cloud-simulator/dicom-tls-scp';
 import { outgoingSeries } from '../cloud-simulator/outgoing';
 import { startStowRsSimulator } from '../cloud-simulator/stow-rs-server';
 import { makeTestPki, type TestPki } from '../helpers/certificates';
-import { makeCloudPki, type CloudPki } from '../cloud-simulator/pki';
+import { dicomTlsCloudUpstream, makeCloudPki, type CloudPki } from '../cloud-simulator/pki';
 import { freePort } from '../../agent/db/embedded-postgres';
 import { createTestDatabase, dropTestDatabases, ensureTestPostgres } from '../helpers/database';
 import { runDcmtk } from '../helpers/dcmtk';
@@ -691,16 +691,7 @@ async function outageReturn(root: string, pki: CloudPki, files: string[], outage
     database: databaseUrl,
     aeTitle: 'OUTAGEGW',
     config: {
-      upstream: {
-        kind: 'dicom-tls',
-        host: 'localhost',
-        port: cloudPort,
-        calledAeTitle: 'CLOUDPACS',
-        caFile: pki.caFile,
-        certFile: pki.clientCertFile,
-        keyFile: pki.clientKeyFile,
-        storageCommitment: false,
-      },
+      upstream: dicomTlsCloudUpstream(pki, cloudPort),
     },
   });
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -116,3 +116,8 @@ export function makeCloudPki(dir: string): CloudPki {
     rogueClientKeyFile: file('rogue-client.key'),
   };
 }
+
+/** The gateway's upstream for a DICOM-TLS simulator on this port (AE CLOUDPACS) with the test PKI, mutual TLS. */
+export function dicomTlsCloudUpstream(pki: TestPki, port: number, calledAeTitle = 'CLOUDPACS') {
+  return { kind: 'dicom-tls', host: 'localhost', port, calledAeTitle, caFile: pki.caFile, certFile: pki.clientCertFile, keyFile: pki.clientKeyFile, storageCommitment: false };
+}
