@@ -38,17 +38,70 @@ describe('calling AE title and source address allow-lists', () => {
   });
 });
 
-describe('source address allow-list', () => {
-  test('a source address off the list is rejected', async () => {
+describe('source address allow-list, at TCP accept', () => {
+  test('a source address off the list is closed at once, before any PDU, and logged once a minute', async () => {
     const gateway = await startGateway({ dataDir: tempDir('allow-ip'), database: await createTestDatabase(), aeTitle: 'IPGW', config: { allowedSourceAddresses: ['10.1.2.0/24'] } });
     try {
+      for (let i = 0; i < 5; i++) {
+        const connection = await connectRaw(gateway.port);
+        connection.socket.write(verificationRequest('IPGW'));
+        assert.ok((await connection.closed()) < 1000, 'closed at once');
+        assert.equal(connection.received().length, 0, 'not a byte answered');
+      }
       const result = await runDcmtk('echoscu', ['-aec', 'IPGW', '127.0.0.1', String(gateway.port)]);
       assert.notEqual(result.code, 0);
-      assert.match(result.stderr, /Rejected Permanent/);
-      await gateway.waitForLog(/source address 127\.0\.0\.1 is not on the allow-list/);
+      await gateway.waitForLog(/source address 127\.0\.0\.1 is not on allowedSourceAddresses/);
+      const refusals = gateway.logLines().filter((line) => String(line.message).startsWith('connection refused at accept'));
+      assert.equal(refusals.length, 1, 'six refusals, one log line');
+      assert.equal(refusals[0].peerAddress, '127.0.0.1');
+      assert.equal(gateway.logLines().filter((line) => line.message === 'association ended').length, 0);
     } finally {
       await gateway.stop();
     }
+  });
+});
+
+describe('connections per source address and the first PDU deadline', () => {
+  let gateway: GatewayProcess;
+  before(async () => {
+    gateway = await startGateway({
+      dataDir: tempDir('per-address'),
+      database: await createTestDatabase(),
+      aeTitle: 'PERADDRGW',
+      config: { limits: { maxAssociations: 10, maxAssociationsPerAddress: 2, firstPduTimeoutSeconds: 2, minFreeDiskMb: 64 } },
+    });
+  });
+  after(() => gateway.stop());
+
+  test('one address holds at most limits.maxAssociationsPerAddress connections; more are closed at once', async () => {
+    const idle = [await connectRaw(gateway.port), await connectRaw(gateway.port)];
+    for (const connection of idle) {
+      connection.socket.write(verificationRequest('PERADDRGW'));
+      assert.equal((await connection.firstPdu()).type, A_ASSOCIATE_AC);
+    }
+    const third = await connectRaw(gateway.port);
+    assert.ok((await third.closed()) < 1000, 'third connection closed at once');
+    assert.equal(third.received().length, 0);
+    const refused = await runDcmtk('echoscu', ['-aec', 'PERADDRGW', '127.0.0.1', String(gateway.port)]);
+    assert.notEqual(refused.code, 0);
+    await gateway.waitForLog(/already has 2 connections open \(limits\.maxAssociationsPerAddress\)/);
+
+    idle[0].socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const echo = await runDcmtk('echoscu', ['-aec', 'PERADDRGW', '127.0.0.1', String(gateway.port)]);
+    assert.equal(echo.code, 0, echo.stderr);
+    idle[1].socket.destroy();
+  });
+
+  test('a connection that sends no association request within limits.firstPduTimeoutSeconds is closed', async () => {
+    const silent = await connectRaw(gateway.port);
+    const partial = await connectRaw(gateway.port);
+    partial.socket.write(verificationRequest('PERADDRGW').subarray(0, 20));
+    const [silentMs, partialMs] = await Promise.all([silent.closed(), partial.closed()]);
+    for (const ms of [silentMs, partialMs]) assert.ok(ms >= 1500 && ms < 5000, `closed after ${ms} ms, the limit being 2 s`);
+    await gateway.waitForLog(/no association request within 2000 ms/);
+    const echo = await runDcmtk('echoscu', ['-aec', 'PERADDRGW', '127.0.0.1', String(gateway.port)]);
+    assert.equal(echo.code, 0, echo.stderr);
   });
 });
 

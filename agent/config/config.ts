@@ -44,6 +44,10 @@ export interface GatewayConfig {
     idleTimeoutSeconds: number;
     /** A PDU that has started must be complete within this long. */
     pduTimeoutSeconds: number;
+    /** A new connection must deliver its association request within this long. */
+    firstPduTimeoutSeconds: number;
+    /** Connections one source address may hold open at once (so one host cannot take every slot). */
+    maxAssociationsPerAddress: number;
     /** Below this much free space in dataDir, new C-STOREs are refused with A700. */
     minFreeDiskMb: number;
   };
@@ -76,7 +80,7 @@ export { ConfigError };
 const DEFAULTS = {
   port: 4104,
   bindAddress: '0.0.0.0',
-  limits: { maxAssociations: 32, maxPduLength: 262144, idleTimeoutSeconds: 120, pduTimeoutSeconds: 60, minFreeDiskMb: 2048 },
+  limits: { maxAssociations: 32, maxPduLength: 262144, idleTimeoutSeconds: 120, pduTimeoutSeconds: 60, firstPduTimeoutSeconds: 10, maxAssociationsPerAddress: 8, minFreeDiskMb: 2048 },
   log: { level: 'info', keepDays: 30 },
   retention: { keepDays: 14, freeDiskTargetMb: 20480 },
   api: { port: DEFAULT_API_PORT, upstreamAlertMinutes: 15 },
@@ -169,6 +173,8 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
       maxPduLength: integer(limits.maxPduLength ?? DEFAULTS.limits.maxPduLength, 'limits.maxPduLength', 4096, 16 * 1024 * 1024),
       idleTimeoutSeconds: integer(limits.idleTimeoutSeconds ?? DEFAULTS.limits.idleTimeoutSeconds, 'limits.idleTimeoutSeconds', 1, 86400),
       pduTimeoutSeconds: integer(limits.pduTimeoutSeconds ?? DEFAULTS.limits.pduTimeoutSeconds, 'limits.pduTimeoutSeconds', 1, 86400),
+      firstPduTimeoutSeconds: integer(limits.firstPduTimeoutSeconds ?? DEFAULTS.limits.firstPduTimeoutSeconds, 'limits.firstPduTimeoutSeconds', 1, 3600),
+      maxAssociationsPerAddress: integer(limits.maxAssociationsPerAddress ?? DEFAULTS.limits.maxAssociationsPerAddress, 'limits.maxAssociationsPerAddress', 1, 1000),
       minFreeDiskMb: integer(limits.minFreeDiskMb ?? DEFAULTS.limits.minFreeDiskMb, 'limits.minFreeDiskMb', 0, 1e9),
     },
     log: {

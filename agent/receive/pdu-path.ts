@@ -9,7 +9,8 @@
 //  - Hostile input: the library buffers any announced length (0xFFFFFFFF grew to 390 MB). Here the type and
 //    length are checked before buffering; a bad PDU ends the association with A-ABORT.
 //  - Timeouts: the library never starts its association timer for accepted sockets. Here: the A-ASSOCIATE-RQ
-//    and every started PDU must complete within associationTimeout (our limits.pduTimeoutSeconds); no complete
+//    must be complete within firstPduTimeout (our limits.firstPduTimeoutSeconds; associationTimeout when unset),
+//    every started PDU within associationTimeout (our limits.pduTimeoutSeconds); no complete
 //    PDU for pduTimeout (our limits.idleTimeoutSeconds) ends an idle association.
 //  - Our A-ASSOCIATE-AC announces our full maximum PDU length, so senders send large PDUs (the library echoes
 //    min(peer, ours), which made DCMTK send 16 KiB PDUs).
@@ -29,6 +30,8 @@ interface NetworkInternals {
   association?: { getMaxPduLength(): number; setMaxPduLength(length: number): void };
   connectTimeout: number;
   associationTimeout: number;
+  /** Set by StoreScp (limits.firstPduTimeoutSeconds): the association request must be complete within it. */
+  firstPduTimeout?: number;
   pduTimeout: number;
   connected: boolean;
   connectedTime?: number;
@@ -180,8 +183,9 @@ function wrapSocket(this: NetworkInternals): void {
   this.timeoutIntervalId = setInterval(() => {
     const now = Date.now();
     if (!this.connected) return;
-    if (this.lastPduTime === undefined && now - (this.connectedTime ?? now) >= this.associationTimeout) {
-      fail('timeout', `association timeout: no association request within ${this.associationTimeout} ms`, AbortReason.NotSpecified);
+    const firstPduTimeout = this.firstPduTimeout ?? this.associationTimeout;
+    if (this.lastPduTime === undefined && now - (this.connectedTime ?? now) >= firstPduTimeout) {
+      fail('timeout', `association timeout: no association request within ${firstPduTimeout} ms`, AbortReason.NotSpecified);
     } else if (partialSince !== undefined && now - partialSince >= this.associationTimeout) {
       fail('timeout', `PDU timeout: a PDU was not completed within ${this.associationTimeout} ms`, AbortReason.NotSpecified);
     } else if (this.lastPduTime !== undefined && now - this.lastPduTime >= this.pduTimeout) {

@@ -10,7 +10,6 @@ export interface ReceiveContext {
   log: Logger;
   /** True for the DICOM-TLS listener. */
   tls: boolean;
-  isAddressAllowed(address: string): boolean;
   /** Counts an association against limits.maxAssociations; false when the limit is reached. */
   claimAssociationSlot(owner: object): boolean;
   releaseAssociationSlot(owner: object): void;

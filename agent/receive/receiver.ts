@@ -7,6 +7,7 @@ import type { GatewayConfig } from '../config/config';
 import type { Logger } from '../logging';
 import { errorMessage } from '../errors';
 import { freeDiskBytes } from '../spool/disk-space';
+import { createConnectionGate } from './connection-gate';
 import { installDimseOverrides } from './pdu-path';
 import type { ReceiveContext } from './receive-context';
 import { StoreScp } from './store-scp';
@@ -26,7 +27,8 @@ const DISK_CHECK_INTERVAL_MS = 2000;
 
 /**
  * The DICOM listeners: our own net (and optional TLS) servers with Nagle off, each accepted socket handed to a
- * StoreScp. Limits shared by both listeners: concurrent associations, source addresses, free disk.
+ * StoreScp. Limits shared by both listeners: source addresses and connections per address (at accept), concurrent
+ * associations, free disk.
  */
 export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; spoolDir: string; log: Logger; onCommitmentReport?: ReceiveContext['onCommitmentReport'] }): Promise<Receiver> {
   const { log } = deps;
@@ -35,7 +37,7 @@ export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; s
   Implementation.setMaxPduLength(config.limits.maxPduLength);
   const slots = new Set<object>();
   const sockets = new Set<net.Socket>();
-  const allowList = buildAllowList(config.allowedSourceAddresses);
+  const gate = createConnectionGate({ allowedSourceAddresses: config.allowedSourceAddresses, maxPerAddress: config.limits.maxAssociationsPerAddress, log });
   const minFree = config.limits.minFreeDiskMb * 1024 * 1024;
   let diskLow = (await freeDiskBytes(deps.spoolDir)) < minFree;
   const diskTimer = setInterval(() => {
@@ -59,7 +61,6 @@ export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; s
     spoolDir: deps.spoolDir,
     log,
     tls: secure,
-    isAddressAllowed: (address) => allowList === undefined || allowList.check(unmapIpv4(address), net.isIPv6(unmapIpv4(address)) ? 'ipv6' : 'ipv4'),
     claimAssociationSlot(owner) {
       if (slots.size >= config.limits.maxAssociations) return false;
       slots.add(owner);
@@ -80,7 +81,10 @@ export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; s
   // Room above the association limit so that extra callers get a proper transient A-ASSOCIATE-RJ, not a reset.
   const maxConnections = config.limits.maxAssociations + 16;
   const plainContext = contextFor(false);
-  const plain = net.createServer({ noDelay: true }, (socket) => accept(socket, plainContext));
+  const plain = net.createServer({ noDelay: true }, (socket) => {
+    if (gate.admit(socket)) accept(socket, plainContext);
+    else socket.destroy();
+  });
   plain.maxConnections = maxConnections;
   const port = await listen(plain, config.port, config.bindAddress, 'DICOM');
 
@@ -101,6 +105,10 @@ export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; s
       (socket) => accept(socket, secureContext),
     );
     secure.maxConnections = maxConnections;
+    // The raw TCP connection, before the TLS handshake starts.
+    secure.prependListener('connection', (socket: net.Socket) => {
+      if (!gate.admit(socket)) socket.destroy();
+    });
     secure.on('tlsClientError', (err, socket) => log.warn('DICOM-TLS handshake failed', { peer: `${socket.remoteAddress}:${socket.remotePort}`, error: err.message }));
     tlsPort = await listen(secure, config.tls.port, config.bindAddress, 'DICOM-TLS');
   }
@@ -139,21 +147,4 @@ function readPem(file: string, key: string): Buffer {
   } catch (err) {
     throw new Error(`cannot read ${key} ${file}: ${errorMessage(err)}`);
   }
-}
-
-function buildAllowList(entries: string[]): net.BlockList | undefined {
-  if (entries.length === 0) return undefined;
-  const list = new net.BlockList();
-  for (const entry of entries) {
-    const [address, bits] = entry.split('/');
-    const family = net.isIPv6(address) ? 'ipv6' : 'ipv4';
-    if (bits === undefined) list.addAddress(address, family);
-    else list.addSubnet(address, Number(bits), family);
-  }
-  return list;
-}
-
-/** A listener on '::' sees IPv4 peers as ::ffff:a.b.c.d; the allow-list is written in plain IPv4. */
-function unmapIpv4(address: string): string {
-  return address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
 }

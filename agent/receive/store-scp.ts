@@ -46,6 +46,8 @@ export class StoreScp extends Scp {
   declare private spareFile: Promise<TempFile> | undefined;
   /** The peer's address as a support engineer would write it (read once: a closed socket forgets it). */
   declare private peerAddress: string;
+  /** Read by pdu-path's timer: the association request must be complete within it. */
+  declare firstPduTimeout: number;
   declare private stats: {
     associationId?: number;
     callingAe: string;
@@ -66,6 +68,7 @@ export class StoreScp extends Scp {
       connectTimeout: context.config.limits.idleTimeoutSeconds * 1000,
     });
     this.context = context;
+    this.firstPduTimeout = context.config.limits.firstPduTimeoutSeconds * 1000;
     this.peerAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.stores = new WeakMap();
     this.stats = { callingAe: '', calledAe: '', instances: 0, bytes: 0, failures: 0, started: Date.now(), pending: new Set() };
@@ -93,9 +96,6 @@ export class StoreScp extends Scp {
     }
     if (config.allowedCallingAeTitles.length > 0 && !config.allowedCallingAeTitles.includes(callingAe)) {
       return this.reject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized, `calling AE title "${callingAe}" is not on the allow-list`);
-    }
-    if (!this.context.isAddressAllowed(this.socket.remoteAddress ?? '')) {
-      return this.reject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.NoReasonGiven, `source address ${this.socket.remoteAddress} is not on the allow-list`);
     }
     if (!this.context.claimAssociationSlot(this)) {
       return this.reject(
