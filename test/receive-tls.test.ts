@@ -56,3 +56,34 @@ describe('DICOM-TLS listener requiring client certificates', () => {
     assert.equal(gateway.child.exitCode, null);
   });
 });
+
+describe('DICOM-TLS listener with optional client certificates', () => {
+  let gateway: GatewayProcess;
+  let pki: TestPki;
+  let rogue: TestPki;
+  let tlsPort: number;
+  before(async () => {
+    pki = makeTestPki(tempDir('pki-optional'));
+    rogue = makeTestPki(tempDir('pki-rogue'));
+    tlsPort = await freePort();
+    gateway = await startGateway({
+      dataDir: tempDir('tls-optional'),
+      database: await createTestDatabase(),
+      aeTitle: 'TLSOPTGW',
+      config: { tls: { port: tlsPort, certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, caFile: pki.caFile, requireClientCertificate: false } },
+    });
+  });
+  after(() => gateway.stop());
+
+  test('a presented certificate that does not verify is refused; a valid one or none is accepted', async () => {
+    const untrusted = await runDcmtk('echoscu', ['+tls', rogue.clientKeyFile, rogue.clientCertFile, '+cf', pki.caFile, '-aec', 'TLSOPTGW', 'localhost', String(tlsPort)]);
+    assert.notEqual(untrusted.code, 0);
+    await gateway.waitForLog(/DICOM-TLS client certificate refused: it does not verify/);
+    assert.equal(gateway.logLines().filter((line) => line.message === 'association ended').length, 0, 'no association for the refused certificate');
+
+    const trusted = await runDcmtk('echoscu', ['+tls', pki.clientKeyFile, pki.clientCertFile, '+cf', pki.caFile, '-aec', 'TLSOPTGW', 'localhost', String(tlsPort)]);
+    assert.equal(trusted.code, 0, trusted.stderr);
+    const anonymous = await runDcmtk('echoscu', ['+tla', '+cf', pki.caFile, '-aec', 'TLSOPTGW', 'localhost', String(tlsPort)]);
+    assert.equal(anonymous.code, 0, anonymous.stderr);
+  });
+});

@@ -102,7 +102,15 @@ export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; s
         minVersion: 'TLSv1.2',
         noDelay: true,
       },
-      (socket) => accept(socket, secureContext),
+      (socket) => {
+        // With certificates optional, rejectUnauthorized is off: a certificate that was presented must still verify.
+        if (!socket.authorized && socket.getPeerCertificate().raw !== undefined) {
+          log.warn('DICOM-TLS client certificate refused: it does not verify against tls.caFile', { peer: `${socket.remoteAddress}:${socket.remotePort}`, error: String(socket.authorizationError) });
+          socket.destroy();
+          return;
+        }
+        accept(socket, secureContext);
+      },
     );
     secure.maxConnections = maxConnections;
     // The raw TCP connection, before the TLS handshake starts.
