@@ -31,6 +31,8 @@ export interface GatewayConfig {
     keyFile: string;
     caFile?: string;
     requireClientCertificate: boolean;
+    /** Storage Commitment reports from the cloud also on the plain port (by default only on this listener). */
+    commitmentReportsOnPlainPort: boolean;
   };
   /** When non-empty, only these calling AE titles may associate (exact, case-sensitive). */
   allowedCallingAeTitles: string[];
@@ -197,13 +199,14 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
 
   if (root.tls !== undefined) {
     const tls = object(root.tls, 'tls');
-    only(tls, 'tls.', ['port', 'certFile', 'keyFile', 'caFile', 'requireClientCertificate']);
+    only(tls, 'tls.', ['port', 'certFile', 'keyFile', 'caFile', 'requireClientCertificate', 'commitmentReportsOnPlainPort']);
     config.tls = {
       port: port(tls.port, 'tls.port'),
       certFile: path.resolve(baseDir, string(tls.certFile, 'tls.certFile')),
       keyFile: path.resolve(baseDir, string(tls.keyFile, 'tls.keyFile')),
       caFile: tls.caFile === undefined ? undefined : path.resolve(baseDir, string(tls.caFile, 'tls.caFile')),
       requireClientCertificate: boolean(tls.requireClientCertificate ?? false, 'tls.requireClientCertificate'),
+      commitmentReportsOnPlainPort: boolean(tls.commitmentReportsOnPlainPort ?? false, 'tls.commitmentReportsOnPlainPort'),
     };
     if (config.tls.requireClientCertificate && !config.tls.caFile) {
       throw new ConfigError("tls.requireClientCertificate needs tls.caFile (the CA that signs the senders' certificates)");

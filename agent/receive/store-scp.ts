@@ -113,7 +113,7 @@ export class StoreScp extends Scp {
       const abstractSyntax = pc.getAbstractSyntaxUid();
       const proposed = pc.getTransferSyntaxUids();
       // Storage Commitment reports from the cloud: the peer takes the SCP role (its role selection item is echoed).
-      if (abstractSyntax === VERIFICATION_SOP_CLASS || (abstractSyntax === STORAGE_COMMITMENT_PUSH_MODEL && this.context.onCommitmentReport)) {
+      if (abstractSyntax === VERIFICATION_SOP_CLASS || (abstractSyntax === STORAGE_COMMITMENT_PUSH_MODEL && this.acceptsCommitmentReports(callingAe))) {
         const ts = [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian].find((t) => proposed.includes(t));
         if (ts) pc.setResult(PresentationContextResult.Accept, ts);
         else pc.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
@@ -158,6 +158,17 @@ export class StoreScp extends Scp {
     this.socket.destroy();
   }
 
+  /**
+   * Storage Commitment reports are taken only from the cloud we upload to (its AE title, upstream.calledAeTitle), and
+   * only on the DICOM-TLS listener when there is one (unless tls.commitmentReportsOnPlainPort): from anyone else
+   * the SOP class is not accepted, so a forged report cannot mark instances committed.
+   */
+  private acceptsCommitmentReports(callingAe: string): boolean {
+    const { config, tls, onCommitmentReport } = this.context;
+    if (!onCommitmentReport || config.upstream?.kind !== 'dicom-tls' || callingAe !== config.upstream.calledAeTitle) return false;
+    return tls || config.tls === undefined || config.tls.commitmentReportsOnPlainPort;
+  }
+
   override cEchoRequest(request: requests.CEchoRequest, callback: (response: responses.CEchoResponse) => void): void {
     const response = responses.CEchoResponse.fromRequest(request);
     response.setStatus(Status.Success);
@@ -167,7 +178,7 @@ export class StoreScp extends Scp {
   override nEventReportRequest(request: requests.NEventReportRequest, callback: (response: responses.NEventReportResponse) => void): void {
     const response = responses.NEventReportResponse.fromRequest(request);
     const elements = request.getDataset()?.getElements() as Record<string, unknown> | undefined;
-    const record = this.context.onCommitmentReport;
+    const record = this.acceptsCommitmentReports(this.stats.callingAe) ? this.context.onCommitmentReport : undefined;
     if (request.getAffectedSopClassUid() !== STORAGE_COMMITMENT_PUSH_MODEL || !elements || !record) {
       response.setStatus(Status.NoSuchSopClass);
       callback(response);
