@@ -40,12 +40,14 @@ function propose(socket: net.Socket, callingAe: string): Promise<{ verification:
   });
 }
 
-const plainConnection = (port: number) => new Promise<net.Socket>((resolve) => {
-  const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
-});
-const tlsConnection = (port: number, pki: TestPki) => new Promise<net.Socket>((resolve) => {
-  const socket = tls.connect({ port, host: 'localhost', ca: fs.readFileSync(pki.caFile) }, () => resolve(socket));
-});
+const plainConnection = (port: number) =>
+  new Promise<net.Socket>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+  });
+const tlsConnection = (port: number, pki: TestPki) =>
+  new Promise<net.Socket>((resolve) => {
+    const socket = tls.connect({ port, host: 'localhost', ca: fs.readFileSync(pki.caFile) }, () => resolve(socket));
+  });
 
 describe('Storage Commitment reports on a new association', () => {
   let gateway: GatewayProcess;
