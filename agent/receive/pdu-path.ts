@@ -8,6 +8,8 @@
 //    allocation per PDU, and the spool write overlaps the transfer).
 //  - Hostile input: the library buffers any announced length (0xFFFFFFFF grew to 390 MB). Here the type and
 //    length are checked before buffering; a bad PDU ends the association with A-ABORT.
+//  - State: an SCP takes one A-ASSOCIATE-RQ, first; a second is an A-ABORT. After we reject or abort, nothing
+//    more is read.
 //  - Timeouts: the library never starts its association timer for accepted sockets. Here: the A-ASSOCIATE-RQ
 //    must be complete within firstPduTimeout (our limits.firstPduTimeoutSeconds; associationTimeout when unset),
 //    every started PDU within associationTimeout (our limits.pduTimeoutSeconds); no complete
@@ -132,10 +134,13 @@ function wrapSocket(this: NetworkInternals): void {
   };
 
   socket.on('data', (chunk: Buffer) => {
-    if (failed) return;
+    // Once we have rejected, aborted or ended our side, nothing more the peer sends is read (PS3.8: after
+    // A-ASSOCIATE-RJ or A-ABORT only the transport close is awaited), not even the rest of this chunk.
+    if (failed || socket.writableEnded) return;
     this.statistics.addBytesReceived(chunk.length);
     reader.push(chunk);
     for (;;) {
+      if (socket.writableEnded) return;
       if (pData.inPdu) {
         let fragment: PdvFragment | undefined;
         try {
@@ -154,6 +159,7 @@ function wrapSocket(this: NetworkInternals): void {
       const { type, length } = next;
       if (type < 1 || type > 7) return fail('protocol', `unknown PDU type ${type}`, AbortReason.UnrecognizedPdu);
       if (isScp && this.lastPduTime === undefined && type !== PduType.AssociateRequest) return fail('protocol', `first PDU is of type ${type}, not an association request`, AbortReason.UnexpectedPdu);
+      if (isScp && this.lastPduTime !== undefined && type === PduType.AssociateRequest) return fail('protocol', 'a second association request on the association', AbortReason.UnexpectedPdu);
       const limit = type === PduType.PData ? Math.max(Implementation.getMaxPduLength(), isScp ? 0 : (this.association?.getMaxPduLength() ?? 0)) : MAX_CONTROL_PDU_LENGTH;
       if (length > limit) return fail('protocol', `PDU of type ${type} announces ${length} bytes, over the limit of ${limit}`, AbortReason.InvalidPduParameter);
       if (type === PduType.PData && this.association) {

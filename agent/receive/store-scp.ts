@@ -329,7 +329,9 @@ export class StoreScp extends Scp {
     this.stats.outcome = 'rejected';
     this.stats.reason = why;
     this.sendAssociationReject(result, source, reason);
+    // Our side ends with the reject: pdu-path reads nothing more (no message of a rejected peer is processed).
     // The peer should close after A-ASSOCIATE-RJ; one that does not is cut off (the ARTIM timer of PS3.8).
+    this.socket.end();
     setTimeout(() => this.socket.destroy(), REJECT_LINGER_MS).unref();
   }
 

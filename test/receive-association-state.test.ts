@@ -1,0 +1,49 @@
+// The association state machine at the receiver: nothing after a reject, one association request per connection.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { CommandField, DataSetType, encodeCommand } from '../agent/dicom/command';
+import { pDataPdu } from '../agent/dicom/pdu';
+import { VERIFICATION_SOP_CLASS } from '../agent/dicom/uids';
+import { createTestDatabase, query } from './helpers/database';
+import { runDcmtk } from './helpers/dcmtk';
+import { startGateway, type GatewayProcess } from './helpers/gateway-process';
+import { connectRaw, verificationRequest } from './helpers/raw-association';
+import { tempDir } from './helpers/temp-dir';
+
+/** A C-ECHO-RQ on presentation context 1 (the one verificationRequest proposes). */
+const echoRequest = pDataPdu(1, encodeCommand({ AffectedSOPClassUID: VERIFICATION_SOP_CLASS, CommandField: CommandField.CEchoRq, MessageID: 1, CommandDataSetType: DataSetType.Absent }), true, true);
+
+describe('association state', () => {
+  let gateway: GatewayProcess;
+  let databaseUrl: string;
+  before(async () => {
+    databaseUrl = await createTestDatabase();
+    gateway = await startGateway({ dataDir: tempDir('state'), database: databaseUrl, aeTitle: 'STATEGW' });
+  });
+  after(() => gateway.stop());
+
+  test('a rejected association: only the A-ASSOCIATE-RJ is sent, a C-ECHO sent with the request is not answered, the connection closes at once', async () => {
+    const connection = await connectRaw(gateway.port);
+    connection.socket.write(Buffer.concat([verificationRequest('NOTUS'), echoRequest, echoRequest]));
+    assert.deepEqual(await connection.firstPdu(), { type: 0x03, result: 1, source: 1, reason: 7 });
+    assert.ok((await connection.closed()) < 1000, 'closed at once');
+    assert.equal(connection.received().length, 10, 'nothing but the A-ASSOCIATE-RJ');
+  });
+
+  test('a second A-ASSOCIATE-RQ on an established association is an A-ABORT, and no second database row', async () => {
+    const before = (await query(databaseUrl, 'SELECT count(*)::int AS n FROM associations'))[0].n as number;
+    const connection = await connectRaw(gateway.port);
+    connection.socket.write(verificationRequest('STATEGW'));
+    assert.equal((await connection.firstPdu()).type, 0x02);
+    const acLength = connection.received().length;
+    for (let i = 0; i < 50; i++) connection.socket.write(verificationRequest('STATEGW'));
+    await connection.closed();
+    const after = connection.received().subarray(acLength);
+    assert.equal(after[0], 0x07, 'A-ABORT');
+    assert.equal(after.length, 10, 'one A-ABORT and nothing else');
+    assert.equal((await query(databaseUrl, 'SELECT count(*)::int AS n FROM associations'))[0].n, before + 1);
+    await gateway.waitForLog(/a second association request on the association/);
+    const echo = await runDcmtk('echoscu', ['-aec', 'STATEGW', '127.0.0.1', String(gateway.port)]);
+    assert.equal(echo.code, 0, echo.stderr);
+  });
+});
