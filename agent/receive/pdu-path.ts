@@ -20,7 +20,7 @@
 import * as dimse from 'dcmjs-dimse';
 import { encodeCommandSet } from '../dicom/command';
 import { DicomError, type DicomErrorKind } from '../dicom/dicom-error';
-import { MAX_CONTROL_PDU_LENGTH, PduType, pDataHeader } from '../dicom/pdu';
+import { MAX_CONTROL_PDU_LENGTH, PduType, encodeAbort, pDataHeader } from '../dicom/pdu';
 import { PDataSplitter, PduReader, type PdvFragment } from '../dicom/pdu-reader';
 import { errorMessage } from '../errors';
 
@@ -126,7 +126,9 @@ function wrapSocket(this: NetworkInternals): void {
   const fail = (kind: DicomErrorKind, message: string, reason: number) => {
     if (failed) return;
     failed = true;
-    if (this.association) this.sendAbort(AbortSource.ServiceProvider, reason);
+    // Written here rather than through the library's sendAbort, which depends on its association object being set:
+    // a protocol fault is always answered with A-ABORT (PS3.8 AA-1), a timeout once there is an association.
+    if (kind === 'protocol' || this.association) socket.write(encodeAbort(AbortSource.ServiceProvider, reason));
     this._reset();
     socket.end();
     setTimeout(() => socket.destroy(), 1000).unref();
