@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { GatewayConfig } from './config/config';
 import { createLogger, type Logger } from './logging';
 import { openDatabase, type Database } from './db/database';
+import { withoutPassword } from './db/database-url';
 import { recoverSpool } from './studies/recover-spool';
 import { startStudyBookkeeping } from './studies/bookkeeping';
 import { startUpload } from './upload/start-upload';
@@ -96,7 +97,7 @@ async function startStages(config: GatewayConfig, log: Logger): Promise<RunningA
     port: receiver.port,
     tlsPort: receiver.tlsPort,
     apiPort: api.port,
-    databaseUrl: config.database.url ?? database.url,
+    databaseUrl: withoutPassword(config.database.url ?? database.url),
   });
   log.info('agent ready', { port: receiver.port, tlsPort: receiver.tlsPort, bindAddress: config.bindAddress, apiPort: api.port });
 

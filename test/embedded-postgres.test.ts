@@ -6,6 +6,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { loadConfig } from '../agent/config/config';
+import { readSecrets } from '../agent/config/secrets';
+import { databaseUrlFor } from '../agent/db/database-url';
 import { freePort } from '../agent/db/embedded-postgres';
 import { giveToPostgres, postgresAccount, postgresToolPath } from '../agent/db/postgres-tools';
 import { isProcessAlive } from '../agent/process-alive';
@@ -20,9 +23,9 @@ function postmasterPid(dataDir: string): number | undefined {
   return fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8').split('\n')[0]) : undefined;
 }
 
-/** The running agent's database URL, from its runtime file. */
+/** The running agent's database URL, as `gateway status` and `gateway retry` find it: agent.json and the secret store. */
 function databaseUrl(gateway: GatewayProcess): string {
-  return JSON.parse(fs.readFileSync(path.join(gateway.dataDir, 'agent.json'), 'utf8')).databaseUrl;
+  return databaseUrlFor(loadConfig(gateway.configFile))!;
 }
 
 async function instanceUids(gateway: GatewayProcess): Promise<string[]> {
@@ -68,6 +71,7 @@ describe('embedded PostgreSQL', () => {
       assert.ok(!fs.existsSync(path.join(dataDir, 'postgres.initdb')), 'initdb worked in a folder of its own, renamed into place');
       assert.equal((await runDcmtk('storescu', ['-aec', 'EMBEDGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
       await assertUnprivileged(databaseUrl(gateway));
+      assertPasswordsOnlyInSecretStore(dataDir);
       const postmaster = postmasterPid(dataDir)!;
 
       const stop = await cli(['stop', '--config', gateway.configFile]);
@@ -82,9 +86,17 @@ describe('embedded PostgreSQL', () => {
       assert.ok(gateway.logLines().some((l) => l.message === 'embedded PostgreSQL stopped'));
       assert.equal((await cli(['stop', '--config', gateway.configFile])).output.trim(), 'the agent is not running');
 
+      // Rotating the agent's database password: store a new one, start again (the agent sets its role's password).
+      const oldPassword = readSecrets(dataDir)['database.password']!;
+      const rotate = spawnSync(process.execPath, [GATEWAY_BIN, 'secret', 'set', 'database.password', '--config', gateway.configFile], { input: 'rotated-Pa55\n', encoding: 'utf8' });
+      assert.equal(rotate.status, 0, rotate.stderr);
       gateway = await launchGateway(gateway.configFile, gateway.port, gateway.aeTitle, dataDir);
       assert.equal(startedLine(gateway).previousShutdown, 'clean', 'no crash recovery after an orderly stop');
       assert.deepEqual(await instanceUids(gateway), [...series.sopInstanceUids].sort());
+      assert.equal(new URL(databaseUrl(gateway)).password, 'rotated-Pa55');
+      const withOld = new URL(databaseUrl(gateway));
+      withOld.password = encodeURIComponent(oldPassword);
+      await assert.rejects(query(withOld.toString(), 'SELECT 1'), /password authentication failed/);
     } finally {
       await gateway.stop();
     }
@@ -152,6 +164,15 @@ async function assertUnprivileged(url: string): Promise<void> {
   await assert.rejects(query(url, 'CREATE ROLE intruder SUPERUSER'), /permission denied/);
 }
 
+/** The database passwords are in the secret store (DPAPI on Windows) and nowhere else in the data folder. */
+function assertPasswordsOnlyInSecretStore(dataDir: string): void {
+  const secrets = readSecrets(dataDir);
+  assert.ok(secrets['database.password'] && secrets['database.adminPassword'], 'both database passwords are in the secret store');
+  const runtimeUrl = new URL(JSON.parse(fs.readFileSync(path.join(dataDir, 'agent.json'), 'utf8')).databaseUrl);
+  assert.equal(runtimeUrl.password, '', 'agent.json names the database without its password');
+  for (const legacy of ['postgres-password', 'postgres-admin-password', 'postgres-initdb-password']) assert.ok(!fs.existsSync(path.join(dataDir, legacy)), `no ${legacy} file`);
+}
+
 test('a cluster made before the roles were split (bootstrap superuser "gateway") is converted: the agent runs unprivileged and keeps every row', async () => {
   const dataDir = tempDir('embedded-legacy');
   const databaseDir = path.join(dataDir, 'postgres');
@@ -177,6 +198,8 @@ test('a cluster made before the roles were split (bootstrap superuser "gateway")
 
   let gateway = await startGateway({ dataDir, database: 'embedded', aeTitle: 'LEGACYGW' });
   try {
+    assertPasswordsOnlyInSecretStore(dataDir);
+    assert.equal(readSecrets(dataDir)['database.password'], 'legacy-secret', 'the clear-text password file was moved into the secret store');
     await assertUnprivileged(databaseUrl(gateway));
     assert.deepEqual(await query(databaseUrl(gateway), "SELECT note, (SELECT tableowner FROM pg_tables WHERE tablename = 'legacy_rows') AS owner FROM legacy_rows"), [
       { note: 'kept', owner: 'gateway' },

@@ -2,7 +2,7 @@
 // Windows one under Wine, each answering `version` and receiving C-ECHO and C-STORE from DCMTK into its spool.
 // Builds dist/ first when it is older than its sources (about 30 s), else reuses it.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -25,6 +25,7 @@ import {
   WINDOWS_PACKAGE,
   wineRunnableGatewayCopy,
   winePath,
+  wineOpenSecrets,
   type PackagedProcess,
 } from './helpers/packaged';
 import { tempDir } from './helpers/temp-dir';
@@ -218,6 +219,7 @@ describe('the packaged executables', () => {
         'gateway/gateway-service.exe',
         'gateway/gateway-service.exe.config',
         'gateway/gateway-service.LICENSE.txt',
+        'gateway/gateway-dpapi.exe',
         'gateway/postgres/bin/postgres.exe',
         'gateway/postgres/bin/initdb.exe',
         'gateway/postgres/bin/pg_ctl.exe',
@@ -280,7 +282,13 @@ describe('the packaged executables', () => {
         assert.match(result.output, /the agent \(pid \d+\) stopped/);
         assert.equal(await agent.exited, 0, agent.output().slice(-4000));
       };
-      const embeddedUrl = () => JSON.parse(fs.readFileSync(path.join(dataDir, 'agent.json'), 'utf8')).databaseUrl as string;
+      // agent.json names the database without its password, which only the secret store (DPAPI) holds.
+      const embeddedUrl = () => {
+        const url = new URL(JSON.parse(fs.readFileSync(path.join(dataDir, 'agent.json'), 'utf8')).databaseUrl as string);
+        assert.equal(url.password, '', 'no password in agent.json');
+        url.password = encodeURIComponent(wineOpenSecrets(executable, dataDir)['database.password']);
+        return url.toString();
+      };
       const started = (agent: PackagedProcess) =>
         JSON.parse(
           agent
@@ -307,6 +315,18 @@ describe('the packaged executables', () => {
         try {
           assert.match(agent.output(), /"initialising embedded PostgreSQL"/);
           assert.match(agent.output(), /"database migration applied"/);
+          const secretsFile = fs.readFileSync(path.join(dataDir, 'secrets.json'), 'utf8');
+          const secrets = wineOpenSecrets(executable, dataDir);
+          assert.deepEqual(Object.keys(secrets).sort(), ['database.adminPassword', 'database.password']);
+          for (const value of Object.values(secrets)) assert.ok(!secretsFile.includes(value), 'the database passwords are stored protected');
+          const moved = spawnSync('wine', [path.join(path.dirname(executable), 'gateway-dpapi.exe'), 'unprotect'], {
+            input: `upstream.token\t${JSON.parse(secretsFile).values['database.password']}\n`,
+            encoding: 'utf8',
+            env: { ...process.env, WINEDEBUG: '-all' },
+          });
+          assert.notEqual(moved.status, 0, 'a value protected under one name does not open under another (the name is the entropy)');
+          assert.match(moved.stderr, /CryptUnprotectData failed for upstream\.token/);
+          for (const legacy of ['postgres-password', 'postgres-admin-password']) assert.ok(!fs.existsSync(path.join(dataDir, legacy)), `no ${legacy} file`);
           await echoAndStore(port, dataDir, series, embeddedUrl());
           await stop(agent);
           assert.match(serverLog(), /received fast shutdown request[\s\S]*database system is shut down/);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../agent/config/config';
-import { readSecrets, secretsPath, writeSecret, type SecretCodec } from '../agent/config/secrets';
+import { readSecrets, secretsPath, writeSecrets, type SecretCodec } from '../agent/config/secrets';
 import { startConnectProxy } from './cloud-simulator/connect-proxy';
 import { makeCloudPki } from './cloud-simulator/pki';
 import { startStowRsSimulator } from './cloud-simulator/stow-rs-server';
@@ -56,13 +56,26 @@ describe('the secret store', () => {
   test('refuses a store others may read, a store of another protection, an unknown name and an empty value', () => {
     const dataDir = tempDir('secrets-refused');
     const configFile = writeConfig(dataDir, { kind: 'stow-rs', url: 'https://cloud.example/dicom-web' });
-    writeSecret(dataDir, 'upstream.token', 'tok');
+    writeSecrets(dataDir, { 'upstream.token': 'tok' });
     fs.chmodSync(secretsPath(dataDir), 0o644);
     assert.throws(() => loadConfig(configFile), /may be read by others \(mode 644\): chmod 600 it/);
     fs.writeFileSync(secretsPath(dataDir), JSON.stringify({ format: 1, protection: 'dpapi-machine', values: { 'upstream.token': 'AQAAANCMnd8B' } }), { mode: 0o600 });
     assert.throws(() => loadConfig(configFile), /protected as dpapi-machine, which this computer cannot open/);
     assert.equal(gatewayCli(['secret', 'set', 'upstream.password', '--config', configFile], 'x\n').status, 2);
+    const admin = gatewayCli(['secret', 'set', 'database.adminPassword', '--config', configFile], 'x\n');
+    assert.equal(admin.status, 2, "the embedded database superuser password is the agent's own");
+    assert.match(admin.stderr, /not a secret you can set/);
     assert.equal(gatewayCli(['secret', 'set', 'upstream.token', '--config', configFile], '').status, 2);
+  });
+
+  test('the password of a database server of your own comes from the store when database.url leaves it out', () => {
+    const dataDir = tempDir('secrets-database');
+    fs.mkdirSync(dataDir, { recursive: true });
+    const configFile = path.join(dataDir, 'gateway.json');
+    fs.writeFileSync(configFile, JSON.stringify({ aeTitle: 'SECRETGW', dataDir, database: { url: 'postgres://gw@db.example:5432/gateway' } }));
+    assert.equal(gatewayCli(['secret', 'set', 'database.password', '--config', configFile], 'db:p@ss\n').status, 0);
+    assert.equal(loadConfig(configFile).database.url, 'postgres://gw:db%3Ap%40ss@db.example:5432/gateway');
+    assert.equal(loadConfig(configFile, { secrets: false }).database.url, 'postgres://gw@db.example:5432/gateway');
   });
 
   test('values go through the codec both ways, opened once while the file stays the same (the compressor reloads often)', () => {
@@ -77,12 +90,12 @@ describe('the secret store', () => {
         return reversed(values);
       },
     };
-    writeSecret(dataDir, 'upstream.token', 'abc123', codec);
+    writeSecrets(dataDir, { 'upstream.token': 'abc123' }, codec);
     assert.doesNotMatch(fs.readFileSync(secretsPath(dataDir), 'utf8'), /abc123/);
     assert.deepEqual(readSecrets(dataDir, codec), { 'upstream.token': 'abc123' });
     assert.deepEqual(readSecrets(dataDir, codec), { 'upstream.token': 'abc123' });
     assert.equal(opened, 1);
-    writeSecret(dataDir, 'upstream.proxyPassword', 'pw', codec);
+    writeSecrets(dataDir, { 'upstream.proxyPassword': 'pw' }, codec);
     assert.deepEqual(readSecrets(dataDir, codec), { 'upstream.token': 'abc123', 'upstream.proxyPassword': 'pw' });
     assert.equal(opened, 2);
   });

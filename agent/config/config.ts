@@ -5,6 +5,7 @@ import { aeTitleProblem } from './ae-title';
 import { ConfigError } from './config-error';
 import { boolean, integer, object, only, optionalObject, string } from './validate';
 import { parseCompression, type CompressionConfig } from '../compress/rules';
+import { withPassword } from '../db/database-url';
 import { readSecrets, withSecrets } from './secrets';
 import { parseStudies, parseUpload, parseUpstream, type StudiesConfig, type UploadConfig, type UpstreamConfig } from './upstream-config';
 import { DEFAULT_API_PORT } from '../api/types';
@@ -90,7 +91,8 @@ const DEFAULTS = {
 
 /**
  * Reads and validates a configuration file; every error names the file and the bad key. The upstream's token
- * and proxy password come from <dataDir>/secrets.json when it holds them (see secrets.ts), unless `secrets: false`.
+ * and proxy password, and the password database.url leaves out, come from <dataDir>/secrets.json when it holds
+ * them (see secrets.ts), unless `secrets: false`.
  */
 export function loadConfig(file: string, options: { secrets?: boolean } = {}): GatewayConfig {
   let text: string;
@@ -107,7 +109,11 @@ export function loadConfig(file: string, options: { secrets?: boolean } = {}): G
   }
   try {
     const config: GatewayConfig = { ...parseConfig(raw, path.dirname(path.resolve(file))), configFile: path.resolve(file) };
-    if (config.upstream && options.secrets !== false) config.upstream = withSecrets(config.upstream, readSecrets(config.dataDir));
+    if (options.secrets !== false && (config.upstream || config.database.url)) {
+      const secrets = readSecrets(config.dataDir);
+      if (config.upstream) config.upstream = withSecrets(config.upstream, secrets);
+      if (config.database.url) config.database.url = withPassword(config.database.url, secrets['database.password']);
+    }
     return config;
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`configuration ${file}: ${err.message}`);

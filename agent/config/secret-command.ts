@@ -1,7 +1,7 @@
-// `gateway secret`: stores the cloud token or the proxy password protected (secrets.ts), never in gateway.json.
+// `gateway secret`: stores the cloud token, the proxy password or the database password protected (secrets.ts), never in gateway.json.
 import { loadConfig } from './config';
 import { defaultConfigPath } from './paths';
-import { isSecretName, readSecrets, SECRET_NAMES, secretsPath, writeSecret } from './secrets';
+import { readSecrets, SETTABLE_SECRET_NAMES, secretsPath, writeSecrets, type SecretName } from './secrets';
 
 /**
  * Runs `gateway secret (set NAME | list)` (its options parsed by the CLI, which also prints its usage); resolves to
@@ -9,9 +9,10 @@ import { isSecretName, readSecrets, SECRET_NAMES, secretsPath, writeSecret } fro
  */
 export async function secretCommand(values: { config?: string }, words: string[], input: NodeJS.ReadableStream = process.stdin): Promise<number> {
   const [action, name, ...extra] = words;
-  const usage = action === 'set' ? name === undefined || !isSecretName(name) || extra.length > 0 : action !== 'list' || name !== undefined;
+  const settable = (SETTABLE_SECRET_NAMES as readonly string[]).includes(name);
+  const usage = action === 'set' ? name === undefined || !settable || extra.length > 0 : action !== 'list' || name !== undefined;
   if (usage) {
-    const problem = action === 'set' && name !== undefined && !isSecretName(name) ? `unknown secret ${JSON.stringify(name)} (names: ${SECRET_NAMES.join(', ')})` : 'give set NAME or list';
+    const problem = action === 'set' && name !== undefined && !settable ? `${JSON.stringify(name)} is not a secret you can set (names: ${SETTABLE_SECRET_NAMES.join(', ')})` : 'give set NAME or list';
     console.error(`gateway secret: ${problem}\nRun 'gateway secret --help' for usage.`);
     return 2;
   }
@@ -27,7 +28,7 @@ export async function secretCommand(values: { config?: string }, words: string[]
     console.error('gateway secret: standard input is empty: give the value on standard input, e.g. gateway secret set upstream.token < token.txt');
     return 2;
   }
-  writeSecret(dataDir, name as (typeof SECRET_NAMES)[number], value);
+  writeSecrets(dataDir, { [name as SecretName]: value });
   console.log(`${name} stored in ${secretsPath(dataDir)}; restart the agent for it to use it`);
   return 0;
 }

@@ -1,15 +1,23 @@
 // Secrets kept out of gateway.json: <dataDir>/secrets.json, { "format": 1, "protection": ..., "values": { name: value } }.
-// On Windows each value is protected with DPAPI in machine scope (Install-DicomGateway or `gateway secret set`
-// writes it): a copy of the file opens on no other computer, and the data folder's permissions decide who on this
-// one may read it. Elsewhere the values are plain in a file of mode 0600 that nobody else may read.
+// On Windows each value is protected with DPAPI in machine scope (Install-DicomGateway, `gateway secret set` or
+// the agent itself for the database passwords it makes): a copy of the file opens on no other computer, and the
+// data folder's permissions decide who on this one may read it. Elsewhere the values are plain in a file of mode
+// 0600 that nobody else may read.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from './config-error';
 import type { UpstreamConfig } from './upstream-config';
 
-export const SECRET_NAMES = ['upstream.token', 'upstream.proxyPassword'] as const;
+/**
+ * database.password: the agent's own database role (made at the embedded database's first start; for a server
+ * of your own, the password database.url leaves out). database.adminPassword: the embedded database's superuser,
+ * made at its first start and used only to set up the agent's role at each start; nobody sets it.
+ */
+export const SECRET_NAMES = ['upstream.token', 'upstream.proxyPassword', 'database.password', 'database.adminPassword'] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
+/** What `gateway secret set` and Install-DicomGateway may store. */
+export const SETTABLE_SECRET_NAMES: readonly SecretName[] = ['upstream.token', 'upstream.proxyPassword', 'database.password'];
 export type Protection = 'dpapi-machine' | 'file-permissions';
 
 interface SecretFile {
@@ -55,12 +63,12 @@ export function readSecrets(dataDir: string, codec: SecretCodec = platformCodec(
   return known;
 }
 
-/** Stores one secret (replacing any earlier value), protected; the file is replaced whole. */
-export function writeSecret(dataDir: string, name: SecretName, value: string, codec: SecretCodec = platformCodec()): void {
+/** Stores secrets (replacing earlier values of the same names), protected; the file is replaced whole. */
+export function writeSecrets(dataDir: string, secrets: Partial<Record<SecretName, string>>, codec: SecretCodec = platformCodec()): void {
   const file = secretsPath(dataDir);
   const stored = readSecretFile(file);
   const values = stored && stored.protection === codec.protection ? { ...stored.values } : {};
-  values[name] = codec.protect({ [name]: value })[name];
+  Object.assign(values, codec.protect(secrets as Record<string, string>));
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   restrictDataFolder(dataDir);
   const content: SecretFile = { format: 1, protection: codec.protection, values };
@@ -140,47 +148,34 @@ function fileStamp(file: string): string {
 
 export function platformCodec(platform: NodeJS.Platform = process.platform): SecretCodec {
   if (platform !== 'win32') return { protection: 'file-permissions', protect: (values) => values, unprotect: (values) => values };
-  return { protection: 'dpapi-machine', protect: (values) => runDpapi('Protect', values), unprotect: (values) => runDpapi('Unprotect', values) };
+  return { protection: 'dpapi-machine', protect: (values) => runDpapi('protect', values), unprotect: (values) => runDpapi('unprotect', values) };
 }
 
 /**
- * DPAPI through Windows PowerShell (System32, by absolute path), .NET's ProtectedData in machine scope with the
- * name as entropy, exactly as powershell/DicomGateway/Private/Windows/Dpapi.ps1 does. Values travel on standard
- * input and output (never the command line or the environment), one "name<TAB>base64" line each, and the script
- * uses no cmdlet, so no module is ever loaded for it.
+ * DPAPI through gateway-dpapi.exe next to gateway.exe (provisioning/package/dpapi: CryptProtectData in machine scope
+ * with "DicomGateway:<name>" as entropy, exactly what powershell/DicomGateway/Private/Windows/Dpapi.ps1 does with
+ * .NET's ProtectedData). Values travel on standard input and output, never the command line or the environment:
+ * one "name<TAB>base64" line each; protect takes the clear text in base64, unprotect gives it back the same way.
  */
-function runDpapi(direction: 'Protect' | 'Unprotect', values: Record<string, string>): Record<string, string> {
-  const script = [
-    "$ErrorActionPreference = 'Stop'",
-    "if (-not ('System.Security.Cryptography.ProtectedData' -as [type])) { $null = [System.Reflection.Assembly]::Load('System.Security, Version=4.0.0.0, Culture=neutral, PublicKeyToken=b03f5f7f11d50a3a') }",
-    '$utf8 = New-Object System.Text.UTF8Encoding -ArgumentList $false',
-    '$out = New-Object System.Text.StringBuilder',
-    'foreach ($line in [Console]::In.ReadToEnd().Split([char]10)) {',
-    '  if (-not $line.Trim()) { continue }',
-    '  $name, $data = $line.Trim().Split([char]9)',
-    "  $entropy = $utf8.GetBytes('DicomGateway:' + $name)",
-    `  $bytes = [System.Security.Cryptography.ProtectedData]::${direction}([System.Convert]::FromBase64String($data), $entropy, [System.Security.Cryptography.DataProtectionScope]::LocalMachine)`,
-    '  $null = $out.Append($name).Append([char]9).Append([System.Convert]::ToBase64String($bytes)).Append([char]10)',
-    '}',
-    '[Console]::Out.Write($out.ToString())',
-  ].join('\n');
-  // Protect takes the clear text in base64 (so any character passes); Unprotect gives it back the same way.
+function runDpapi(direction: 'protect' | 'unprotect', values: Record<string, string>): Record<string, string> {
+  const helper = path.join(path.dirname(process.execPath), 'gateway-dpapi.exe');
+  if (!fs.existsSync(helper)) throw new Error(`${helper} is missing: it protects the secrets with DPAPI; install the gateway again`);
   const input = Object.entries(values)
-    .map(([name, value]) => `${name}\t${direction === 'Protect' ? Buffer.from(value, 'utf8').toString('base64') : value}`)
+    .map(([name, value]) => `${name}\t${direction === 'protect' ? Buffer.from(value, 'utf8').toString('base64') : value}`)
     .join('\n');
-  const powershell = path.win32.join(process.env.SystemRoot ?? 'C:\\Windows', 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe');
-  const output = execFileSync(powershell, ['-NoProfile', '-NonInteractive', '-EncodedCommand', Buffer.from(script, 'utf16le').toString('base64')], {
-    input,
-    encoding: 'utf8',
-    windowsHide: true,
-    timeout: 60_000,
-  });
+  let output: string;
+  try {
+    output = execFileSync(helper, [direction], { input, encoding: 'utf8', windowsHide: true, timeout: 30_000, stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch (err) {
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
+    throw new Error(`${helper} ${direction} failed: ${stderr || (err as Error).message}`);
+  }
   const result: Record<string, string> = {};
   for (const line of output.split(/\r?\n/)) {
     if (!line.trim()) continue;
     const [name, data] = line.trim().split('\t');
-    result[name] = direction === 'Unprotect' ? Buffer.from(data, 'base64').toString('utf8') : data;
+    result[name] = direction === 'unprotect' ? Buffer.from(data, 'base64').toString('utf8') : data;
   }
-  for (const name of Object.keys(values)) if (result[name] === undefined) throw new Error(`PowerShell gave no ${direction.toLowerCase()}ed value for ${name}`);
+  for (const name of Object.keys(values)) if (result[name] === undefined) throw new Error(`${helper} gave no ${direction}ed value for ${name}`);
   return result;
 }

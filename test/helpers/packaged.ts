@@ -117,3 +117,26 @@ export function wineRunnableGatewayCopy(dir: string): string {
   }
   return path.join(gatewayDir, 'gateway.exe');
 }
+
+/**
+ * The secrets of a data folder the Windows package stored (DPAPI, through Wine's crypt32), opened with the
+ * package's own gateway-dpapi.exe: what the agent reads, so a test may connect to its embedded database.
+ */
+export function wineOpenSecrets(gatewayExe: string, dataDir: string): Record<string, string> {
+  const stored = JSON.parse(fs.readFileSync(path.join(dataDir, 'secrets.json'), 'utf8')) as { protection: string; values: Record<string, string> };
+  if (stored.protection !== 'dpapi-machine') throw new Error(`secrets.json is protected as ${stored.protection}, not dpapi-machine`);
+  const input = Object.entries(stored.values)
+    .map(([name, value]) => `${name}\t${value}\n`)
+    .join('');
+  const result = spawnSync('wine', [path.join(path.dirname(gatewayExe), 'gateway-dpapi.exe'), 'unprotect'], { input, encoding: 'utf8', env: WINE_ENV, timeout: 60000 });
+  if (result.status !== 0) throw new Error(`gateway-dpapi.exe unprotect failed (${result.status}): ${result.stderr}`);
+  return Object.fromEntries(
+    result.stdout
+      .split(/\r?\n/)
+      .filter((line) => line.trim())
+      .map((line) => {
+        const [name, value] = line.trim().split('\t');
+        return [name, Buffer.from(value, 'base64').toString('utf8')];
+      }),
+  );
+}
