@@ -12,7 +12,7 @@ import { echo } from './dicom/verification';
 import { connectDirect } from './upload/proxy-tunnel';
 import { doctorCommand } from './host/doctor';
 import { secretCommand } from './config/secret-command';
-import { restrictNewFiles, SECRET_NAMES } from './config/secrets';
+import { restrictNewFiles, SETTABLE_SECRET_NAMES } from './config/secrets';
 import pg from 'pg';
 import { databaseUrlFor } from './db/database-url';
 import { requeueFailed } from './upload/queue';
@@ -127,12 +127,13 @@ const COMMANDS: Command[] = [
   command({
     name: 'secret',
     synopsis: '(set NAME | list) [--config FILE]',
-    summary: 'Store the cloud token or proxy password protected (value on stdin)',
+    summary: 'Store the cloud token, proxy password or database password protected (value on stdin)',
     details: [
       'set NAME reads the value from standard input (first line); list prints the names stored (never the values).',
-      `Names: ${SECRET_NAMES.join(', ')}. They are stored in <dataDir>/secrets.json: on Windows protected`,
+      `Names: ${SETTABLE_SECRET_NAMES.join(', ')}. They are stored in <dataDir>/secrets.json: on Windows protected`,
       'with DPAPI (this computer only; run as administrator), elsewhere in a file only this user may read.',
-      'A stored value wins over one in gateway.json. Restart the agent for it to take a new value.',
+      'A stored value wins over one in gateway.json (database.password fills a database.url without one, or is the',
+      "embedded database's: the agent sets its role to it at start). Restart the agent for it to take a new value.",
     ].join('\n'),
     options: CONFIG,
     positionals: true,
