@@ -307,7 +307,7 @@ Describe 'Install-DicomGateway' {
     Context 'an earlier version with its scheduled task and secrets in gateway.json' {
         BeforeEach {
             $null = New-Item -Path $script:InstallPath -ItemType Directory -Force
-            $null = Write-TestConfig -DataPath $script:DataPath -Json '{ "aeTitle": "StMarysCT", "port": 4104, "dataDir": "x", "upstream": { "kind": "stow-rs", "url": "https://upload.cloud.example/dicom-web", "token": "s3cret-token", "proxy": "http://gw:pr0xy%40pw@proxy.hospital.example:3128" } }'
+            $null = Write-TestConfig -DataPath $script:DataPath -Json '{ "aeTitle": "StMarysCT", "port": 4104, "dataDir": "x", "upstream": { "kind": "stow-rs", "url": "https://upload.cloud.example/dicom-web", "token": "s3cret-token", "proxy": "http://gw:pr0xy%40pw@proxy.hospital.example:3128" }, "database": { "url": "postgres://gw:db%21pw@db.hospital.example:5432/gateway" } }'
             Register-FakeTask -Role Agent -State Running
             $script:Machine.Exclusions.Add($script:DataPath)
             $script:Results = @(Install-DicomGateway @script:Install)
@@ -321,15 +321,17 @@ Describe 'Install-DicomGateway' {
             $script:Results.Status | Should -Be (@('Pass') * $script:StepCount)
         }
 
-        It 'stores the token and proxy password protected, and takes them out of gateway.json' {
+        It 'stores the token, proxy password and database password protected, and takes them out of gateway.json' {
             $config = Get-WrittenConfig
             $config.upstream.PSObject.Properties['token'] | Should -BeNullOrEmpty
             $config.upstream.proxy | Should -Be 'http://gw@proxy.hospital.example:3128'
+            $config.database.url | Should -Be 'postgres://gw@db.hospital.example:5432/gateway'
+            Should -Invoke -ModuleName DicomGateway Protect-DgwSecret -Scope Context -ParameterFilter { $Name -eq 'database.password' -and $Value -eq 'db!pw' }
             $stored = Get-Content -LiteralPath (Join-Path $script:DataPath 'secrets.json') -Raw
             $stored | Should -Not -Match 's3cret-token'
             ($stored | ConvertFrom-Json).protection | Should -Be 'dpapi-machine'
             Should -Invoke -ModuleName DicomGateway Protect-DgwSecret -Scope Context -ParameterFilter { $Name -eq 'upstream.proxyPassword' -and $Value -eq 'pr0xy@pw' }
-            (Get-ResultByName $script:Results 'Secrets').Detail | Should -Match 'upstream.proxyPassword, upstream.token, protected with DPAPI'
+            (Get-ResultByName $script:Results 'Secrets').Detail | Should -Match 'database.password, upstream.proxyPassword, upstream.token, protected with DPAPI'
         }
 
         It 'takes a new token as a SecureString, replaces the stored one, and a second run changes nothing' {

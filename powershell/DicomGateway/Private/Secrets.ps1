@@ -5,7 +5,8 @@
 function Get-DicomGatewayConfigSecret {
     <#
     .SYNOPSIS
-    The secrets written in clear in a configuration, by name: upstream.token and upstream.proxyPassword.
+    The secrets written in clear in a configuration, by name: upstream.token, upstream.proxyPassword and
+    database.password (the password in database.url).
     #>
     [CmdletBinding()]
     [OutputType([hashtable])]
@@ -21,13 +22,18 @@ function Get-DicomGatewayConfigSecret {
     if ($proxy -match '^(?<scheme>[a-z]+://)(?<user>[^:@/]*):(?<password>[^@/]*)@') {
         $found['upstream.proxyPassword'] = [System.Uri]::UnescapeDataString($Matches.password)
     }
+    $database = [string](Get-DicomGatewayConfigValue -Config $Config -Key 'database.url')
+    if ($database -match '^(?<scheme>[a-z]+://)(?<user>[^:@/]*):(?<password>[^@/]*)@') {
+        $found['database.password'] = [System.Uri]::UnescapeDataString($Matches.password)
+    }
     $found
 }
 
 function Remove-DicomGatewayConfigSecret {
     <#
     .SYNOPSIS
-    Takes the secrets out of a configuration object, in place: the token goes, the proxy keeps its user name.
+    Takes the secrets out of a configuration object, in place: the token goes, the proxy and database URLs keep
+    their user names.
     #>
     [CmdletBinding()]
     param(
@@ -36,11 +42,15 @@ function Remove-DicomGatewayConfigSecret {
     )
 
     $upstream = Get-DicomGatewayConfigValue -Config $Config -Key 'upstream'
-    if ($null -eq $upstream) { return }
-    if ($upstream.PSObject.Properties['token']) { $upstream.PSObject.Properties.Remove('token') }
-    $proxy = $upstream.PSObject.Properties['proxy']
-    if ($proxy -and [string]$proxy.Value -match '^([a-z]+://[^:@/]*):[^@/]*@') {
-        $proxy.Value = [string]$proxy.Value -replace '^([a-z]+://[^:@/]*):[^@/]*@', '$1@'
+    if ($null -ne $upstream -and $upstream.PSObject.Properties['token']) { $upstream.PSObject.Properties.Remove('token') }
+    foreach ($section in @($upstream, (Get-DicomGatewayConfigValue -Config $Config -Key 'database'))) {
+        if ($null -eq $section) { continue }
+        foreach ($key in 'proxy', 'url') {
+            $url = $section.PSObject.Properties[$key]
+            if ($url -and [string]$url.Value -match '^([a-z]+://[^:@/]*):[^@/]*@') {
+                $url.Value = [string]$url.Value -replace '^([a-z]+://[^:@/]*):[^@/]*@', '$1@'
+            }
+        }
     }
 }
 
