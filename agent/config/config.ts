@@ -39,6 +39,11 @@ export interface GatewayConfig {
   allowedCallingAeTitles: string[];
   /** When non-empty, only these source addresses or CIDR blocks may connect. */
   allowedSourceAddresses: string[];
+  /**
+   * Who the Windows Firewall rule admits (LocalSubnet, Any, addresses, subnets, ranges), as Install-DicomGateway
+   * set it; the module's later checks read it from here. The agent does not use it.
+   */
+  firewall: { remoteAddresses: string[] };
   limits: {
     maxAssociations: number;
     /** Largest PDU we accept and advertise (bytes). */
@@ -133,6 +138,7 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
     'tls',
     'allowedCallingAeTitles',
     'allowedSourceAddresses',
+    'firewall',
     'limits',
     'log',
     'upstream',
@@ -157,6 +163,8 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
   only(retention, 'retention.', Object.keys(DEFAULTS.retention));
   const api = optionalObject(root.api, 'api');
   only(api, 'api.', Object.keys(DEFAULTS.api));
+  const firewall = optionalObject(root.firewall, 'firewall');
+  only(firewall, 'firewall.', ['remoteAddresses']);
 
   const config: GatewayConfig = {
     aeTitle: root.aeTitle as string,
@@ -176,6 +184,7 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
       if (!isAddressOrCidr(entry)) throw new ConfigError(`allowedSourceAddresses[${i}] ${JSON.stringify(entry)} is not an IP address or CIDR block`);
       return entry;
     }),
+    firewall: { remoteAddresses: stringList(firewall.remoteAddresses, 'firewall.remoteAddresses') },
     limits: {
       maxAssociations: integer(limits.maxAssociations ?? DEFAULTS.limits.maxAssociations, 'limits.maxAssociations', 1, 1000),
       maxPduLength: integer(limits.maxPduLength ?? DEFAULTS.limits.maxPduLength, 'limits.maxPduLength', 4096, 16 * 1024 * 1024),

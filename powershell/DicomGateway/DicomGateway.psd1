@@ -21,6 +21,7 @@
         'Test-DicomGatewayConnectivity'
         'Test-DicomGatewayFirewallRule'
         'Test-DicomGatewayFolderAccess'
+        'Test-DicomGatewayHealth'
         'Test-DicomGatewayPowerPolicy'
         'Test-DicomGatewayPrerequisite'
         'Test-DicomGatewayService'

@@ -3,15 +3,33 @@
 
 $script:IntuneLogFile = $null
 
+function Get-Intune64BitPowerShell {
+    <#
+    .SYNOPSIS
+    The 64-bit Windows PowerShell to run this script in again, or $null when this one is 64-bit (or the OS is 32-bit).
+
+    .DESCRIPTION
+    The Intune Management Extension is a 32-bit process, so a plain "powershell.exe" install
+    command runs 32-bit, where Program Files, System32 and the registry are redirected.
+    Sysnative is how a 32-bit process names the 64-bit System32.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param()
+
+    if ([System.Environment]::Is64BitProcess -or -not [System.Environment]::Is64BitOperatingSystem) { return $null }
+    Join-Path $env:SystemRoot 'Sysnative\WindowsPowerShell\v1.0\powershell.exe'
+}
+
 function Invoke-IntuneScriptAs64Bit {
     <#
     .SYNOPSIS
     Runs the calling script again in 64-bit Windows PowerShell when Intune started it in 32-bit.
 
     .DESCRIPTION
-    The Intune Management Extension is a 32-bit process, so a plain "powershell.exe" install
-    command runs 32-bit, where Program Files, System32 and the registry are redirected. Returns
-    the exit code of the 64-bit run, or $null when this already is 64-bit (or the OS is 32-bit).
+    Returns the exit code of the 64-bit run, or $null when this already is 64-bit. What the
+    64-bit run prints goes to this one's host (Intune's STDOUT), never into the returned value,
+    so the exit code stays a number whatever it printed.
     #>
     [CmdletBinding()]
     param(
@@ -22,11 +40,11 @@ function Invoke-IntuneScriptAs64Bit {
         [System.Collections.IDictionary]$BoundParameters
     )
 
-    if ([System.Environment]::Is64BitProcess -or -not [System.Environment]::Is64BitOperatingSystem) { return $null }
-    $powershell = Join-Path $env:SystemRoot 'Sysnative\WindowsPowerShell\v1.0\powershell.exe'
+    $powershell = Get-Intune64BitPowerShell
+    if (-not $powershell) { return $null }
     $arguments = @('-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $ScriptPath) + @(ConvertTo-IntuneArgumentList -Parameters $BoundParameters)
-    & $powershell @arguments
-    $LASTEXITCODE
+    & $powershell @arguments 2>&1 | Out-Host
+    [int]$LASTEXITCODE
 }
 
 function Invoke-IntuneCommand {

@@ -1,11 +1,15 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-DicomGatewayModule -FakeWindows
-    $script:StepNames = @('InstallFolderAccess', 'DataFolderAccess', 'TrayFolderAccess', 'Package', 'Secrets', 'Configuration', 'AgentTask', 'AgentService', 'TrayTask', 'FirewallRule', 'InstallFolderExclusion', 'DatabaseFolderExclusion', 'DataFolderNotExcluded', 'SleepTimeout', 'Hibernation', 'AgentRunning')
+    $script:StepNames = @('InstallFolderAccess', 'DataFolderAccess', 'TrayFolderAccess', 'Package', 'Secrets', 'Configuration', 'InstallRecord', 'UninstallEntry', 'AgentTask', 'AgentService', 'TrayTask', 'EventLogSource', 'FirewallRule', 'FirewallScope', 'InstallFolderExclusion', 'DatabaseFolderExclusion', 'DataFolderNotExcluded', 'SleepTimeout', 'Hibernation', 'AgentRunning', 'AgentEcho', 'AgentDatabase', 'UpstreamConnectivity')
+    # Checks that run at every install, changing nothing: they carry no Changed.
+    $script:CheckNames = @('FirewallScope', 'AgentEcho', 'AgentDatabase', 'UpstreamConnectivity')
     $script:StepCount = $script:StepNames.Count
 
     function New-Package {
-        param([string]$Path)
+        param([string]$Path, [string]$Version = '0.2.0')
+        $null = New-Item -Path $Path -ItemType Directory -Force
+        Set-Content -LiteralPath (Join-Path $Path 'version.txt') -Value $Version
         foreach ($file in 'gateway.exe', 'postgres/bin/postgres.exe', 'postgres/share/postgresql.conf.sample', 'powershell/DicomGateway/DicomGateway.psd1') {
             $target = Join-Path $Path $file
             $null = New-Item -Path (Split-Path -Path $target -Parent) -ItemType Directory -Force
@@ -40,13 +44,14 @@ Describe 'Install-DicomGateway' {
 
         It 'goes through every step, in order, and each one passes' {
             $script:Results.Name | Should -Be $script:StepNames
-            $script:Results.Status | Should -Be (@('Pass') * $script:StepCount)
+            # LocalSubnet, the default, warns that other subnets are blocked.
+            $script:Results.Status | Should -Be (@('Pass') * 13 + @('Warn') + @('Pass') * 9)
             foreach ($result in $script:Results) { $result.Requirement | Should -Not -BeNullOrEmpty }
         }
 
         It 'changes what needed it (no secret given, no earlier task, no data folder exclusion to remove)' {
             $changed = @($script:Results | Where-Object { $_.Changed }).Name
-            $changed | Should -Be @('InstallFolderAccess', 'DataFolderAccess', 'TrayFolderAccess', 'Package', 'Configuration', 'AgentService', 'TrayTask', 'FirewallRule', 'InstallFolderExclusion', 'DatabaseFolderExclusion', 'SleepTimeout', 'Hibernation', 'AgentRunning')
+            $changed | Should -Be @('InstallFolderAccess', 'DataFolderAccess', 'TrayFolderAccess', 'Package', 'Configuration', 'InstallRecord', 'UninstallEntry', 'AgentService', 'TrayTask', 'EventLogSource', 'FirewallRule', 'InstallFolderExclusion', 'DatabaseFolderExclusion', 'SleepTimeout', 'Hibernation', 'AgentRunning')
         }
 
         It 'locks the folders before it writes into them: data for SYSTEM, Administrators and the agent account only' {
@@ -132,9 +137,10 @@ Describe 'Install-DicomGateway' {
             $executableWritten = (Get-Item -LiteralPath (Join-Path $script:InstallPath 'gateway.exe')).LastWriteTimeUtc
             $second = @(Install-DicomGateway @script:Install)
             $second.Name | Should -Be $script:StepNames
-            $second.Status | Should -Be (@('Pass') * $script:StepCount)
-            $second.Changed | Should -Be (@($false) * $script:StepCount)
-            foreach ($result in $second) { $result.Detail | Should -Match '^No change: ' }
+            $steps = @($second | Where-Object { $script:CheckNames -notcontains $_.Name })
+            $steps.Status | Should -Be (@('Pass') * $steps.Count)
+            $steps.Changed | Should -Be (@($false) * $steps.Count)
+            foreach ($result in $steps) { $result.Detail | Should -Match '^No change: ' }
             (Get-Item -LiteralPath $configFile).LastWriteTimeUtc | Should -Be $configWritten
             (Get-Item -LiteralPath (Join-Path $script:InstallPath 'gateway.exe')).LastWriteTimeUtc | Should -Be $executableWritten
             Should -Invoke -ModuleName DicomGateway Register-DgwScheduledTask -Times 1 -Exactly -Scope It
@@ -161,8 +167,8 @@ Describe 'Install-DicomGateway' {
         It 'with a new gateway.exe, stops the agent, PostgreSQL and the trays, copies only what changed and restarts the agent' {
             Set-Content -LiteralPath (Join-Path $script:PackagePath 'gateway.exe') -Value 'version 2 of gateway.exe'
             $results = @(Install-DicomGateway @script:Install)
-            (Get-ResultByName $results 'Package').Detail | Should -Match 'All 4 files'
-            (Get-ResultByName $results 'Package').Previous | Should -Match '^1 of 4 files'
+            (Get-ResultByName $results 'Package').Detail | Should -Match 'All 5 files'
+            (Get-ResultByName $results 'Package').Previous | Should -Match '^1 of 5 files'
             Get-Content -LiteralPath (Join-Path $script:InstallPath 'gateway.exe') | Should -Be 'version 2 of gateway.exe'
             $script:Machine.Processes.Count | Should -Be 0
             Should -Invoke -ModuleName DicomGateway Stop-DgwService -Times 1 -Exactly -Scope It
@@ -226,8 +232,9 @@ Describe 'Install-DicomGateway' {
     Context 'with -WhatIf' {
         It 'changes nothing: no files, no configuration, no setter' {
             $results = @(Install-DicomGateway @script:Install -WhatIf)
-            $results.Name | Should -Be $script:StepNames
-            $results.Changed | Should -Be (@($false) * $script:StepCount)
+            # Nothing runs, so there is no agent to check.
+            $results.Name | Should -Be @($script:StepNames | Where-Object { $_ -notin 'AgentEcho', 'AgentDatabase', 'UpstreamConnectivity' })
+            @($results | Where-Object { $_.Name -ne 'FirewallScope' }).Changed | Should -Be (@($false) * ($results.Count - 1))
             Test-Path -LiteralPath $script:InstallPath | Should -BeFalse
             Test-Path -LiteralPath $script:DataPath | Should -BeFalse
             Assert-NoSetterCalled
@@ -264,12 +271,15 @@ Describe 'Install-DicomGateway' {
             { Install-DicomGateway @script:Install -EnableException } | Should -Throw '*has no gateway.exe*'
         }
 
-        It 'warns about a configuration without an upstream' {
+        It 'refuses a configuration without an upstream, changing nothing, unless -NoUpstream' {
             $install = $script:Install.Clone()
             $install.Remove('ConfigTemplatePath')
-            $configuration = Get-ResultByName @(Install-DicomGateway @install) 'Configuration'
-            $configuration.Status | Should -Be 'Warn'
-            $configuration.Detail | Should -Match 'no upstream yet'
+            { Install-DicomGateway @install -EnableException } | Should -Throw '*no upstream*-NoUpstream*'
+            Test-Path -LiteralPath $script:InstallPath | Should -BeFalse
+            Assert-NoSetterCalled
+            $results = @(Install-DicomGateway @install -NoUpstream)
+            (Get-ResultByName $results 'Configuration').Detail | Should -Match 'no upstream \(-NoUpstream\)'
+            (Get-ResultByName $results 'UpstreamConnectivity').Status | Should -Be 'NotApplicable'
         }
 
         It 'reports Warn, not failure, when the agent cannot be started now: it starts at the next boot' {
@@ -283,7 +293,7 @@ Describe 'Install-DicomGateway' {
             Mock -ModuleName DicomGateway Register-DgwService { throw 'Access is denied.' }
             $warnings = $null
             $results = @(Install-DicomGateway @script:Install -WarningVariable warnings -WarningAction SilentlyContinue)
-            $results.Name | Should -Be @('InstallFolderAccess', 'DataFolderAccess', 'TrayFolderAccess', 'Package', 'Secrets', 'Configuration', 'AgentTask')
+            $results.Name | Should -Be @('InstallFolderAccess', 'DataFolderAccess', 'TrayFolderAccess', 'Package', 'Secrets', 'Configuration', 'InstallRecord', 'UninstallEntry', 'AgentTask')
             "$warnings" | Should -Match 'Install-DicomGateway stopped: Access is denied'
             Should -Invoke -ModuleName DicomGateway New-DgwFirewallRule -Times 0 -Exactly -Scope It
             { Install-DicomGateway @script:Install -EnableException } | Should -Throw '*Access is denied*'
@@ -318,7 +328,8 @@ Describe 'Install-DicomGateway' {
             $script:Machine.Tasks.ContainsKey('\DicomGateway\DicomGateway Agent') | Should -BeFalse
             $script:Machine.Services['DicomGateway'].State | Should -Be 'Running'
             @($script:Machine.Exclusions) | Should -Not -Contain $script:DataPath
-            $script:Results.Status | Should -Be (@('Pass') * $script:StepCount)
+            # LocalSubnet, the default, warns that other subnets are blocked.
+            $script:Results.Status | Should -Be (@('Pass') * 13 + @('Warn') + @('Pass') * 9)
         }
 
         It 'stores the token, proxy password and database password protected, and takes them out of gateway.json' {
@@ -341,5 +352,155 @@ Describe 'Install-DicomGateway' {
             Should -Invoke -ModuleName DicomGateway Protect-DgwSecret -Scope It -ParameterFilter { $Name -eq 'upstream.token' -and $Value -eq 'rotated-token' }
             (Get-ResultByName @(Install-DicomGateway @script:Install -UpstreamToken $token) 'Secrets').Changed | Should -BeFalse
         }
+    }
+}
+
+Describe 'Install-DicomGateway for many sites: site file, registry, verification, upgrades' {
+    BeforeEach {
+        $script:Machine = New-FakeMachine
+        Mock -ModuleName DicomGateway Test-DicomGatewayPrerequisite { [pscustomobject]@{ Name = 'Memory'; Status = 'Pass'; Detail = '32.0 GB installed'; Requirement = 'test' } }
+        $root = New-TestFolder
+        $script:PackagePath = Join-Path $root 'package'
+        $script:InstallPath = Join-Path $root 'D/Gateway'
+        $script:DataPath = Join-Path $root 'E/GatewayData'
+        New-Package -Path $script:PackagePath
+        $siteFolder = Join-Path $root 'sites'
+        $null = New-Item -Path (Join-Path $siteFolder 'certs') -ItemType Directory -Force
+        Set-Content -LiteralPath (Join-Path $siteFolder 'certs/cloud-ca.pem') -Value 'CLOUD CA'
+        $script:Site = [ordered]@{
+            aeTitle = 'StMarysCT'; port = 11112; installPath = $script:InstallPath; dataPath = $script:DataPath
+            remoteAddresses = @('10.20.0.0/16', '10.30.1.5'); restrictReceiverToRemoteAddresses = $true
+            upstream = [ordered]@{ kind = 'stow-rs'; url = 'https://upload.cloud.example/dicom-web'; caFile = 'certs/cloud-ca.pem'; token = 's3cret-token' }
+        }
+        $script:SiteFile = Join-Path $siteFolder 'st-marys.json'
+        function Save-Site { $script:Site | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $script:SiteFile }
+        Save-Site
+        $script:Install = @{ SiteFile = $script:SiteFile; PackagePath = $script:PackagePath; Confirm = $false }
+    }
+
+    It 'takes every setting from the site file: AE title, port, upstream, certificate, token, remote addresses' {
+        $results = @(Install-DicomGateway @script:Install -EnableException)
+        @($results | Where-Object { $_.Status -notin 'Pass' }).Name | Should -BeNullOrEmpty
+        $config = Get-Content -LiteralPath (Join-Path $script:DataPath 'gateway.json') -Raw | ConvertFrom-Json
+        $config.aeTitle | Should -BeExactly 'StMarysCT'
+        $config.port | Should -Be 11112
+        $config.upstream.url | Should -Be 'https://upload.cloud.example/dicom-web'
+        $config.upstream.PSObject.Properties['token'] | Should -BeNullOrEmpty
+        $copy = [System.IO.Path]::Combine($script:DataPath, 'certs', 'upstream-ca.pem')
+        $config.upstream.caFile | Should -Be $copy
+        Get-Content -LiteralPath $copy | Should -Be 'CLOUD CA'
+        @($config.firewall.remoteAddresses) | Should -Be @('10.20.0.0/16', '10.30.1.5')
+        @($config.allowedSourceAddresses) | Should -Be @('10.20.0.0/16', '10.30.1.5')
+        Should -Invoke -ModuleName DicomGateway Protect-DgwSecret -Scope It -ParameterFilter { $Name -eq 'upstream.token' -and $Value -eq 's3cret-token' }
+        $rule = $script:Machine.FirewallRules['DicomGateway-DICOM-TCP-In']
+        $rule.LocalPort | Should -Be '11112'
+        @($rule.RemoteAddress) | Should -Be @('10.20.0.0/255.255.0.0', '10.30.1.5')
+        (Get-ResultByName $results 'UpstreamConnectivity').Status | Should -Be 'Pass'
+    }
+
+    It 'refuses a site file with mistakes, naming each one, and changes nothing' {
+        $script:Site.aeTitle = 'St_Marys_CT_Is_Far_Too_Long'
+        $script:Site.upstream = [ordered]@{ kind = 'dicom-tls'; host = 'cloud.example'; calledAeTitle = 'CLOUD'; certFile = 'certs/missing.pem'; tokn = 'x' }
+        $script:Site.remoteAddresses = @('10.20.0.0/16', 'LocalSubnet')
+        Save-Site
+        $message = ''
+        try { Install-DicomGateway @script:Install -EnableException } catch { $message = $_.Exception.Message }
+        $message | Should -Match 'aeTitle'
+        $message | Should -Match 'upstream.port'
+        $message | Should -Match 'unknown upstream setting "tokn"'
+        $message | Should -Match 'certs.missing\.pem does not exist'
+        $message | Should -Match 'certFile and upstream.keyFile go together'
+        $message | Should -Match 'restrictReceiverToRemoteAddresses .* not: LocalSubnet'
+        Test-Path -LiteralPath $script:InstallPath | Should -BeFalse
+        Assert-NoSetterCalled
+    }
+
+    It 'records its folders and version in HKLM and in Programs and Features, with an uninstall command for those folders' {
+        $null = Install-DicomGateway @script:Install -EnableException
+        $record = $script:Machine.Registry['HKLM:\SOFTWARE\DicomGateway']
+        $record.InstallPath | Should -Be $script:InstallPath
+        $record.DataPath | Should -Be $script:DataPath
+        $record.Version | Should -Be '0.2.0'
+        $entry = $script:Machine.Registry['HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\DicomGateway']
+        $entry.DisplayName | Should -Be 'DICOM Gateway'
+        $entry.DisplayVersion | Should -Be '0.2.0'
+        $entry.UninstallString | Should -Match ([regex]::Escape("Uninstall-DicomGateway -InstallPath '$($script:InstallPath)' -DataPath '$($script:DataPath)'"))
+        $entry.UninstallString | Should -Match ([regex]::Escape([System.IO.Path]::Combine($script:InstallPath, 'powershell', 'DicomGateway', 'DicomGateway.psd1')))
+        $entry.QuietUninstallString | Should -Match '-Confirm:\$false"$'
+    }
+
+    It 'finds the recorded folders when an upgrade does not name them' {
+        $null = Install-DicomGateway @script:Install -EnableException
+        $script:Site.Remove('installPath')
+        $script:Site.Remove('dataPath')
+        Save-Site
+        $results = @(Install-DicomGateway @script:Install -EnableException)
+        (Get-ResultByName $results 'Package').Detail | Should -Match ([regex]::Escape($script:InstallPath))
+        (Get-ResultByName $results 'Configuration').Changed | Should -BeFalse
+    }
+
+    It 'copies a file whose content changed at the same length (0.2.0 -> 0.2.1), and keeps configuration and data' {
+        Set-Content -LiteralPath (Join-Path $script:PackagePath 'gateway.exe') -Value 'gateway 0.2.0'
+        $null = Install-DicomGateway @script:Install -EnableException
+        $spooled = New-Item -Path (Join-Path $script:DataPath 'spool/1.2.3/4.dcm') -ItemType File -Force
+        New-Package -Path $script:PackagePath -Version '0.2.1'
+        Set-Content -LiteralPath (Join-Path $script:PackagePath 'gateway.exe') -Value 'gateway 0.2.1'
+        $results = @(Install-DicomGateway @script:Install -EnableException)
+        (Get-ResultByName $results 'Package').Previous | Should -Match '^2 of 5 files'
+        Get-Content -LiteralPath (Join-Path $script:InstallPath 'gateway.exe') | Should -Be 'gateway 0.2.1'
+        (Get-ResultByName $results 'Configuration').Changed | Should -BeFalse
+        Test-Path -LiteralPath $spooled.FullName | Should -BeTrue
+        $script:Machine.Registry['HKLM:\SOFTWARE\DicomGateway'].Version | Should -Be '0.2.1'
+        Test-Path -LiteralPath ($script:InstallPath + '.previous') | Should -BeFalse
+    }
+
+    It 'puts the previous files back when the upgraded agent does not answer C-ECHO, and fails' {
+        Set-Content -LiteralPath (Join-Path $script:PackagePath 'gateway.exe') -Value 'gateway 0.2.0'
+        $null = Install-DicomGateway @script:Install -EnableException
+        New-Package -Path $script:PackagePath -Version '0.3.0'
+        Set-Content -LiteralPath (Join-Path $script:PackagePath 'gateway.exe') -Value 'gateway 0.3.0 that crashes'
+        Set-Content -LiteralPath (Join-Path $script:PackagePath 'new-in-0.3.0.dll') -Value 'new'
+        $script:Machine.Cli = {
+            param($ArgumentList)
+            $installed = Get-Content -LiteralPath (Join-Path $script:InstallPath 'gateway.exe')
+            $code = if ($ArgumentList[0] -eq 'echo' -and $installed -match 'crashes') { 1 } else { 0 }
+            [pscustomobject]@{ ExitCode = $code; Output = ''; ErrorOutput = $(if ($code) { 'connection refused' } else { '' }) }
+        }
+        $results = @(Install-DicomGateway @script:Install -HealthTimeoutSeconds 4)
+        (Get-ResultByName $results 'AgentEcho').Status | Should -Be 'Fail'
+        $rollback = Get-ResultByName $results 'Rollback'
+        $rollback.Status | Should -Be 'Fail'
+        $rollback.Detail | Should -Match 'The agent 0\.3\.0 failed AgentEcho: the files of 0\.2\.0 are back'
+        Get-Content -LiteralPath (Join-Path $script:InstallPath 'gateway.exe') | Should -Be 'gateway 0.2.0'
+        Test-Path -LiteralPath (Join-Path $script:InstallPath 'new-in-0.3.0.dll') | Should -BeFalse
+        $script:Machine.Registry['HKLM:\SOFTWARE\DicomGateway'].Version | Should -Be '0.2.0'
+        $script:Machine.Services['DicomGateway'].State | Should -Be 'Running'
+        Test-Path -LiteralPath ($script:InstallPath + '.previous') | Should -BeFalse
+    }
+
+    It 'fails a first install whose agent reports its database down (nothing to roll back to)' {
+        $script:Machine.ApiStatus.database = [pscustomobject]@{ ok = $false; error = 'initdb failed' }
+        $results = @(Install-DicomGateway @script:Install -HealthTimeoutSeconds 4)
+        $database = Get-ResultByName $results 'AgentDatabase'
+        $database.Status | Should -Be 'Fail'
+        $database.Detail | Should -Match 'database down: initdb failed'
+        Get-ResultByName $results 'Rollback' | Should -BeNullOrEmpty
+    }
+
+    It 'fails when the cloud does not answer the connectivity test' {
+        $script:Machine.Cli = { param($ArgumentList) [pscustomobject]@{ ExitCode = $(if ($ArgumentList[0] -eq 'test-connectivity') { 1 } else { 0 }); Output = 'TLS: certificate has expired'; ErrorOutput = '' } }
+        $results = @(Install-DicomGateway @script:Install)
+        (Get-ResultByName $results 'UpstreamConnectivity').Detail | Should -Match 'exited with 1: TLS: certificate has expired'
+        Get-ResultByName $results 'Rollback' | Should -BeNullOrEmpty
+    }
+
+    It 'opens the DICOM-TLS port too when the configuration has one, and later checks use the saved settings' {
+        $null = New-Item -Path $script:DataPath -ItemType Directory -Force
+        $null = Write-TestConfig -DataPath $script:DataPath -Json '{ "aeTitle": "StMarysCT", "tls": { "port": 2762, "certFile": "c.pem", "keyFile": "k.pem" } }'
+        $null = Install-DicomGateway @script:Install -EnableException
+        $script:Machine.FirewallRules['DicomGateway-DICOM-TCP-In'].LocalPort | Should -Be '2762,11112'
+        (Test-DicomGatewayFirewallRule -InstallPath $script:InstallPath -DataPath $script:DataPath).Status | Should -Be 'Pass'
+        (Test-DicomGatewayFirewallRule).Status | Should -Be 'Pass'
+        (Test-DicomGatewayFirewallRule -RemoteAddress 'LocalSubnet').Status | Should -Be 'Fail'
     }
 }

@@ -37,6 +37,32 @@ Describe 'IntuneCommon.ps1' {
     }
 }
 
+Describe 'Install.ps1 started by a 32-bit PowerShell (as Intune does)' -Skip:([System.Environment]::OSVersion.Platform -eq 'Win32NT') {
+    BeforeEach {
+        $root = New-TestFolder
+        $null = New-Item -Path $root -ItemType Directory -Force
+        $script:ArgumentFile = Join-Path $root 'arguments.txt'
+        # The 64-bit powershell.exe stand-in: records its arguments, prints what a run prints (numbers included), exits 3010.
+        $script:PowerShell64 = Join-Path $root 'powershell.exe'
+        [System.IO.File]::WriteAllText($script:PowerShell64, "#!/bin/sh`nprintf '%s\n' `"`$@`" > '$($script:ArgumentFile)'`necho 0`necho 'Pass AgentRunning: 1 of 1'`necho 1 >&2`nexit 3010`n")
+        & chmod +x $script:PowerShell64
+        Mock Get-Intune64BitPowerShell { $script:PowerShell64 }
+        Mock Install-DicomGateway { throw 'the 32-bit run must not install' }
+        $script:Install = Join-Path $script:IntuneFolder 'Install.ps1'
+    }
+
+    It 'runs itself again in 64-bit PowerShell with the same arguments, and exits with that run''s exit code whatever it printed' {
+        $output = & $script:Install -SiteFile 'C:\\Sites\\st-marys.json' -Port 11112 -NoUpstream
+        $LASTEXITCODE | Should -Be 3010
+        $output | Should -BeNullOrEmpty
+        $arguments = @(Get-Content -LiteralPath $script:ArgumentFile)
+        $arguments[0..5] | Should -Be @('-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $script:Install)
+        ($arguments[6..($arguments.Count - 1)] -join ' ') | Should -Match '-SiteFile C:\\\\Sites\\\\st-marys\.json'
+        $arguments | Should -Contain '-NoUpstream'
+        Should -Invoke Install-DicomGateway -Times 0 -Exactly -Scope It
+    }
+}
+
 Describe 'Install.ps1' {
     BeforeEach {
         $root = New-TestFolder

@@ -49,7 +49,7 @@ Describe 'DicomGateway manifest' {
             'Get-DicomGatewayStatus', 'Install-DicomGateway', 'Set-DicomGatewayAeTitle', 'Set-DicomGatewayAntivirusExclusion',
             'Set-DicomGatewayFirewallRule', 'Set-DicomGatewayFolderAccess', 'Set-DicomGatewayPowerPolicy', 'Test-DicomGatewayAntivirusExclusion',
             'Test-DicomGatewayBitLocker', 'Test-DicomGatewayConnectivity', 'Test-DicomGatewayFirewallRule', 'Test-DicomGatewayFolderAccess',
-            'Test-DicomGatewayPowerPolicy', 'Test-DicomGatewayPrerequisite', 'Test-DicomGatewayService', 'Uninstall-DicomGateway')
+            'Test-DicomGatewayHealth', 'Test-DicomGatewayPowerPolicy', 'Test-DicomGatewayPrerequisite', 'Test-DicomGatewayService', 'Uninstall-DicomGateway')
     }
 }
 

@@ -14,7 +14,8 @@ $script:SetterCommands = @(
     'Register-DgwScheduledTask', 'Unregister-DgwScheduledTask', 'Start-DgwScheduledTask', 'Stop-DgwScheduledTask',
     'Stop-DgwProcess',
     'Register-DgwService', 'Unregister-DgwService', 'Start-DgwService', 'Stop-DgwService',
-    'Set-DgwFolderAccess'
+    'Set-DgwFolderAccess',
+    'Set-DgwRegistryValue', 'Remove-DgwRegistryKey', 'Register-DgwEventLogSource', 'Unregister-DgwEventLogSource'
 )
 
 function Import-DicomGatewayModule {
@@ -60,6 +61,11 @@ function New-FakeMachine {
         OpenPorts               = @('203.0.113.10:443', 'upload.cloud.example:443', 'proxy.hospital.example:3128')
         Cli                     = { param($ArgumentList) [pscustomobject]@{ ExitCode = 0; Output = '{"ok":true}'; ErrorOutput = '' } }
         ApiDown                 = $false
+        # What GET /api/status reports besides state (database, uploads).
+        ApiStatus               = @{ version = '0.1.0'; database = [pscustomobject]@{ ok = $true }; queue = [pscustomobject]@{ studies = 0; instances = 0 }; uploads = [pscustomobject]@{ queued = 0; sending = 0; awaitingCommitment = 0; failed = 0; studiesDone = 3 } }
+        # Registry keys (HKLM:\...) and their values.
+        Registry                = @{}
+        EventLogSources         = New-Object System.Collections.Generic.List[string]
     }
 }
 
@@ -187,8 +193,19 @@ function Initialize-FakeWindows {
     Mock @module Invoke-DgwGatewayCli { & $script:Machine.Cli $ArgumentList }
     Mock @module Invoke-DgwLocalApi {
         if ($script:Machine.ApiDown) { throw 'No connection could be made because the target machine actively refused it' }
-        [pscustomobject]@{ state = 'running'; uri = $Uri; queue = [pscustomobject]@{ pending = 0 } }
+        $status = @{ state = 'running'; uri = $Uri }
+        foreach ($key in $script:Machine.ApiStatus.Keys) { $status[$key] = $script:Machine.ApiStatus[$key] }
+        [pscustomobject]$status
     }
+    Mock @module Get-DgwRegistryValue { $script:Machine.Registry[$Key] }
+    Mock @module Set-DgwRegistryValue {
+        if (-not $script:Machine.Registry.ContainsKey($Key)) { $script:Machine.Registry[$Key] = @{} }
+        foreach ($name in $Values.Keys) { $script:Machine.Registry[$Key][$name] = $Values[$name] }
+    }
+    Mock @module Remove-DgwRegistryKey { $script:Machine.Registry.Remove($Key) }
+    Mock @module Test-DgwEventLogSource { $script:Machine.EventLogSources.Contains($Source) }
+    Mock @module Register-DgwEventLogSource { $script:Machine.EventLogSources.Add($Source) }
+    Mock @module Unregister-DgwEventLogSource { $null = $script:Machine.EventLogSources.Remove($Source) }
     Mock @module Start-Sleep { }
 }
 

@@ -22,14 +22,19 @@ Describe 'Uninstall-DicomGateway' {
         foreach ($path in $script:InstallPath, $script:DataPath, $script:PostgresPath, $script:DatabasePath, 'E:\Other') { $script:Machine.Exclusions.Add($path) }
         $script:Machine.Processes.Add([pscustomobject]@{ ProcessId = 21; Name = 'postgres.exe'; CommandLine = 'postgres.exe -D data' })
         $script:Machine.Processes.Add([pscustomobject]@{ ProcessId = 22; Name = 'gateway.exe'; CommandLine = 'gateway.exe tray' })
+        $script:Machine.Registry['HKLM:\SOFTWARE\DicomGateway'] = @{ InstallPath = $script:InstallPath; DataPath = $script:DataPath; Version = '0.2.0' }
+        $script:Machine.Registry['HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\DicomGateway'] = @{ DisplayName = 'DICOM Gateway' }
+        $script:Machine.EventLogSources.Add('DicomGateway')
         $script:Uninstall = @{ InstallPath = $script:InstallPath; DataPath = $script:DataPath; Confirm = $false }
     }
 
     It 'removes the service, tasks, processes, firewall rule, its own exclusions and the install folder, and keeps the data' {
         $results = @(Uninstall-DicomGateway @script:Uninstall)
-        $results.Name | Should -Be @('AgentService', 'AgentTask', 'TrayTask', 'AgentProcesses', 'FirewallRule', 'InstallFolderExclusion', 'DatabaseFolderExclusion', 'DataFolderExclusion', 'PostgresFolderExclusion', 'InstallFolder', 'DataFolder')
-        $results.Status | Should -Be (@('Pass') * 11)
-        $results.Changed | Should -Be (@($true) * 10 + $false)
+        $results.Name | Should -Be @('AgentService', 'AgentTask', 'TrayTask', 'AgentProcesses', 'FirewallRule', 'InstallFolderExclusion', 'DatabaseFolderExclusion', 'DataFolderExclusion', 'PostgresFolderExclusion', 'EventLogSource', 'InstallRecord', 'UninstallEntry', 'InstallFolder', 'DataFolder')
+        $results.Status | Should -Be (@('Pass') * 14)
+        $results.Changed | Should -Be (@($true) * 13 + $false)
+        $script:Machine.Registry.Count | Should -Be 0
+        $script:Machine.EventLogSources.Count | Should -Be 0
         $script:Machine.Services.Count | Should -Be 0
         $script:Machine.Tasks.Count | Should -Be 0
         $script:Machine.Processes.Count | Should -Be 0
@@ -51,8 +56,37 @@ Describe 'Uninstall-DicomGateway' {
         Should -Invoke -ModuleName DicomGateway Unregister-DgwService -Times 1 -Exactly -Scope It
     }
 
-    It 'with -RemoveData, deletes the data folder too' {
+    It 'finds the folders in the registry, wherever the install put them' {
+        $results = @(Uninstall-DicomGateway -Confirm:$false)
+        (Get-ResultByName $results 'InstallFolder').Previous | Should -Be ('{0} exists' -f $script:InstallPath)
+        Test-Path -LiteralPath $script:InstallPath | Should -BeFalse
+    }
+
+    It 'with -RemoveData, refuses while the cloud has not confirmed every study, and changes nothing' {
+        $script:Machine.ApiStatus.uploads = [pscustomobject]@{ queued = 3; sending = 1; awaitingCommitment = 2; failed = 0; studiesDone = 7 }
+        $script:Machine.ApiStatus.queue = [pscustomobject]@{ studies = 2; instances = 4 }
+        { Uninstall-DicomGateway @script:Uninstall -RemoveData -EnableException } | Should -Throw '*6 instance(s) in 2 studies are not confirmed*-Force*'
+        Test-Path -LiteralPath $script:DataPath | Should -BeTrue
+        Test-Path -LiteralPath $script:InstallPath | Should -BeTrue
+        Assert-NoSetterCalled
+    }
+
+    It 'with -RemoveData and the agent not answering, refuses while the spool holds files' {
+        $script:Machine.ApiDown = $true
+        { Uninstall-DicomGateway @script:Uninstall -RemoveData -EnableException } | Should -Throw '*cannot be asked*holds 1 file*'
+        Assert-NoSetterCalled
+    }
+
+    It 'with -RemoveData -Force, deletes unconfirmed studies too' {
+        $script:Machine.ApiStatus.uploads = [pscustomobject]@{ queued = 3; sending = 0; awaitingCommitment = 0; failed = 0; studiesDone = 0 }
+        $results = @(Uninstall-DicomGateway @script:Uninstall -RemoveData -Force)
+        (Get-ResultByName $results 'UnconfirmedStudies').Status | Should -Be 'Fail'
+        Test-Path -LiteralPath $script:DataPath | Should -BeFalse
+    }
+
+    It 'with -RemoveData, deletes the data folder too once the cloud has confirmed everything' {
         $results = @(Uninstall-DicomGateway @script:Uninstall -RemoveData)
+        (Get-ResultByName $results 'UnconfirmedStudies').Status | Should -Be 'Pass'
         (Get-ResultByName $results 'DataFolder').Changed | Should -BeTrue
         Test-Path -LiteralPath $script:DataPath | Should -BeFalse
         @($script:Machine.Exclusions) | Should -Be @('E:\Other')
@@ -64,11 +98,12 @@ Describe 'Uninstall-DicomGateway' {
         Mock -ModuleName DicomGateway Remove-DgwFirewallRule { throw 'must not be called' }
         Mock -ModuleName DicomGateway Remove-DgwDefenderExclusionPath { throw 'must not be called' }
         $second = @(Uninstall-DicomGateway @script:Uninstall)
-        $second.Changed | Should -Be (@($false) * 11)
+        $second.Changed | Should -Be (@($false) * 14)
         foreach ($result in $second | Where-Object { $_.Name -ne 'DataFolder' }) { $result.Detail | Should -Match '^No change: ' }
     }
 
     It 'with -WhatIf removes nothing' {
+        $script:Machine.ApiDown = $true
         $results = @(Uninstall-DicomGateway @script:Uninstall -RemoveData -WhatIf)
         $results.Changed | Should -Be (@($false) * $results.Count)
         Test-Path -LiteralPath $script:InstallPath | Should -BeTrue

@@ -86,12 +86,15 @@ function New-DicomGatewayConfig {
     <#
     .SYNOPSIS
     The configuration to write: the existing one (else the template, else an empty one) with the
-    AE title exactly as given, the port and the data folder, and no secret.
+    site's settings, and no secret.
 
     .DESCRIPTION
-    Secrets (the cloud token, the proxy password) go to the protected store instead
-    (Write-DicomGatewaySecretStore). Everything else (upstream, compression rules, database) is kept as the site has it. Values
-    are replaced in place so that an unchanged file serializes to the same text.
+    Sets the AE title exactly as given, the port, the data folder, the firewall's remote
+    addresses (firewall.remoteAddresses, read by the later checks), the upstream when the site
+    gives one, and allowedSourceAddresses when RestrictReceiver. Secrets (the cloud token, the
+    proxy password) go to the protected store instead (Write-DicomGatewaySecretStore).
+    Everything else (compression rules, database) is kept as the site has it. Values are
+    replaced in place so that an unchanged file serializes to the same text.
     #>
     [CmdletBinding()]
     [OutputType([pscustomobject])]
@@ -109,7 +112,14 @@ function New-DicomGatewayConfig {
         [int]$Port,
 
         [Parameter(Mandatory)]
-        [string]$DataPath
+        [string]$DataPath,
+
+        [AllowNull()]
+        [object]$Upstream,
+
+        [string[]]$RemoteAddress = $script:DicomGatewayDefault.RemoteAddress,
+
+        [bool]$RestrictReceiver
     )
 
     $base = $Existing
@@ -122,6 +132,9 @@ function New-DicomGatewayConfig {
     Set-DicomGatewayConfigValue -Config $config -Key 'aeTitle' -Value $AeTitle
     Set-DicomGatewayConfigValue -Config $config -Key 'port' -Value $Port
     Set-DicomGatewayConfigValue -Config $config -Key 'dataDir' -Value $DataPath
+    if ($null -ne $Upstream) { Set-DicomGatewayConfigValue -Config $config -Key 'upstream' -Value ($Upstream | ConvertTo-Json -Depth 5 | ConvertFrom-Json) }
+    Set-DicomGatewayConfigValue -Config $config -Key 'firewall' -Value ([pscustomobject]@{ remoteAddresses = @($RemoteAddress) })
+    if ($RestrictReceiver) { Set-DicomGatewayConfigValue -Config $config -Key 'allowedSourceAddresses' -Value @($RemoteAddress) }
     Remove-DicomGatewayConfigSecret -Config $config
     $config
 }

@@ -16,4 +16,12 @@ $script:DicomGatewayDefault = @{
     TrayTaskName     = 'DicomGateway Tray'
     FirewallRuleName = 'DicomGateway-DICOM-TCP-In'
     FirewallGroup    = 'DICOM Gateway'
+    # Where an install records its folders and version, found by Detect, Uninstall and upgrades.
+    RegistryKey      = 'HKLM:\SOFTWARE\DicomGateway'
+    UninstallKey     = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\DicomGateway'
+    EventLogSource   = 'DicomGateway'
+    DisplayName      = 'DICOM Gateway'
+    Publisher        = 'DICOM Cloud Gateway'
+    # Seconds an install waits for the started agent to answer C-ECHO and report its database up.
+    HealthTimeout    = 180
 }

@@ -1,13 +1,15 @@
 function Get-DicomGatewayFirewallDefinition {
     <#
     .SYNOPSIS
-    The firewall rule the gateway needs: inbound TCP on the DICOM port only, for gateway.exe.
+    The firewall rule the gateway needs: inbound TCP on the DICOM port (and the DICOM-TLS port when there is one) only, for gateway.exe.
     #>
     [CmdletBinding()]
     [OutputType([pscustomobject])]
     param(
         [Parameter(Mandatory)]
         [int]$Port,
+
+        [int]$TlsPort,
 
         [Parameter(Mandatory)]
         [string]$Program,
@@ -16,16 +18,19 @@ function Get-DicomGatewayFirewallDefinition {
         [string[]]$RemoteAddress
     )
 
+    $ports = @($Port)
+    if ($TlsPort) { $ports += $TlsPort }
+    $localPort = (@($ports | Sort-Object -Unique) | ForEach-Object { [string]$_ }) -join ','
     [pscustomobject]@{
         Name          = $script:DicomGatewayDefault.FirewallRuleName
-        DisplayName   = 'DICOM Gateway (TCP {0} in)' -f $Port
+        DisplayName   = 'DICOM Gateway (TCP {0} in)' -f $localPort
         Group         = $script:DicomGatewayDefault.FirewallGroup
-        Description   = 'Lets PACS and modalities send DICOM to the gateway on its DICOM port; nothing else.'
+        Description   = 'Lets PACS and modalities send DICOM to the gateway on its DICOM and DICOM-TLS ports; nothing else.'
         Enabled       = $true
         Direction     = 'Inbound'
         Action        = 'Allow'
         Protocol      = 'TCP'
-        LocalPort     = [string]$Port
+        LocalPort     = $localPort
         Program       = $Program
         RemoteAddress = @(ConvertTo-DicomGatewayFirewallAddress -Address $RemoteAddress)
         Profile       = 'Any'

@@ -37,6 +37,18 @@ $script:DicomGatewayRequirement = @{
     DataFolder              = 'Data folder kept unless removal is asked for (it may hold studies not yet uploaded)'
     AeTitle                 = 'AE title exactly as licensed (1-16 characters of the DICOM default repertoire, case-sensitive)'
     DicomEcho               = 'The agent answers C-ECHO on its DICOM port for its AE title'
+    Certificates            = "The upstream's certificate files are in the protected data folder (certs), as the site gives them"
+    InstallRecord           = 'The install folder, data folder and version are recorded under HKLM\SOFTWARE\DicomGateway'
+    UninstallEntry          = 'Programs and Features lists the gateway, with a working uninstall command'
+    EventLogSource          = 'The Application event log has the source DicomGateway (the agent writes its warnings and errors there)'
+    FirewallScope           = 'The firewall admits every subnet that PACS and modalities send from'
+    AgentEcho               = 'The installed agent answers C-ECHO for its AE title'
+    AgentDatabase           = 'The installed agent reports its database up'
+    UpstreamConnectivity    = 'The installed agent reaches the cloud (gateway test-connectivity passes)'
+    Rollback                = 'An upgrade that does not come up healthy puts the previous files back'
+    UnconfirmedStudies      = 'Data is deleted only when the cloud has confirmed every study (or when forced)'
+    UninstallRecord         = 'Uninstall: the registry record and the Programs and Features entry are removed'
+    EventLogSourceRemoved   = 'Uninstall: the event log source is removed'
 }
 
 # Sizes a disk is sold by are decimal (1 TB = 10^12 bytes) and the volume on it is a little smaller

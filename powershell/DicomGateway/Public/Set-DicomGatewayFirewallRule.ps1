@@ -10,14 +10,22 @@ function Set-DicomGatewayFirewallRule {
     Off Windows the result is NotApplicable and nothing is changed.
 
     .PARAMETER Port
-    The DICOM port. Default 4104.
+    The DICOM port. Default: the configuration's, else 4104.
+
+    .PARAMETER TlsPort
+    The DICOM-TLS port, opened too. Default: the configuration's tls.port, else none.
+
+    .PARAMETER DataPath
+    The data folder whose gateway.json gives what is not given (the port, tls.port and the
+    remote addresses the install saved). Default: the recorded install's, else C:\ProgramData\DicomGateway.
 
     .PARAMETER InstallPath
-    The gateway's install folder; the rule is for gateway.exe in it. Default
-    C:\Program Files\DicomGateway.
+    The gateway's install folder; the rule is for gateway.exe in it. Default: the recorded
+    install's, else C:\Program Files\DicomGateway.
 
     .PARAMETER RemoteAddress
-    Who may connect: LocalSubnet (default), addresses, subnets (10.1.2.0/24), ranges or Any.
+    Who may connect: LocalSubnet, addresses, subnets (10.1.2.0/24), ranges or Any. Default: the
+    addresses saved in the configuration (firewall.remoteAddresses), else LocalSubnet.
 
     .PARAMETER EnableException
     Throw a terminating error when the rule cannot be written, instead of a warning.
@@ -36,23 +44,29 @@ function Set-DicomGatewayFirewallRule {
     [OutputType([pscustomobject])]
     param(
         [ValidateRange(1, 65535)]
-        [int]$Port = $script:DicomGatewayDefault.Port,
+        [int]$Port,
+
+        [ValidateRange(0, 65535)]
+        [int]$TlsPort,
+
+        [string]$InstallPath,
+
+        [string]$DataPath,
 
         [ValidateNotNullOrEmpty()]
-        [string]$InstallPath = $script:DicomGatewayDefault.InstallPath,
-
-        [ValidateNotNullOrEmpty()]
-        [string[]]$RemoteAddress = $script:DicomGatewayDefault.RemoteAddress,
+        [string[]]$RemoteAddress,
 
         [switch]$EnableException
     )
 
-    $layout = Get-DicomGatewayLayout -InstallPath $InstallPath -DataPath $script:DicomGatewayDefault.DataPath
-    $wanted = Get-DicomGatewayFirewallDefinition -Port $Port -Program $layout.Executable -RemoteAddress $RemoteAddress
+    $folders = Resolve-DicomGatewayFolder -InstallPath $InstallPath -DataPath $DataPath
+    $layout = Get-DicomGatewayLayout -InstallPath $folders.InstallPath -DataPath $folders.DataPath
+    $setting = Resolve-DicomGatewayFirewallSetting -Bound $PSBoundParameters -DataPath $folders.DataPath
+    $wanted = Get-DicomGatewayFirewallDefinition -Port $setting.Port -TlsPort $setting.TlsPort -Program $layout.Executable -RemoteAddress $setting.RemoteAddress
     try {
         Invoke-DicomGatewayChange -Cmdlet $PSCmdlet -Target ('firewall rule {0}' -f $wanted.Name) `
-            -Action ('allow inbound TCP {0} for {1} from {2}' -f $Port, $layout.Executable, ($wanted.RemoteAddress -join ', ')) `
-            -TestScript { Test-DicomGatewayFirewallRule -Port $Port -InstallPath $InstallPath -RemoteAddress $RemoteAddress } `
+            -Action ('allow inbound TCP {0} for {1} from {2}' -f $wanted.LocalPort, $layout.Executable, ($wanted.RemoteAddress -join ', ')) `
+            -TestScript { Test-DicomGatewayFirewallRule -Port $setting.Port -TlsPort $setting.TlsPort -InstallPath $layout.InstallPath -DataPath $layout.DataPath -RemoteAddress $setting.RemoteAddress } `
             -ChangeScript {
                 if (Get-DgwFirewallRule -Name $wanted.Name) { Set-DgwFirewallRule -Rule $wanted } else { New-DgwFirewallRule -Rule $wanted }
             }

@@ -11,14 +11,22 @@ function Test-DicomGatewayFirewallRule {
     Off Windows the result is NotApplicable.
 
     .PARAMETER Port
-    The DICOM port. Default 4104.
+    The DICOM port. Default: the configuration's, else 4104.
+
+    .PARAMETER TlsPort
+    The DICOM-TLS port, opened too. Default: the configuration's tls.port, else none.
+
+    .PARAMETER DataPath
+    The data folder whose gateway.json gives what is not given (the port, tls.port and the
+    remote addresses the install saved). Default: the recorded install's, else C:\ProgramData\DicomGateway.
 
     .PARAMETER InstallPath
-    The gateway's install folder; the rule is for gateway.exe in it. Default
-    C:\Program Files\DicomGateway.
+    The gateway's install folder; the rule is for gateway.exe in it. Default: the recorded
+    install's, else C:\Program Files\DicomGateway.
 
     .PARAMETER RemoteAddress
-    Who may connect: LocalSubnet (default), addresses, subnets (10.1.2.0/24), ranges or Any.
+    Who may connect: LocalSubnet, addresses, subnets (10.1.2.0/24), ranges or Any. Default: the
+    addresses saved in the configuration (firewall.remoteAddresses), else LocalSubnet.
 
     .EXAMPLE
     Test-DicomGatewayFirewallRule
@@ -34,20 +42,26 @@ function Test-DicomGatewayFirewallRule {
     [OutputType([pscustomobject])]
     param(
         [ValidateRange(1, 65535)]
-        [int]$Port = $script:DicomGatewayDefault.Port,
+        [int]$Port,
+
+        [ValidateRange(0, 65535)]
+        [int]$TlsPort,
+
+        [string]$InstallPath,
+
+        [string]$DataPath,
 
         [ValidateNotNullOrEmpty()]
-        [string]$InstallPath = $script:DicomGatewayDefault.InstallPath,
-
-        [ValidateNotNullOrEmpty()]
-        [string[]]$RemoteAddress = $script:DicomGatewayDefault.RemoteAddress
+        [string[]]$RemoteAddress
     )
 
     if (-not (Test-DgwWindows)) {
         return Get-DicomGatewayNotApplicableResult -Name 'FirewallRule'
     }
-    $layout = Get-DicomGatewayLayout -InstallPath $InstallPath -DataPath $script:DicomGatewayDefault.DataPath
-    $wanted = Get-DicomGatewayFirewallDefinition -Port $Port -Program $layout.Executable -RemoteAddress $RemoteAddress
+    $folders = Resolve-DicomGatewayFolder -InstallPath $InstallPath -DataPath $DataPath
+    $layout = Get-DicomGatewayLayout -InstallPath $folders.InstallPath -DataPath $folders.DataPath
+    $setting = Resolve-DicomGatewayFirewallSetting -Bound $PSBoundParameters -DataPath $folders.DataPath
+    $wanted = Get-DicomGatewayFirewallDefinition -Port $setting.Port -TlsPort $setting.TlsPort -Program $layout.Executable -RemoteAddress $setting.RemoteAddress
 
     Invoke-DicomGatewayCheck -CheckName 'FirewallRule' -CheckScript {
         $existing = Get-DgwFirewallRule -Name $wanted.Name

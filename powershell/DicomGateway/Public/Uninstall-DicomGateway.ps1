@@ -13,20 +13,29 @@ function Uninstall-DicomGateway {
     - InstallFolderExclusion, DatabaseFolderExclusion, and the DataFolderExclusion and
       PostgresFolderExclusion of earlier versions: removes the Defender exclusions of those
       exact folders.
-    - InstallFolder: deletes the install folder.
+    - EventLogSource: removes the Application log's source DicomGateway (the entries stay).
+    - InstallRecord, UninstallEntry: removes the registry record and the Programs and Features entry.
+    - InstallFolder: deletes the install folder (and <InstallPath>.previous of an upgrade).
     - DataFolder: kept (it may hold studies not yet uploaded, the configuration and the logs),
-      so that a reinstall carries on; deleted only with -RemoveData.
+      so that a reinstall carries on; deleted only with -RemoveData, and then only when the
+      cloud has confirmed every study (UnconfirmedStudies, checked before anything is changed:
+      the agent's API is asked; when it does not answer, any file in the spool counts), unless
+      -Force.
+    The folders default to those the install recorded in the registry.
     The power policy stays as it is. Returns one result per step with Changed and Previous; a
     second run changes nothing and says so.
 
     .PARAMETER InstallPath
-    The install folder. Default C:\Program Files\DicomGateway.
+    The install folder. Default: the recorded one, else C:\Program Files\DicomGateway.
 
     .PARAMETER DataPath
-    The data folder. Default C:\ProgramData\DicomGateway.
+    The data folder. Default: the recorded one, else C:\ProgramData\DicomGateway.
 
     .PARAMETER RemoveData
-    Also delete the data folder: received studies not yet uploaded are lost.
+    Also delete the data folder; refused while the cloud has not confirmed every study.
+
+    .PARAMETER Force
+    With -RemoveData: delete the data folder even with studies the cloud has not confirmed (they are lost).
 
     .PARAMETER EnableException
     Throw a terminating error when a step fails, instead of a warning.
@@ -39,7 +48,7 @@ function Uninstall-DicomGateway {
     .EXAMPLE
     Uninstall-DicomGateway -RemoveData -Confirm:$false
 
-    Removes the gateway and its data without asking.
+    Removes the gateway and its data without asking, once the cloud has confirmed every study.
 
     .EXAMPLE
     Uninstall-DicomGateway -WhatIf
@@ -49,13 +58,13 @@ function Uninstall-DicomGateway {
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
     [OutputType([pscustomobject])]
     param(
-        [ValidateNotNullOrEmpty()]
-        [string]$InstallPath = $script:DicomGatewayDefault.InstallPath,
+        [string]$InstallPath,
 
-        [ValidateNotNullOrEmpty()]
-        [string]$DataPath = $script:DicomGatewayDefault.DataPath,
+        [string]$DataPath,
 
         [switch]$RemoveData,
+
+        [switch]$Force,
 
         [switch]$EnableException
     )
@@ -64,7 +73,19 @@ function Uninstall-DicomGateway {
         Stop-DicomGatewayFunction -Message 'Uninstall-DicomGateway runs on Windows only' -Category NotImplemented -EnableException:$EnableException
         return
     }
+    $folders = Resolve-DicomGatewayFolder -InstallPath $InstallPath -DataPath $DataPath
+    $InstallPath = $folders.InstallPath
+    $DataPath = $folders.DataPath
     $layout = Get-DicomGatewayLayout -InstallPath $InstallPath -DataPath $DataPath
+    if ($RemoveData) {
+        $unconfirmed = Get-DicomGatewayUnconfirmedStudyResult -Layout $layout
+        if ($unconfirmed.Status -eq 'Fail' -and -not $Force) {
+            $unconfirmed
+            Stop-DicomGatewayFunction -Message ('Cannot remove the data: {0}. Wait until they are uploaded (Get-DicomGatewayStatus), uninstall without -RemoveData, or add -Force to lose them' -f $unconfirmed.Detail) -Category ResourceExists -Target $layout.DataPath -EnableException:$EnableException
+            return
+        }
+        $unconfirmed
+    }
     $removed = @{
         AgentService            = 'Uninstall: the agent service is stopped and deleted'
         AgentTask               = 'Uninstall: the agent task of an earlier version is removed'
@@ -75,6 +96,9 @@ function Uninstall-DicomGateway {
         DatabaseFolderExclusion = 'Uninstall: the Defender exclusion of the database folder is removed'
         PostgresFolderExclusion = 'Uninstall: the Defender exclusion of the PostgreSQL folder (earlier versions) is removed'
         DataFolderExclusion     = 'Uninstall: the Defender exclusion of the data folder (earlier versions) is removed'
+        EventLogSource          = 'Uninstall: the event log source DicomGateway is removed'
+        InstallRecord           = $script:DicomGatewayRequirement.UninstallRecord
+        UninstallEntry          = $script:DicomGatewayRequirement.UninstallRecord
         InstallFolder           = 'Uninstall: the install folder is deleted'
         DataFolder              = $script:DicomGatewayRequirement.DataFolder
     }
@@ -149,7 +173,26 @@ function Uninstall-DicomGateway {
                 }
         }
 
+        $eventSource = $script:DicomGatewayDefault.EventLogSource
+        Invoke-DicomGatewayChange -Cmdlet $PSCmdlet -Target ('event log source {0}' -f $eventSource) -Action 'remove' `
+            -TestScript {
+                $exists = Test-DgwEventLogSource -Source $eventSource
+                & $presence 'EventLogSource' $exists ('The Application log {0} the source {1}' -f $(if ($exists) { 'has' } else { 'does not have' }), $eventSource)
+            } `
+            -ChangeScript { Unregister-DgwEventLogSource -Source $eventSource }
+
+        foreach ($registryStep in @(@{ Name = 'InstallRecord'; Key = $script:DicomGatewayDefault.RegistryKey }, @{ Name = 'UninstallEntry'; Key = $script:DicomGatewayDefault.UninstallKey })) {
+            Invoke-DicomGatewayChange -Cmdlet $PSCmdlet -Target $registryStep.Key -Action 'remove' `
+                -TestScript {
+                    $exists = $null -ne (Get-DgwRegistryValue -Key $registryStep.Key)
+                    & $presence $registryStep.Name $exists ('{0} {1}' -f $registryStep.Key, $(if ($exists) { 'exists' } else { 'does not exist' }))
+                } `
+                -ChangeScript { Remove-DgwRegistryKey -Key $registryStep.Key }
+        }
+
         $deletions = @([pscustomobject]@{ StepName = 'InstallFolder'; Path = $layout.InstallPath; Action = 'delete the install folder' })
+        $upgradeBackup = $layout.InstallPath.TrimEnd('\', '/') + '.previous'
+        if (Test-Path -LiteralPath $upgradeBackup) { Remove-Item -LiteralPath $upgradeBackup -Recurse -Force -ErrorAction Stop }
         if ($RemoveData) {
             $deletions += [pscustomobject]@{ StepName = 'DataFolder'; Path = $layout.DataPath; Action = 'delete the data folder with any study not yet uploaded' }
         }
