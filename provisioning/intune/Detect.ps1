@@ -3,33 +3,42 @@
 Intune detection script of the DICOM gateway (Win32 app, custom detection script).
 
 .DESCRIPTION
-Detected (exit 0 with a line on standard output) when gateway.exe, its configuration and the
-agent's service (DicomGateway) are there and "gateway.exe version" is at least MinimumVersion. Otherwise exit 1
-with nothing on standard output. Intune runs it without arguments, so the defaults are the
-installed locations; the packaging build sets MinimumVersion to the packaged version.
+Detected (exit 0 with a line on standard output) only for a running, healthy agent of at least
+MinimumVersion: the install recorded in HKLM\SOFTWARE\DicomGateway (whatever folders it chose),
+its service DicomGateway running, and its API on 127.0.0.1 answering with the database up, the
+DICOM receiver listening and a version at least MinimumVersion. Otherwise exit 1 with nothing on
+standard output, so Intune runs the install (which upgrades, repairs or reports why not).
+Intune runs it without arguments; the packaging build stamps MinimumVersion with the packaged
+version. It stands alone (Intune uploads it on its own) and runs in Windows PowerShell 5.1.
 #>
 [CmdletBinding()]
 param(
-    [string]$InstallPath = $(if ($env:ProgramW6432) { Join-Path $env:ProgramW6432 'DicomGateway' } else { Join-Path $env:ProgramFiles 'DicomGateway' }),
+    [string]$RegistryKey = 'HKLM:\SOFTWARE\DicomGateway',
 
-    [string]$DataPath = $(Join-Path $env:ProgramData 'DicomGateway'),
+    [string]$MinimumVersion = '0.1.0',
 
-    [string]$MinimumVersion = '0.1.0'
+    [int]$TimeoutSeconds = 5
 )
 
 $ErrorActionPreference = 'Stop'
 try {
-    $executable = Join-Path $InstallPath 'gateway.exe'
-    if (-not (Test-Path -LiteralPath $executable -PathType Leaf)) { exit 1 }
-    if (-not (Test-Path -LiteralPath (Join-Path $DataPath 'gateway.json') -PathType Leaf)) { exit 1 }
-    # An install of an earlier version (agent as a scheduled task) is not detected: Intune installs this one over it.
-    if (-not (Get-Service -Name 'DicomGateway' -ErrorAction SilentlyContinue)) { exit 1 }
-    $versionText = (& $executable version 2>$null) -join ' '
-    if ($versionText -notmatch '(\d+\.\d+\.\d+)') { exit 1 }
-    $installedVersion = [version]$Matches[1]
-    if ($installedVersion -lt [version]$MinimumVersion) { exit 1 }
-    Write-Output ('DICOM Gateway {0} detected in {1}' -f $installedVersion, $InstallPath)
+    $record = Get-ItemProperty -LiteralPath $RegistryKey -ErrorAction SilentlyContinue
+    if (-not $record -or -not $record.PSObject.Properties['DataPath']) { exit 1 }
+    $service = Get-Service -Name 'DicomGateway' -ErrorAction SilentlyContinue
+    if (-not $service -or [string]$service.Status -ne 'Running') { exit 1 }
+    $configFile = Join-Path $record.DataPath 'gateway.json'
+    if (-not (Test-Path -LiteralPath $configFile -PathType Leaf)) { exit 1 }
+    $config = [System.IO.File]::ReadAllText($configFile) | ConvertFrom-Json
+    $apiPort = 4180
+    if ($config.PSObject.Properties['api'] -and $config.api.PSObject.Properties['port'] -and [int]$config.api.port -gt 0) { $apiPort = [int]$config.api.port }
+    $status = Invoke-RestMethod -Uri ('http://127.0.0.1:{0}/api/status' -f $apiPort) -TimeoutSec $TimeoutSeconds -UseBasicParsing
+    if (-not $status.database.ok -or -not $status.receiver.listening) { exit 1 }
+    if ([string]$status.version -notmatch '^(\d+\.\d+\.\d+)') { exit 1 }
+    $runningVersion = [version]$Matches[1]
+    if ($runningVersion -lt [version]$MinimumVersion) { exit 1 }
+    Write-Output ('DICOM Gateway {0} running and healthy ({1})' -f $runningVersion, $record.InstallPath)
     exit 0
 } catch {
+    Write-Debug $_.Exception.Message
     exit 1
 }

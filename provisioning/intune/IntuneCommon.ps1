@@ -93,11 +93,14 @@ function Invoke-IntuneCommand {
 
         $commandResults = @(& $Command)
         Write-IntuneResult -Result $commandResults
+        Write-IntuneFailure -Result $commandResults
         $exitCode = Get-IntuneExitCode -Result $commandResults
         Write-IntuneLog -Message ('{0}: done; exit code {1}' -f $scriptName, $exitCode)
+        Write-Host ('{0}: exit code {1}' -f $scriptName, $exitCode)
         $exitCode
     } catch {
         Write-IntuneLog -Message ('{0}: failed: {1}; exit code 1' -f $scriptName, $_.Exception.Message)
+        Write-Host ('{0}: FAILED: {1}' -f $scriptName, $_.Exception.Message)
         1
     }
 }
@@ -178,6 +181,36 @@ function Write-IntuneResult {
         if ($entry.PSObject.Properties['Changed'] -and $entry.Changed) { $changed = ' (changed)' }
         Write-IntuneLog -Message ('{0,-13} {1}{2}: {3}' -f $entry.Status, $entry.Name, $changed, $entry.Detail)
     }
+}
+
+function Write-IntuneFailure {
+    <#
+    .SYNOPSIS
+    Prints each failed step on STDOUT, which Intune keeps with the app's install status.
+    #>
+    [CmdletBinding()]
+    param(
+        [AllowEmptyCollection()]
+        [object[]]$Result = @()
+    )
+
+    foreach ($entry in @($Result | Where-Object { $_.Status -eq 'Fail' })) {
+        Write-Host ('FAILED {0}: {1}' -f $entry.Name, $entry.Detail)
+    }
+}
+
+function Get-IntuneRecordedDataPath {
+    <#
+    .SYNOPSIS
+    The data folder the install recorded under HKLM\SOFTWARE\DicomGateway, else the default one.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param()
+
+    $record = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\DicomGateway' -ErrorAction SilentlyContinue
+    if ($record -and $record.PSObject.Properties['DataPath'] -and $record.DataPath) { return [string]$record.DataPath }
+    '{0}\DicomGateway' -f $(if ($env:ProgramData) { $env:ProgramData } else { 'C:\ProgramData' })
 }
 
 function Get-IntuneExitCode {

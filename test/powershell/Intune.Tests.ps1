@@ -42,18 +42,23 @@ Describe 'Install.ps1 started by a 32-bit PowerShell (as Intune does)' -Skip:([S
         $root = New-TestFolder
         $null = New-Item -Path $root -ItemType Directory -Force
         $script:ArgumentFile = Join-Path $root 'arguments.txt'
-        # The 64-bit powershell.exe stand-in: records its arguments, prints what a run prints (numbers included), exits 3010.
+        # The 64-bit powershell.exe stand-in: records its arguments, prints what a run prints (numbers included), exits 2
+        # (a Linux process exits with 8 bits: 3010 would arrive as 194).
         $script:PowerShell64 = Join-Path $root 'powershell.exe'
-        [System.IO.File]::WriteAllText($script:PowerShell64, "#!/bin/sh`nprintf '%s\n' `"`$@`" > '$($script:ArgumentFile)'`necho 0`necho 'Pass AgentRunning: 1 of 1'`necho 1 >&2`nexit 3010`n")
+        [System.IO.File]::WriteAllText($script:PowerShell64, "#!/bin/sh`nprintf '%s\n' `"`$@`" > '$($script:ArgumentFile)'`necho 0`necho 'Pass AgentRunning: 1 of 1'`necho 1 >&2`nexit 2`n")
         & chmod +x $script:PowerShell64
-        Mock Get-Intune64BitPowerShell { $script:PowerShell64 }
+        # Install.ps1 has a $script: scope of its own, which the mock would see: it reads a global.
+        $global:IntuneTestPowerShell64 = $script:PowerShell64
+        Mock Get-Intune64BitPowerShell { $global:IntuneTestPowerShell64 }
         Mock Install-DicomGateway { throw 'the 32-bit run must not install' }
         $script:Install = Join-Path $script:IntuneFolder 'Install.ps1'
     }
 
+    AfterEach { Remove-Variable -Name IntuneTestPowerShell64 -Scope Global }
+
     It 'runs itself again in 64-bit PowerShell with the same arguments, and exits with that run''s exit code whatever it printed' {
         $output = & $script:Install -SiteFile 'C:\\Sites\\st-marys.json' -Port 11112 -NoUpstream
-        $LASTEXITCODE | Should -Be 3010
+        $LASTEXITCODE | Should -Be 2
         $output | Should -BeNullOrEmpty
         $arguments = @(Get-Content -LiteralPath $script:ArgumentFile)
         $arguments[0..5] | Should -Be @('-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $script:Install)
@@ -127,10 +132,28 @@ Describe 'Install.ps1' {
         Get-Content -LiteralPath (Join-Path $script:DataPath 'logs/intune-install.log') -Raw | Should -Match 'failed: Install-DicomGateway stopped: Access is denied\.; exit code 1'
     }
 
-    It 'exits 1 when a step fails' {
-        Mock Install-DicomGateway { New-Result 'FirewallRule' 'Fail' $true }
-        & $script:Install @script:Arguments
+    It 'exits 1 when a step fails, and prints the failing step on STDOUT' {
+        Mock Install-DicomGateway { New-Result 'AgentRunning' 'Pass' $true; New-Result 'AgentEcho' 'Fail' }
+        $printed = & $script:Install @script:Arguments 6>&1
         $LASTEXITCODE | Should -Be 1
+        ($printed -join "`n") | Should -Match 'FAILED AgentEcho: AgentEcho is Fail'
+        Get-Content -LiteralPath (Join-Path $script:DataPath 'logs/intune-install.log') -Raw | Should -Match 'Fail +AgentEcho'
+    }
+
+    It 'takes a site file, and without arguments the one of this computer in sites\' {
+        $script:Arguments.Remove('AeTitle')
+        & $script:Install @script:Arguments -SiteFile (Join-Path $TestDrive 'st-marys.json')
+        Should -Invoke Install-DicomGateway -Times 1 -Exactly -Scope It -ParameterFilter { $SiteFile -eq (Join-Path $TestDrive 'st-marys.json') -and -not $PSBoundParameters.ContainsKey('AeTitle') }
+        & $script:Install @script:Arguments
+        Should -Invoke Install-DicomGateway -Times 1 -Exactly -Scope It -ParameterFilter { $SiteFile -eq (Join-Path $script:IntuneFolder ('sites\{0}.json' -f $env:COMPUTERNAME)) }
+    }
+
+    It 'passes an upstream given as parameters, the token as a SecureString' {
+        & $script:Install @script:Arguments -UpstreamKind stow-rs -UpstreamUrl 'https://upload.cloud.example/dicom-web' -UpstreamToken 't0ken' -RemoteAddress '10.1.0.0/16'
+        Should -Invoke Install-DicomGateway -Times 1 -Exactly -Scope It -ParameterFilter {
+            $Upstream.kind -eq 'stow-rs' -and $Upstream.url -eq 'https://upload.cloud.example/dicom-web' -and
+            [System.Net.NetworkCredential]::new('', $UpstreamToken).Password -eq 't0ken' -and -not $NoUpstream
+        }
     }
 }
 
@@ -150,9 +173,14 @@ Describe 'Uninstall.ps1' {
         Get-Content -LiteralPath (Join-Path $script:DataPath 'logs/intune-uninstall.log') -Raw | Should -Match 'done; exit code 0'
     }
 
-    It 'passes -RemoveData on' {
-        & $script:Uninstall @script:Arguments -RemoveData
-        Should -Invoke Uninstall-DicomGateway -Times 1 -Exactly -Scope It -ParameterFilter { $RemoveData }
+    It 'passes -RemoveData and -Force on' {
+        & $script:Uninstall @script:Arguments -RemoveData -Force
+        Should -Invoke Uninstall-DicomGateway -Times 1 -Exactly -Scope It -ParameterFilter { $RemoveData -and $Force }
+    }
+
+    It 'leaves the folders to the registry record when none is given' {
+        & $script:Uninstall -ModulePath $script:ModuleManifest -RemoveData
+        Should -Invoke Uninstall-DicomGateway -Times 1 -Exactly -Scope It -ParameterFilter { -not $PSBoundParameters.ContainsKey('InstallPath') -and -not $PSBoundParameters.ContainsKey('DataPath') }
     }
 
     It 'exits 1 when the uninstall throws' {
@@ -171,34 +199,37 @@ Describe 'Detect.ps1' {
 
     AfterAll {
         Remove-Item -Path Function:\Get-Service
+        Remove-Variable -Name DetectTest -Scope Global
     }
 
     BeforeEach {
-        $root = New-TestFolder
-        $script:InstallPath = Join-Path $root 'install'
-        $script:DataPath = Join-Path $root 'data'
-        $null = New-Item -Path $script:InstallPath -ItemType Directory -Force
-        $null = Write-TestConfig -DataPath $script:DataPath -Json '{}'
-        $script:Executable = Join-Path $script:InstallPath 'gateway.exe'
-        # A stand-in gateway.exe that answers "version" (this host runs it through its #! line).
-        [System.IO.File]::WriteAllText($script:Executable, "#!/bin/sh`necho 'gateway 0.2.1 (node 20.19.0)'`n")
-        if (-not $IsWindows) { & chmod +x $script:Executable }
+        # Detect.ps1 runs as a script of its own, whose $script: scope the mocks would see: they read this global.
+        $global:DetectTest = @{ DataPath = Join-Path (New-TestFolder) 'E/GatewayData' }
+        $script:DataPath = $global:DetectTest.DataPath
+        $null = Write-TestConfig -DataPath $script:DataPath -Json '{ "api": { "port": 4190 } }'
+        # The registry (HKLM) is Windows-only: the record of an install to non-default folders.
+        Mock Get-ItemProperty { [pscustomobject]@{ InstallPath = 'D:\Gateway'; DataPath = $global:DetectTest.DataPath; Version = '0.2.1' } } -ParameterFilter { $LiteralPath -eq 'HKLM:\SOFTWARE\DicomGateway' }
         Mock Get-Service { [pscustomobject]@{ Name = 'DicomGateway'; Status = 'Running' } } -ParameterFilter { $Name -eq 'DicomGateway' }
-        $script:Arguments = @{ InstallPath = $script:InstallPath; DataPath = $script:DataPath; MinimumVersion = '0.2.0' }
+        $global:DetectTest.Status = @{ version = '0.2.1'; database = [pscustomobject]@{ ok = $true }; receiver = [pscustomobject]@{ listening = $true } }
+        Mock Invoke-RestMethod { [pscustomobject]$global:DetectTest.Status } -ParameterFilter { $Uri -eq 'http://127.0.0.1:4190/api/status' }
+        $script:Arguments = @{ MinimumVersion = '0.2.0' }
     }
 
-    It 'detects an installed gateway: exit 0 and a line on standard output' -Skip:$IsWindows {
+    It 'detects a running, healthy agent found through the registry: exit 0 and a line on standard output' {
         $output = & $script:Detect @script:Arguments
         $LASTEXITCODE | Should -Be 0
-        $output | Should -Be "DICOM Gateway 0.2.1 detected in $($script:InstallPath)"
+        $output | Should -Be 'DICOM Gateway 0.2.1 running and healthy (D:\Gateway)'
     }
 
-    It 'does not detect <Case>: exit 1 and nothing on standard output' -Skip:$IsWindows -ForEach @(
-        @{ Case = 'a missing gateway.exe'; Break = { Remove-Item -LiteralPath $script:Executable } }
-        @{ Case = 'a missing configuration'; Break = { Remove-Item -LiteralPath (Join-Path $script:DataPath 'gateway.json') } }
+    It 'does not detect <Case>: exit 1 and nothing on standard output' -ForEach @(
+        @{ Case = 'a computer without the registry record'; Break = { Mock Get-ItemProperty { $null } -ParameterFilter { $true } } }
+        @{ Case = 'a stopped agent service'; Break = { Mock Get-Service { [pscustomobject]@{ Name = 'DicomGateway'; Status = 'Stopped' } } -ParameterFilter { $true } } }
         @{ Case = 'a missing agent service'; Break = { Mock Get-Service { $null } -ParameterFilter { $true } } }
+        @{ Case = 'a crash-looping agent whose API does not answer'; Break = { Mock Invoke-RestMethod { throw 'Unable to connect to the remote server' } -ParameterFilter { $true } } }
+        @{ Case = 'an agent whose database is down'; Break = { $global:DetectTest.Status.database = [pscustomobject]@{ ok = $false } } }
+        @{ Case = 'an agent that does not listen for DICOM'; Break = { $global:DetectTest.Status.receiver = [pscustomobject]@{ listening = $false } } }
         @{ Case = 'an older version'; Break = { $script:Arguments.MinimumVersion = '0.3.0' } }
-        @{ Case = 'a gateway.exe that says no version'; Break = { [System.IO.File]::WriteAllText($script:Executable, "#!/bin/sh`necho oops`n") } }
+        @{ Case = 'a missing configuration'; Break = { Remove-Item -LiteralPath (Join-Path $script:DataPath 'gateway.json') } }
     ) {
         . $Break
         $output = & $script:Detect @script:Arguments
