@@ -1,12 +1,13 @@
 import path from 'node:path';
 import winston from 'winston';
 import DailyRotateFile from 'winston-daily-rotate-file';
+import { EventLogTransport } from './host/event-log';
 
 export type Logger = winston.Logger;
 
 /**
  * JSON lines into <dataDir>/logs/gateway-YYYY-MM-DD.log, rotated daily, and the same lines on stdout so a
- * service wrapper or a terminal sees them. Callers must never put patient names or IDs in info-level fields:
+ * service wrapper or a terminal sees them; on Windows warnings and errors also go to the Application event log. Callers must never put patient names or IDs in info-level fields:
  * UIDs, AE titles, addresses, sizes and statuses only.
  */
 export function createLogger(dataDir: string, level: string, keepDays: number): Logger {
@@ -23,6 +24,7 @@ export function createLogger(dataDir: string, level: string, keepDays: number): 
         auditFile: path.join(logsDir(dataDir), '.audit.json'),
       }),
       new winston.transports.Console(),
+      ...(process.platform === 'win32' ? [new EventLogTransport()] : []),
     ],
   });
 }

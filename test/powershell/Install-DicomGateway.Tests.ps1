@@ -1,7 +1,7 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-DicomGatewayModule -FakeWindows
-    $script:StepNames = @('InstallFolderAccess', 'DataFolderAccess', 'TrayFolderAccess', 'Package', 'Secrets', 'Configuration', 'InstallRecord', 'UninstallEntry', 'AgentTask', 'AgentService', 'TrayTask', 'EventLogSource', 'FirewallRule', 'FirewallScope', 'InstallFolderExclusion', 'DatabaseFolderExclusion', 'DataFolderNotExcluded', 'SleepTimeout', 'Hibernation', 'AgentRunning', 'AgentEcho', 'AgentDatabase', 'UpstreamConnectivity')
+    $script:StepNames = @('InstallFolderAccess', 'DataFolderAccess', 'TrayFolderAccess', 'Package', 'Secrets', 'Configuration', 'InstallRecord', 'UninstallEntry', 'AgentTask', 'AgentService', 'TrayTask', 'StartMenuShortcut', 'EventLogSource', 'FirewallRule', 'FirewallScope', 'InstallFolderExclusion', 'DatabaseFolderExclusion', 'DataFolderNotExcluded', 'SleepTimeout', 'Hibernation', 'AgentRunning', 'AgentEcho', 'AgentDatabase', 'UpstreamConnectivity')
     # Checks that run at every install, changing nothing: they carry no Changed.
     $script:CheckNames = @('FirewallScope', 'AgentEcho', 'AgentDatabase', 'UpstreamConnectivity')
     $script:StepCount = $script:StepNames.Count
@@ -45,13 +45,13 @@ Describe 'Install-DicomGateway' {
         It 'goes through every step, in order, and each one passes' {
             $script:Results.Name | Should -Be $script:StepNames
             # LocalSubnet, the default, warns that other subnets are blocked.
-            $script:Results.Status | Should -Be (@('Pass') * 13 + @('Warn') + @('Pass') * 9)
+            $script:Results.Status | Should -Be (@('Pass') * 14 + @('Warn') + @('Pass') * 9)
             foreach ($result in $script:Results) { $result.Requirement | Should -Not -BeNullOrEmpty }
         }
 
         It 'changes what needed it (no secret given, no earlier task, no data folder exclusion to remove)' {
             $changed = @($script:Results | Where-Object { $_.Changed }).Name
-            $changed | Should -Be @('InstallFolderAccess', 'DataFolderAccess', 'TrayFolderAccess', 'Package', 'Configuration', 'InstallRecord', 'UninstallEntry', 'AgentService', 'TrayTask', 'EventLogSource', 'FirewallRule', 'InstallFolderExclusion', 'DatabaseFolderExclusion', 'SleepTimeout', 'Hibernation', 'AgentRunning')
+            $changed | Should -Be @('InstallFolderAccess', 'DataFolderAccess', 'TrayFolderAccess', 'Package', 'Configuration', 'InstallRecord', 'UninstallEntry', 'AgentService', 'TrayTask', 'StartMenuShortcut', 'EventLogSource', 'FirewallRule', 'InstallFolderExclusion', 'DatabaseFolderExclusion', 'SleepTimeout', 'Hibernation', 'AgentRunning')
         }
 
         It 'locks the folders before it writes into them: data for SYSTEM, Administrators and the agent account only' {
@@ -109,9 +109,28 @@ Describe 'Install-DicomGateway' {
 
         It 'registers "gateway tray" at the logon of any user' {
             $task = $script:Machine.Tasks['\DicomGateway\DicomGateway Tray']
+            # The GUI-subsystem copy of gateway.exe: no console window at logon.
+            $task.Execute | Should -Be (Join-Path $script:InstallPath 'gateway-tray.exe')
             $task.Arguments | Should -Be ('tray --data-dir "{0}"' -f $script:DataPath)
             $task.Triggers | Should -Be 'AtLogOn'
             $task.PrincipalSid | Should -Be 'S-1-5-32-545'
+        }
+
+        It 'puts the tray in the Start menu of every user, with the AppUserModelID its notifications use' {
+            $shortcut = @($script:Machine.Shortcuts.Values)[0]
+            $shortcut.Path | Should -Match 'Microsoft.Windows.Start Menu.Programs.DICOM Gateway\.lnk$'
+            $shortcut.Target | Should -Be (Join-Path $script:InstallPath 'gateway-tray.exe')
+            $shortcut.Arguments | Should -Be ('tray --data-dir "{0}"' -f $script:DataPath)
+            $notifications = Get-Content -LiteralPath (Join-Path $script:RepositoryRoot 'tray/notifications.ts') -Raw
+            $notifications | Should -Match ("appID: '{0}'" -f [regex]::Escape($shortcut.AppUserModelId))
+        }
+
+        It 'declares the shortcut interop in C# that compiles (Add-Type; Windows PowerShell 5.1 compiles it the same way)' {
+            $module = Get-Module -Name DicomGateway
+            $source = & $module { $script:DgwShortcutInterop }
+            $assembly = Join-Path $TestDrive 'interop.dll'
+            Add-Type -TypeDefinition $source -OutputAssembly $assembly -OutputType Library
+            Test-Path -LiteralPath $assembly | Should -BeTrue
         }
 
         It 'opens the DICOM port for gateway.exe from the local subnet, excludes the folders and keeps the computer awake' {
@@ -329,7 +348,7 @@ Describe 'Install-DicomGateway' {
             $script:Machine.Services['DicomGateway'].State | Should -Be 'Running'
             @($script:Machine.Exclusions) | Should -Not -Contain $script:DataPath
             # LocalSubnet, the default, warns that other subnets are blocked.
-            $script:Results.Status | Should -Be (@('Pass') * 13 + @('Warn') + @('Pass') * 9)
+            $script:Results.Status | Should -Be (@('Pass') * 14 + @('Warn') + @('Pass') * 9)
         }
 
         It 'stores the token, proxy password and database password protected, and takes them out of gateway.json' {

@@ -15,7 +15,7 @@ $script:SetterCommands = @(
     'Stop-DgwProcess',
     'Register-DgwService', 'Unregister-DgwService', 'Start-DgwService', 'Stop-DgwService',
     'Set-DgwFolderAccess',
-    'Set-DgwRegistryValue', 'Remove-DgwRegistryKey', 'Register-DgwEventLogSource', 'Unregister-DgwEventLogSource'
+    'Set-DgwRegistryValue', 'Remove-DgwRegistryKey', 'Register-DgwEventLogSource', 'Unregister-DgwEventLogSource', 'Set-DgwShortcut', 'Remove-DgwShortcut'
 )
 
 function Import-DicomGatewayModule {
@@ -66,6 +66,7 @@ function New-FakeMachine {
         # Registry keys (HKLM:\...) and their values.
         Registry                = @{}
         EventLogSources         = New-Object System.Collections.Generic.List[string]
+        Shortcuts               = @{}
     }
 }
 
@@ -203,6 +204,11 @@ function Initialize-FakeWindows {
         foreach ($name in $Values.Keys) { $script:Machine.Registry[$Key][$name] = $Values[$name] }
     }
     Mock @module Remove-DgwRegistryKey { $script:Machine.Registry.Remove($Key) }
+    Mock @module Get-DgwShortcut { $script:Machine.Shortcuts[$Path] }
+    Mock @module Set-DgwShortcut {
+        $script:Machine.Shortcuts[$Definition.Path] = [pscustomobject]@{ Path = $Definition.Path; Target = $Definition.Target; Arguments = $Definition.Arguments; WorkingDirectory = $Definition.WorkingDirectory; AppUserModelId = $Definition.AppUserModelId }
+    }
+    Mock @module Remove-DgwShortcut { $script:Machine.Shortcuts.Remove($Path) }
     Mock @module Test-DgwEventLogSource { $script:Machine.EventLogSources.Contains($Source) }
     Mock @module Register-DgwEventLogSource { $script:Machine.EventLogSources.Add($Source) }
     Mock @module Unregister-DgwEventLogSource { $null = $script:Machine.EventLogSources.Remove($Source) }

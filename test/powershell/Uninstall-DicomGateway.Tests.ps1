@@ -25,14 +25,17 @@ Describe 'Uninstall-DicomGateway' {
         $script:Machine.Registry['HKLM:\SOFTWARE\DicomGateway'] = @{ InstallPath = $script:InstallPath; DataPath = $script:DataPath; Version = '0.2.0' }
         $script:Machine.Registry['HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\DicomGateway'] = @{ DisplayName = 'DICOM Gateway' }
         $script:Machine.EventLogSources.Add('DicomGateway')
+        $programData = if ($env:ProgramData) { $env:ProgramData } else { 'C:\ProgramData' }
+        $script:Machine.Shortcuts[[System.IO.Path]::Combine($programData, 'Microsoft', 'Windows', 'Start Menu', 'Programs', 'DICOM Gateway.lnk')] = [pscustomobject]@{ Target = 'x' }
         $script:Uninstall = @{ InstallPath = $script:InstallPath; DataPath = $script:DataPath; Confirm = $false }
     }
 
     It 'removes the service, tasks, processes, firewall rule, its own exclusions and the install folder, and keeps the data' {
         $results = @(Uninstall-DicomGateway @script:Uninstall)
-        $results.Name | Should -Be @('AgentService', 'AgentTask', 'TrayTask', 'AgentProcesses', 'FirewallRule', 'InstallFolderExclusion', 'DatabaseFolderExclusion', 'DataFolderExclusion', 'PostgresFolderExclusion', 'EventLogSource', 'InstallRecord', 'UninstallEntry', 'InstallFolder', 'DataFolder')
-        $results.Status | Should -Be (@('Pass') * 14)
-        $results.Changed | Should -Be (@($true) * 13 + $false)
+        $results.Name | Should -Be @('AgentService', 'AgentTask', 'TrayTask', 'AgentProcesses', 'FirewallRule', 'InstallFolderExclusion', 'DatabaseFolderExclusion', 'DataFolderExclusion', 'PostgresFolderExclusion', 'StartMenuShortcut', 'EventLogSource', 'InstallRecord', 'UninstallEntry', 'InstallFolder', 'DataFolder')
+        $results.Status | Should -Be (@('Pass') * 15)
+        $results.Changed | Should -Be (@($true) * 14 + $false)
+        $script:Machine.Shortcuts.Count | Should -Be 0
         $script:Machine.Registry.Count | Should -Be 0
         $script:Machine.EventLogSources.Count | Should -Be 0
         $script:Machine.Services.Count | Should -Be 0
@@ -98,7 +101,7 @@ Describe 'Uninstall-DicomGateway' {
         Mock -ModuleName DicomGateway Remove-DgwFirewallRule { throw 'must not be called' }
         Mock -ModuleName DicomGateway Remove-DgwDefenderExclusionPath { throw 'must not be called' }
         $second = @(Uninstall-DicomGateway @script:Uninstall)
-        $second.Changed | Should -Be (@($false) * 14)
+        $second.Changed | Should -Be (@($false) * 15)
         foreach ($result in $second | Where-Object { $_.Name -ne 'DataFolder' }) { $result.Detail | Should -Match '^No change: ' }
     }
 

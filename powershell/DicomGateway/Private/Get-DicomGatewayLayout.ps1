@@ -21,6 +21,8 @@ function Get-DicomGatewayLayout {
         InstallPath      = $InstallPath
         DataPath         = $DataPath
         Executable       = [System.IO.Path]::Combine($InstallPath, $script:DicomGatewayDefault.ExecutableName)
+        # gateway.exe with the GUI subsystem: the tray starts at logon without a console window.
+        TrayExecutable   = [System.IO.Path]::Combine($InstallPath, 'gateway-tray.exe')
         PostgresFolder   = [System.IO.Path]::Combine($InstallPath, 'postgres')
         ConfigFile       = [System.IO.Path]::Combine($DataPath, $script:DicomGatewayDefault.ConfigFileName)
         LogFolder        = [System.IO.Path]::Combine($DataPath, 'logs')

@@ -38,7 +38,7 @@ function Get-DicomGatewayTaskDefinition {
         TaskPath          = $script:DicomGatewayDefault.TaskPath
         TaskName          = $script:DicomGatewayDefault.TrayTaskName
         Description       = 'DICOM gateway tray icon for the signed-in user.'
-        Execute           = $Layout.Executable
+        Execute           = $Layout.TrayExecutable
         # The data folder by name: a user may not read gateway.json to find it.
         Arguments         = 'tray --data-dir "{0}"' -f $Layout.DataPath
         WorkingDirectory  = $Layout.InstallPath

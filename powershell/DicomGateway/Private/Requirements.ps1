@@ -40,6 +40,7 @@ $script:DicomGatewayRequirement = @{
     Certificates            = "The upstream's certificate files are in the protected data folder (certs), as the site gives them"
     InstallRecord           = 'The install folder, data folder and version are recorded under HKLM\SOFTWARE\DicomGateway'
     UninstallEntry          = 'Programs and Features lists the gateway, with a working uninstall command'
+    StartMenuShortcut       = "The tray is in every user's Start menu, its shortcut carrying the AppUserModelID of its notifications (Windows shows them only then)"
     EventLogSource          = 'The Application event log has the source DicomGateway (the agent writes its warnings and errors there)'
     FirewallScope           = 'The firewall admits every subnet that PACS and modalities send from'
     AgentEcho               = 'The installed agent answers C-ECHO for its AE title'

@@ -34,7 +34,10 @@ function Install-DicomGateway {
     - AgentTask: removes the scheduled task of an earlier version (the service replaces it).
     - AgentService: the Windows service DicomGateway (WinSW hosting "gateway run") as
       NT SERVICE\DicomGateway, automatic start, restarted within seconds after a failure.
-      TrayTask: a scheduled task that runs "gateway tray" at each user logon.
+      TrayTask: a scheduled task that runs "gateway-tray.exe tray" (gateway.exe with the GUI
+      subsystem: no console window) at each user logon. StartMenuShortcut: the tray in every
+      user's Start menu, carrying the AppUserModelID its notifications use (else Windows does
+      not show them).
     - EventLogSource: the source DicomGateway in the Application log, where the agent writes
       its warnings and errors.
     - FirewallRule (the DICOM port and the DICOM-TLS port when configured), FirewallScope (a
@@ -395,6 +398,21 @@ function Install-DicomGateway {
         Invoke-DicomGatewayChange -Cmdlet $PSCmdlet -Target ('scheduled task {0}{1}' -f $trayTask.TaskPath, $trayTask.TaskName) -Action ('register it to run "{0}" {1}' -f $trayTask.Execute, $trayTask.Arguments) `
             -TestScript { Test-DicomGatewayTask -Definition $trayTask } `
             -ChangeScript { Register-DgwScheduledTask -Definition $trayTask }
+
+        $shortcut = Get-DicomGatewayShortcutDefinition -Layout $layout
+        Invoke-DicomGatewayChange -Cmdlet $PSCmdlet -Target $shortcut.Path -Action ('create it for "{0}" {1} with the AppUserModelID {2}' -f $shortcut.Target, $shortcut.Arguments, $shortcut.AppUserModelId) `
+            -TestScript {
+                $existing = Get-DgwShortcut -Path $shortcut.Path
+                $differences = @(if ($existing) { Compare-DicomGatewayProperty -Property 'Target', 'Arguments', 'AppUserModelId' -Existing $existing -Wanted $shortcut })
+                if (-not $existing) {
+                    New-DicomGatewayResult -Name 'StartMenuShortcut' -Status Fail -Detail ('There is no Start-menu shortcut {0}' -f $shortcut.Path)
+                } elseif ($differences.Count -gt 0) {
+                    New-DicomGatewayResult -Name 'StartMenuShortcut' -Status Fail -Detail ('The shortcut {0} differs: {1}' -f $shortcut.Path, ($differences -join '; '))
+                } else {
+                    New-DicomGatewayResult -Name 'StartMenuShortcut' -Status Pass -Detail ("{0} starts the tray and carries the AppUserModelID '{1}' its notifications use" -f $shortcut.Path, $shortcut.AppUserModelId)
+                }
+            } `
+            -ChangeScript { Set-DgwShortcut -Definition $shortcut }
 
         $eventSource = $script:DicomGatewayDefault.EventLogSource
         Invoke-DicomGatewayChange -Cmdlet $PSCmdlet -Target ('event log source {0}' -f $eventSource) -Action 'register it in the Application log' `

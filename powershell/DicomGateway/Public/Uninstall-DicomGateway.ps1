@@ -13,6 +13,7 @@ function Uninstall-DicomGateway {
     - InstallFolderExclusion, DatabaseFolderExclusion, and the DataFolderExclusion and
       PostgresFolderExclusion of earlier versions: removes the Defender exclusions of those
       exact folders.
+    - StartMenuShortcut: removes the tray's Start-menu shortcut.
     - EventLogSource: removes the Application log's source DicomGateway (the entries stay).
     - InstallRecord, UninstallEntry: removes the registry record and the Programs and Features entry.
     - InstallFolder: deletes the install folder (and <InstallPath>.previous of an upgrade).
@@ -96,6 +97,7 @@ function Uninstall-DicomGateway {
         DatabaseFolderExclusion = 'Uninstall: the Defender exclusion of the database folder is removed'
         PostgresFolderExclusion = 'Uninstall: the Defender exclusion of the PostgreSQL folder (earlier versions) is removed'
         DataFolderExclusion     = 'Uninstall: the Defender exclusion of the data folder (earlier versions) is removed'
+        StartMenuShortcut       = "Uninstall: the tray's Start-menu shortcut is removed"
         EventLogSource          = 'Uninstall: the event log source DicomGateway is removed'
         InstallRecord           = $script:DicomGatewayRequirement.UninstallRecord
         UninstallEntry          = $script:DicomGatewayRequirement.UninstallRecord
@@ -172,6 +174,14 @@ function Uninstall-DicomGateway {
                     }
                 }
         }
+
+        $shortcut = Get-DicomGatewayShortcutDefinition -Layout $layout
+        Invoke-DicomGatewayChange -Cmdlet $PSCmdlet -Target $shortcut.Path -Action 'remove' `
+            -TestScript {
+                $exists = $null -ne (Get-DgwShortcut -Path $shortcut.Path)
+                & $presence 'StartMenuShortcut' $exists ('{0} {1}' -f $shortcut.Path, $(if ($exists) { 'exists' } else { 'does not exist' }))
+            } `
+            -ChangeScript { Remove-DgwShortcut -Path $shortcut.Path }
 
         $eventSource = $script:DicomGatewayDefault.EventLogSource
         Invoke-DicomGatewayChange -Cmdlet $PSCmdlet -Target ('event log source {0}' -f $eventSource) -Action 'remove' `
