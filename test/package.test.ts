@@ -217,6 +217,7 @@ describe('the packaged executables', () => {
         'IntuneCommon.ps1',
         'Detect.ps1',
         'gateway.template.json',
+        'site.example.json',
         'INSTALL.txt',
         'gateway/gateway.exe',
         'gateway/gateway-tray.exe',

@@ -250,7 +250,7 @@ export const THIS_PC_CHECKS: ReadonlyArray<{ name: string; takes: ReadonlyArray<
   { name: 'Test-DicomGatewayPrerequisite', takes: ['Port', 'DataPath', 'InstallPath'] },
   { name: 'Test-DicomGatewayService', takes: ['InstallPath', 'DataPath'] },
   { name: 'Test-DicomGatewayFolderAccess', takes: ['InstallPath', 'DataPath'] },
-  { name: 'Test-DicomGatewayFirewallRule', takes: ['Port', 'InstallPath'] },
+  { name: 'Test-DicomGatewayFirewallRule', takes: ['Port', 'InstallPath', 'DataPath'] },
   { name: 'Test-DicomGatewayAntivirusExclusion', takes: ['InstallPath', 'DataPath'] },
   { name: 'Test-DicomGatewayBitLocker', takes: ['DataPath'] },
   { name: 'Test-DicomGatewayPowerPolicy', takes: [] },

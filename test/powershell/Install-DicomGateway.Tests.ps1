@@ -417,6 +417,12 @@ Describe 'Install-DicomGateway for many sites: site file, registry, verification
         (Get-ResultByName $results 'UpstreamConnectivity').Status | Should -Be 'Pass'
     }
 
+    It 'accepts the example site file of the package' {
+        $example = Join-Path $script:RepositoryRoot 'provisioning/package/site.example.json'
+        $null = Install-DicomGateway -SiteFile $example -PackagePath $script:PackagePath -InstallPath $script:InstallPath -DataPath $script:DataPath -Confirm:$false -EnableException
+        (Get-Content -LiteralPath (Join-Path $script:DataPath 'gateway.json') -Raw | ConvertFrom-Json).aeTitle | Should -BeExactly 'StMarysCT'
+    }
+
     It 'refuses a site file with mistakes, naming each one, and changes nothing' {
         $script:Site.aeTitle = 'St_Marys_CT_Is_Far_Too_Long'
         $script:Site.upstream = [ordered]@{ kind = 'dicom-tls'; host = 'cloud.example'; calledAeTitle = 'CLOUD'; certFile = 'certs/missing.pem'; tokn = 'x' }

@@ -115,25 +115,7 @@ Describe 'source file <Name>' -ForEach $script:SourceCases {
         $bytes = [System.IO.File]::ReadAllBytes($File)
         @($bytes | Where-Object { $_ -gt 127 }).Count | Should -Be 0
     }
-
-    It 'uses no syntax that Windows PowerShell 5.1 lacks' {
-        $ast = Get-ScriptAst -Path $File
-        $newSyntax = $ast.FindAll({
-                param($node)
-                $node.GetType().Name -in @('TernaryExpressionAst', 'PipelineChainAst') -or
-                ($node -is [System.Management.Automation.Language.BinaryExpressionAst] -and $node.Operator -eq 'QuestionQuestion') -or
-                ($node -is [System.Management.Automation.Language.AssignmentStatementAst] -and $node.Operator -eq 'QuestionQuestionEquals')
-            }, $true)
-        @($newSyntax).Count | Should -Be 0
-        $commands = $ast.FindAll({ param($node) $node -is [System.Management.Automation.Language.CommandAst] }, $true)
-        foreach ($command in $commands) {
-            $name = $command.GetCommandName()
-            $parameters = @($command.CommandElements | Where-Object { $_ -is [System.Management.Automation.Language.CommandParameterAst] } | ForEach-Object { $_.ParameterName })
-            if ($name -eq 'ConvertFrom-Json') { $parameters | Should -Not -Contain 'AsHashtable' ; $parameters | Should -Not -Contain 'Depth' }
-            if ($name -eq 'Join-Path') { $parameters | Should -Not -Contain 'AdditionalChildPath'; @($command.CommandElements).Count | Should -BeLessOrEqual 3 -Because "$File line $($command.Extent.StartLineNumber): Join-Path takes two paths in 5.1" }
-            if ($name -in 'Set-Content', 'Out-File', 'Add-Content') { $command.Extent.Text | Should -Not -Match 'utf8NoBOM' }
-        }
-    }
+    # The syntax Windows PowerShell 5.1 lacks: WindowsPowerShell51.Tests.ps1.
 }
 
 Describe 'Windows calls' {
