@@ -105,6 +105,16 @@ $ErrorActionPreference = 'Stop'
 
 if (-not $SiteFile -and -not $AeTitle) { $SiteFile = Join-Path $PSScriptRoot ('sites\{0}.json' -f $env:COMPUTERNAME) }
 if ($SiteFile -and -not [System.IO.Path]::IsPathRooted($SiteFile)) { $SiteFile = Join-Path $PSScriptRoot $SiteFile }
+# The prerequisites and the log need the site's port and folders before the module checks the site file whole.
+if ($SiteFile -and (Test-Path -LiteralPath $SiteFile -PathType Leaf)) {
+    $site = $null
+    try { $site = [System.IO.File]::ReadAllText($SiteFile) | ConvertFrom-Json } catch { $site = $null }
+    if ($site) {
+        if ($site.PSObject.Properties['port'] -and ($site.port -as [int])) { $Port = [int]$site.port }
+        if (-not $InstallPath -and $site.PSObject.Properties['installPath']) { $InstallPath = [string]$site.installPath }
+        if (-not $DataPath -and $site.PSObject.Properties['dataPath']) { $DataPath = [string]$site.dataPath }
+    }
+}
 # Before the log folder is known: the data folder may be the site's.
 $logDataPath = $DataPath
 if (-not $logDataPath) { $logDataPath = Get-IntuneRecordedDataPath }

@@ -148,6 +148,18 @@ Describe 'Install.ps1' {
         Should -Invoke Install-DicomGateway -Times 1 -Exactly -Scope It -ParameterFilter { $SiteFile -eq (Join-Path $script:IntuneFolder ('sites\{0}.json' -f $env:COMPUTERNAME)) }
     }
 
+    It 'checks the prerequisites with the port and folders of the site file, and logs to its data folder' {
+        $script:Arguments.Remove('AeTitle')
+        $script:Arguments.Remove('DataPath')
+        $siteData = Join-Path $TestDrive 'site-data'
+        $siteFile = Join-Path $TestDrive 'site-with-folders.json'
+        Set-Content -LiteralPath $siteFile -Value ('{{ "aeTitle": "StMarysCT", "port": 11112, "dataPath": "{0}" }}' -f $siteData.Replace('\', '\\'))
+        & $script:Install @script:Arguments -SiteFile $siteFile
+        Should -Invoke Test-DicomGatewayPrerequisite -Times 1 -Exactly -Scope It -ParameterFilter { $Port -eq 11112 -and $DataPath -eq $siteData }
+        Should -Invoke Install-DicomGateway -Times 1 -Exactly -Scope It -ParameterFilter { $DataPath -eq $siteData }
+        Test-Path -LiteralPath (Join-Path $siteData 'logs/intune-install.log') | Should -BeTrue
+    }
+
     It 'passes an upstream given as parameters, the token as a SecureString' {
         & $script:Install @script:Arguments -UpstreamKind stow-rs -UpstreamUrl 'https://upload.cloud.example/dicom-web' -UpstreamToken 't0ken' -RemoteAddress '10.1.0.0/16'
         Should -Invoke Install-DicomGateway -Times 1 -Exactly -Scope It -ParameterFilter {

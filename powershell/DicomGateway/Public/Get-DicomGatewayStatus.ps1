@@ -11,7 +11,7 @@ function Get-DicomGatewayStatus {
     Works on any host where the agent runs.
 
     .PARAMETER DataPath
-    The data folder, where gateway.json is. Default C:\ProgramData\DicomGateway.
+    The data folder, where gateway.json is. Default: the recorded install's, else C:\ProgramData\DicomGateway.
 
     .PARAMETER ApiPort
     The API port, instead of the one in the configuration.
@@ -32,8 +32,7 @@ function Get-DicomGatewayStatus {
     [CmdletBinding()]
     [OutputType([pscustomobject])]
     param(
-        [ValidateNotNullOrEmpty()]
-        [string]$DataPath = $script:DicomGatewayDefault.DataPath,
+        [string]$DataPath,
 
         [ValidateRange(1, 65535)]
         [int]$ApiPort,
@@ -41,7 +40,8 @@ function Get-DicomGatewayStatus {
         [switch]$EnableException
     )
 
-    $layout = Get-DicomGatewayLayout -InstallPath $script:DicomGatewayDefault.InstallPath -DataPath $DataPath
+    $folders = Resolve-DicomGatewayFolder -DataPath $DataPath
+    $layout = Get-DicomGatewayLayout -InstallPath $folders.InstallPath -DataPath $folders.DataPath
     if (-not $ApiPort) {
         try {
             $config = Read-DicomGatewayConfig -Path $layout.ConfigFile

@@ -22,10 +22,10 @@ function Set-DicomGatewayAeTitle {
     The new AE title, exactly as licensed.
 
     .PARAMETER InstallPath
-    The install folder. Default C:\Program Files\DicomGateway.
+    The install folder. Default: the recorded install's, else C:\Program Files\DicomGateway.
 
     .PARAMETER DataPath
-    The data folder, where gateway.json is. Default C:\ProgramData\DicomGateway.
+    The data folder, where gateway.json is. Default: the recorded install's, else C:\ProgramData\DicomGateway.
 
     .PARAMETER TimeoutSeconds
     How long to keep trying C-ECHO after the restart. Default 120.
@@ -50,11 +50,9 @@ function Set-DicomGatewayAeTitle {
         [AllowEmptyString()]
         [string]$AeTitle,
 
-        [ValidateNotNullOrEmpty()]
-        [string]$InstallPath = $script:DicomGatewayDefault.InstallPath,
+        [string]$InstallPath,
 
-        [ValidateNotNullOrEmpty()]
-        [string]$DataPath = $script:DicomGatewayDefault.DataPath,
+        [string]$DataPath,
 
         [ValidateRange(1, 3600)]
         [int]$TimeoutSeconds = 120,
@@ -71,7 +69,8 @@ function Set-DicomGatewayAeTitle {
         Stop-DicomGatewayFunction -Message ('Cannot change the AE title: {0}' -f $aeTitleProblem) -Category InvalidArgument -Target $AeTitle -EnableException:$EnableException
         return
     }
-    $layout = Get-DicomGatewayLayout -InstallPath $InstallPath -DataPath $DataPath
+    $folders = Resolve-DicomGatewayFolder -InstallPath $InstallPath -DataPath $DataPath
+    $layout = Get-DicomGatewayLayout -InstallPath $folders.InstallPath -DataPath $folders.DataPath
     $serviceName = $script:DicomGatewayDefault.ServiceName
     try {
         $config = Read-DicomGatewayConfig -Path $layout.ConfigFile
