@@ -207,9 +207,19 @@ Describe 'Detect.ps1' {
         # Get-Service exists only on Windows; give Pester something to mock.
         function global:Get-Service { param($Name) }
         $script:Detect = Join-Path $script:IntuneFolder 'Detect.ps1'
+        # The agent's API: a real HTTP server on 127.0.0.1 answering GET /api/status with status.json.
+        $apiFolder = New-TestFolder
+        $null = New-Item -Path $apiFolder -ItemType Directory -Force
+        $script:StatusFile = Join-Path $apiFolder 'status.json'
+        $portFile = Join-Path $apiFolder 'port'
+        $server = "require('http').createServer((q, r) => { r.setHeader('content-type', 'application/json'); r.end(require('fs').readFileSync(process.argv[1])); }).listen(0, '127.0.0.1', function () { require('fs').writeFileSync(process.argv[2], String(this.address().port)); })"
+        $script:ApiServer = Start-Process -FilePath (Get-Command node).Source -ArgumentList @('-e', ('"{0}"' -f $server), $script:StatusFile, $portFile) -PassThru
+        for ($wait = 0; -not (Test-Path -LiteralPath $portFile) -and $wait -lt 100; $wait++) { Start-Sleep -Milliseconds 100 }
+        $script:ApiPort = [int](Get-Content -LiteralPath $portFile)
     }
 
     AfterAll {
+        Stop-Process -Id $script:ApiServer.Id -ErrorAction SilentlyContinue
         Remove-Item -Path Function:\Get-Service
         Remove-Variable -Name DetectTest -Scope Global
     }
@@ -218,16 +228,16 @@ Describe 'Detect.ps1' {
         # Detect.ps1 runs as a script of its own, whose $script: scope the mocks would see: they read this global.
         $global:DetectTest = @{ DataPath = Join-Path (New-TestFolder) 'E/GatewayData' }
         $script:DataPath = $global:DetectTest.DataPath
-        $null = Write-TestConfig -DataPath $script:DataPath -Json '{ "api": { "port": 4190 } }'
+        $script:ConfigFile = Write-TestConfig -DataPath $script:DataPath -Json ('{{ "api": {{ "port": {0} }} }}' -f $script:ApiPort)
         # The registry (HKLM) is Windows-only: the record of an install to non-default folders.
         Mock Get-ItemProperty { [pscustomobject]@{ InstallPath = 'D:\Gateway'; DataPath = $global:DetectTest.DataPath; Version = '0.2.1' } } -ParameterFilter { $LiteralPath -eq 'HKLM:\SOFTWARE\DicomGateway' }
         Mock Get-Service { [pscustomobject]@{ Name = 'DicomGateway'; Status = 'Running' } } -ParameterFilter { $Name -eq 'DicomGateway' }
-        $global:DetectTest.Status = @{ version = '0.2.1'; database = [pscustomobject]@{ ok = $true }; receiver = [pscustomobject]@{ listening = $true } }
-        Mock Invoke-RestMethod { [pscustomobject]$global:DetectTest.Status } -ParameterFilter { $Uri -eq 'http://127.0.0.1:4190/api/status' }
+        $script:Status = @{ version = '0.2.1'; database = @{ ok = $true }; receiver = @{ listening = $true; port = 4104 } }
         $script:Arguments = @{ MinimumVersion = '0.2.0' }
     }
 
     It 'detects a running, healthy agent found through the registry: exit 0 and a line on standard output' {
+        $script:Status | ConvertTo-Json | Set-Content -LiteralPath $script:StatusFile
         $output = & $script:Detect @script:Arguments
         $LASTEXITCODE | Should -Be 0
         $output | Should -Be 'DICOM Gateway 0.2.1 running and healthy (D:\Gateway)'
@@ -237,13 +247,14 @@ Describe 'Detect.ps1' {
         @{ Case = 'a computer without the registry record'; Break = { Mock Get-ItemProperty { $null } -ParameterFilter { $true } } }
         @{ Case = 'a stopped agent service'; Break = { Mock Get-Service { [pscustomobject]@{ Name = 'DicomGateway'; Status = 'Stopped' } } -ParameterFilter { $true } } }
         @{ Case = 'a missing agent service'; Break = { Mock Get-Service { $null } -ParameterFilter { $true } } }
-        @{ Case = 'a crash-looping agent whose API does not answer'; Break = { Mock Invoke-RestMethod { throw 'Unable to connect to the remote server' } -ParameterFilter { $true } } }
-        @{ Case = 'an agent whose database is down'; Break = { $global:DetectTest.Status.database = [pscustomobject]@{ ok = $false } } }
-        @{ Case = 'an agent that does not listen for DICOM'; Break = { $global:DetectTest.Status.receiver = [pscustomobject]@{ listening = $false } } }
+        @{ Case = 'a crash-looping agent whose API does not answer'; Break = { $null = Write-TestConfig -DataPath $script:DataPath -Json '{ "api": { "port": 9 } }' } }
+        @{ Case = 'an agent whose database is down'; Break = { $script:Status.database = @{ ok = $false; error = 'connection refused' } } }
+        @{ Case = 'an agent that does not listen for DICOM'; Break = { $script:Status.receiver = @{ listening = $false } } }
         @{ Case = 'an older version'; Break = { $script:Arguments.MinimumVersion = '0.3.0' } }
-        @{ Case = 'a missing configuration'; Break = { Remove-Item -LiteralPath (Join-Path $script:DataPath 'gateway.json') } }
+        @{ Case = 'a missing configuration'; Break = { Remove-Item -LiteralPath $script:ConfigFile } }
     ) {
         . $Break
+        $script:Status | ConvertTo-Json | Set-Content -LiteralPath $script:StatusFile
         $output = & $script:Detect @script:Arguments
         $LASTEXITCODE | Should -Be 1
         $output | Should -BeNullOrEmpty
