@@ -72,13 +72,17 @@ function Install-DicomGateway {
     The DICOM port. Default 4104.
 
     .PARAMETER InstallPath
-    The install folder. Default C:\Program Files\DicomGateway.
+    The install folder. Default: the site file's installPath, else the folder an earlier install
+    recorded in the registry, else C:\Program Files\DicomGateway.
 
     .PARAMETER DataPath
-    The data folder (configuration, spool, database, logs). Default C:\ProgramData\DicomGateway.
+    The data folder (configuration, spool, database, logs). Default: the site file's dataPath,
+    else the recorded one, else C:\ProgramData\DicomGateway.
 
     .PARAMETER RemoteAddress
-    Who may send DICOM: LocalSubnet (default), addresses, subnets (10.1.2.0/24), ranges or Any.
+    Who may send DICOM: addresses, subnets (10.1.2.0/24), ranges, Any or LocalSubnet. Saved in
+    gateway.json (firewall.remoteAddresses). Default: the saved ones, else LocalSubnet, which
+    blocks senders on other subnets (the FirewallScope result warns).
 
     .PARAMETER ConfigTemplatePath
     A gateway.json with the site's upstream and other settings, used when there is no
