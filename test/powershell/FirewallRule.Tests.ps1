@@ -101,6 +101,16 @@ Describe 'Set-DicomGatewayFirewallRule' {
         }
     }
 
+    It 'saves the remote addresses it is given in the configuration, and the checks after it expect them' {
+        $dataPath = Join-Path (New-TestFolder) 'data'
+        $configFile = Write-TestConfig -DataPath $dataPath -Json '{ "aeTitle": "StMarysCT", "port": 4104 }'
+        $null = Set-DicomGatewayFirewallRule -DataPath $dataPath -RemoteAddress '10.20.0.0/16'
+        @((Get-Content -LiteralPath $configFile -Raw | ConvertFrom-Json).firewall.remoteAddresses) | Should -Be @('10.20.0.0/16')
+        (Test-DicomGatewayFirewallRule -DataPath $dataPath).Status | Should -Be 'Pass'
+        $again = Set-DicomGatewayFirewallRule -DataPath $dataPath
+        $again.Changed | Should -BeFalse
+    }
+
     It 'corrects a rule that differs instead of adding a second one' {
         $rule = New-GoodRule
         $rule.LocalPort = 'Any'

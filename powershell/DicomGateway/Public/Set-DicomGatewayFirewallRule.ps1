@@ -25,7 +25,8 @@ function Set-DicomGatewayFirewallRule {
 
     .PARAMETER RemoteAddress
     Who may connect: LocalSubnet, addresses, subnets (10.1.2.0/24), ranges or Any. Default: the
-    addresses saved in the configuration (firewall.remoteAddresses), else LocalSubnet.
+    addresses saved in the configuration (firewall.remoteAddresses), else LocalSubnet. Given,
+    they are saved there (when the configuration exists), so later checks expect them.
 
     .PARAMETER EnableException
     Throw a terminating error when the rule cannot be written, instead of a warning.
@@ -70,6 +71,14 @@ function Set-DicomGatewayFirewallRule {
             -ChangeScript {
                 if (Get-DgwFirewallRule -Name $wanted.Name) { Set-DgwFirewallRule -Rule $wanted } else { New-DgwFirewallRule -Rule $wanted }
             }
+        # Addresses given here become the saved ones, which every later check reads.
+        $config = Read-DicomGatewayConfig -Path $layout.ConfigFile
+        $saved = @(Get-DicomGatewayConfigValue -Config $config -Key 'firewall.remoteAddresses')
+        if ($RemoteAddress -and $null -ne $config -and ($saved -join ',') -cne ($RemoteAddress -join ',') -and
+            $PSCmdlet.ShouldProcess($layout.ConfigFile, ('save the remote addresses {0}' -f ($RemoteAddress -join ', ')))) {
+            Set-DicomGatewayConfigValue -Config $config -Key 'firewall' -Value ([pscustomobject]@{ remoteAddresses = @($RemoteAddress) })
+            Write-DicomGatewayConfig -Path $layout.ConfigFile -Config $config
+        }
     } catch {
         Stop-DicomGatewayFunction -Message ('Could not set the firewall rule {0}' -f $wanted.Name) -ErrorRecord $_ -Target $wanted.Name -EnableException:$EnableException
         return
