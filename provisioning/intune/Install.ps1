@@ -120,6 +120,9 @@ $logDataPath = $DataPath
 if (-not $logDataPath) { $logDataPath = Get-IntuneRecordedDataPath }
 $logMessage = "site {0}, package {1}" -f $(if ($SiteFile) { $SiteFile } else { "AE title '$AeTitle', port $Port" }), $PackagePath
 exit (Invoke-IntuneCommand -Invocation $MyInvocation -ModulePath $ModulePath -LogFolder ([System.IO.Path]::Combine($logDataPath, 'logs')) -Message $logMessage -Command {
+        if ($SiteFile -and -not (Test-Path -LiteralPath $SiteFile -PathType Leaf)) {
+            throw ('no site file {0}: add this computer''s site file to the package (sites\<COMPUTERNAME>.json), or give -SiteFile or -AeTitle' -f $SiteFile)
+        }
         $installParameters = @{ PackagePath = $PackagePath; SkipPrerequisiteCheck = $true; EnableException = $true; Confirm = $false }
         if ($SiteFile) {
             $installParameters.SiteFile = $SiteFile

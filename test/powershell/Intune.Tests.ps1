@@ -140,12 +140,16 @@ Describe 'Install.ps1' {
         Get-Content -LiteralPath (Join-Path $script:DataPath 'logs/intune-install.log') -Raw | Should -Match 'Fail +AgentEcho'
     }
 
-    It 'takes a site file, and without arguments the one of this computer in sites\' {
+    It 'takes a site file; without arguments the one named after this computer in sites\, and without that one it fails saying so' {
         $script:Arguments.Remove('AeTitle')
-        & $script:Install @script:Arguments -SiteFile (Join-Path $TestDrive 'st-marys.json')
-        Should -Invoke Install-DicomGateway -Times 1 -Exactly -Scope It -ParameterFilter { $SiteFile -eq (Join-Path $TestDrive 'st-marys.json') -and -not $PSBoundParameters.ContainsKey('AeTitle') }
-        & $script:Install @script:Arguments
-        Should -Invoke Install-DicomGateway -Times 1 -Exactly -Scope It -ParameterFilter { $SiteFile -eq (Join-Path $script:IntuneFolder ('sites\{0}.json' -f $env:COMPUTERNAME)) }
+        $siteFile = Join-Path $TestDrive 'st-marys.json'
+        Set-Content -LiteralPath $siteFile -Value '{ "aeTitle": "StMarysCT", "noUpstream": true }'
+        & $script:Install @script:Arguments -SiteFile $siteFile
+        Should -Invoke Install-DicomGateway -Times 1 -Exactly -Scope It -ParameterFilter { $SiteFile -eq $siteFile -and -not $PSBoundParameters.ContainsKey('AeTitle') }
+        $printed = & $script:Install @script:Arguments 6>&1
+        $LASTEXITCODE | Should -Be 1
+        ($printed -join "`n") | Should -Match "FAILED: no site file \S*sites.\S*\.json: add this computer's site file"
+        Should -Invoke Install-DicomGateway -Times 1 -Exactly -Scope It
     }
 
     It 'checks the prerequisites with the port and folders of the site file, and logs to its data folder' {
