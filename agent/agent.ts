@@ -15,6 +15,7 @@ import type { Uploader } from './upload/uploader';
 import { commitmentReportFromElements } from './upload/commitment-dataset';
 import { acceptCommitmentReport } from './upload/commitments';
 import { startReceiver, type Receiver } from './receive/receiver';
+import { startHl7Interface, type Hl7Interface } from './hl7/hl7-interface';
 import { readRunningAgent, removeRuntimeFile, writeRuntimeFile } from './runtime-file';
 import { startLocalApi } from './api/local-api';
 import type { ApiServer } from './api/server';
@@ -27,6 +28,8 @@ export interface RunningAgent {
   receiver: Receiver;
   /** Absent when no upstream is configured. */
   uploader?: Uploader;
+  /** Absent when hl7 is not configured. */
+  hl7?: Hl7Interface;
   /** The local API and status page on 127.0.0.1. */
   api: ApiServer;
   /** Resolves when someone asked the agent to stop through its local API (`gateway stop`), naming who. */
@@ -60,6 +63,7 @@ async function startStages(config: GatewayConfig, log: Logger): Promise<RunningA
   const database = await openDatabase(config, log, spoolId);
   let receiver: Receiver | undefined;
   let uploader: Uploader | undefined;
+  let hl7: Hl7Interface | undefined;
   let compressor: Compressor | undefined;
   let api: ApiServer;
   const startedAt = new Date().toISOString();
@@ -81,9 +85,11 @@ async function startStages(config: GatewayConfig, log: Logger): Promise<RunningA
         ? (elements: Record<string, unknown>, callingAe: string) => acceptCommitmentReport(database.pool, log, commitmentReportFromElements(elements), `association from ${callingAe}`)
         : undefined;
     receiver = await startReceiver(config, { pool: database.pool, spoolDir, log, onCommitmentReport });
-    api = await startLocalApi({ config, pool: database.pool, databaseUrl: database.url, receiver, uploader, startedAt, log, requestStop });
+    if (config.hl7) hl7 = await startHl7Interface({ ...config, hl7: config.hl7 }, database.pool, log);
+    api = await startLocalApi({ config, pool: database.pool, databaseUrl: database.url, receiver, uploader, hl7, startedAt, log, requestStop });
   } catch (err) {
     await receiver?.close(0);
+    await hl7?.stop(0);
     await uploader?.stop();
     await compressor?.stop();
     await bookkeeping.stop();
@@ -108,6 +114,7 @@ async function startStages(config: GatewayConfig, log: Logger): Promise<RunningA
     database,
     receiver: listening,
     uploader,
+    hl7,
     api,
     stopRequested,
     stop(graceMs = 10000) {
@@ -115,6 +122,7 @@ async function startStages(config: GatewayConfig, log: Logger): Promise<RunningA
         log.info('agent stopping');
         await api.close();
         await listening.close(graceMs);
+        await hl7?.stop(graceMs);
         await compressor?.stop();
         await uploader?.stop();
         await bookkeeping.stop();

@@ -6,6 +6,7 @@ import type { Receiver } from '../receive/receiver';
 import { freeDiskBytes } from '../spool/disk-space';
 import { upstreamTarget } from '../upload/upstream-target';
 import type { UpstreamHealth, Uploader } from '../upload/uploader';
+import type { Hl7Interface } from '../hl7/hl7-interface';
 import { VERSION } from '../version';
 import { readStatusFigures, type StatusFigures } from './status-figures';
 import { decideState, type AgentPresence } from './status-state';
@@ -19,6 +20,8 @@ export interface AgentView {
   receiver: Pick<Receiver, 'port' | 'tlsPort' | 'openAssociations' | 'listening'>;
   /** Absent when no upstream is configured. */
   uploader?: Uploader;
+  /** Absent when hl7 is not configured. */
+  hl7?: Hl7Interface;
   startedAt: string;
   log: Logger;
   /** Asks the agent for an orderly stop (POST /api/stop, used by `gateway stop` and the Windows service host). */

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import net from 'node:net';
 import { aeTitleProblem } from './ae-title';
 import { ConfigError } from './config-error';
-import { boolean, integer, object, only, optionalObject, string } from './validate';
+import { address, addressList, boolean, integer, object, only, optionalObject, string, stringList } from './validate';
+import { parseHl7, type Hl7Config } from '../hl7/hl7-config';
 import { parseCompression, type CompressionConfig } from '../compress/rules';
 import { withPassword } from '../db/database-url';
 import { readSecrets, withSecrets } from './secrets';
@@ -64,6 +64,8 @@ export interface GatewayConfig {
     /** Days of rotated log files to keep. */
     keepDays: number;
   };
+  /** The HL7 v2 interface (MLLP listener, HL7 over HTTPS, reports back); absent = off. */
+  hl7?: Hl7Config;
   /** The cloud PACS; absent = receive and keep only (nothing is uploaded). */
   upstream?: UpstreamConfig;
   upload: UploadConfig;
@@ -147,6 +149,7 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
     'api',
     'compression',
     'retention',
+    'hl7',
   ]);
 
   const aeProblem = aeTitleProblem(root.aeTitle);
@@ -180,10 +183,7 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
       if (problem) throw new ConfigError(`allowedCallingAeTitles[${i}] ${JSON.stringify(title)} ${problem}`);
       return title;
     }),
-    allowedSourceAddresses: stringList(root.allowedSourceAddresses, 'allowedSourceAddresses').map((entry, i) => {
-      if (!isAddressOrCidr(entry)) throw new ConfigError(`allowedSourceAddresses[${i}] ${JSON.stringify(entry)} is not an IP address or CIDR block`);
-      return entry;
-    }),
+    allowedSourceAddresses: addressList(root.allowedSourceAddresses, 'allowedSourceAddresses'),
     firewall: { remoteAddresses: stringList(firewall.remoteAddresses, 'firewall.remoteAddresses') },
     limits: {
       maxAssociations: integer(limits.maxAssociations ?? DEFAULTS.limits.maxAssociations, 'limits.maxAssociations', 1, 1000),
@@ -199,6 +199,7 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
       keepDays: integer(log.keepDays ?? DEFAULTS.log.keepDays, 'log.keepDays', 1, 3650),
     },
     upstream: parseUpstream(root.upstream, baseDir),
+    hl7: parseHl7(root.hl7, baseDir),
     upload: parseUpload(root.upload),
     studies: parseStudies(root.studies),
     compression: parseCompression(root.compression),
@@ -231,6 +232,7 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
   if (config.api.port !== 0 && (config.api.port === config.port || config.api.port === config.tls?.port)) {
     throw new ConfigError(`api.port ${config.api.port} is the same as a DICOM port`);
   }
+  if (config.hl7 && [config.port, config.tls?.port, config.api.port].includes(config.hl7.port)) throw new ConfigError(`hl7.port ${config.hl7.port} is the same as a DICOM or API port`);
   return config;
 }
 
@@ -243,30 +245,10 @@ function oneOf<T extends string>(value: unknown, key: string, allowed: readonly 
   return value as T;
 }
 
-function address(value: unknown, key: string): string {
-  const text = string(value, key);
-  if (net.isIP(text) === 0) throw new ConfigError(`${key} must be an IP address such as 0.0.0.0 or 127.0.0.1 (got ${JSON.stringify(text)})`);
-  return text;
-}
-
 function postgresUrl(value: unknown, key: string): string {
   const text = string(value, key);
   if (!/^postgres(ql)?:\/\//.test(text)) throw new ConfigError(`${key} must be a postgres:// URL`);
   return text;
-}
-
-function stringList(value: unknown, key: string): string[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new ConfigError(`${key} must be a list of strings`);
-  return value as string[];
-}
-
-function isAddressOrCidr(entry: string): boolean {
-  const [ip, bits, ...rest] = entry.split('/');
-  const family = net.isIP(ip);
-  if (family === 0 || rest.length > 0) return false;
-  if (bits === undefined) return true;
-  return /^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 /** The configuration `gateway init` writes: every default spelled out so an administrator sees what can be changed. */

@@ -14,7 +14,14 @@ export interface ConnectionGate {
 }
 
 /** The source-address allow-list and the per-address connection cap, applied at TCP accept. */
-export function createConnectionGate(options: { allowedSourceAddresses: string[]; maxPerAddress: number; log: Logger }): ConnectionGate {
+export function createConnectionGate(options: {
+  allowedSourceAddresses: string[];
+  maxPerAddress: number;
+  log: Logger;
+  /** The configuration keys the refusals name (default: the DICOM listener's). */
+  keys?: { allowList: string; cap: string };
+}): ConnectionGate {
+  const keys = options.keys ?? { allowList: 'allowedSourceAddresses', cap: 'limits.maxAssociationsPerAddress' };
   const allowList = buildAllowList(options.allowedSourceAddresses);
   const open = new Map<string, number>();
   const lastLogged = new Map<string, number>();
@@ -32,9 +39,9 @@ export function createConnectionGate(options: { allowedSourceAddresses: string[]
   return {
     admit(socket) {
       const address = unmapIpv4(socket.remoteAddress ?? '');
-      if (allowList && !allowList.check(address, net.isIPv6(address) ? 'ipv6' : 'ipv4')) return refuse(address, `source address ${address} is not on allowedSourceAddresses`);
+      if (allowList && !allowList.check(address, net.isIPv6(address) ? 'ipv6' : 'ipv4')) return refuse(address, `source address ${address} is not on ${keys.allowList}`);
       const count = open.get(address) ?? 0;
-      if (count >= options.maxPerAddress) return refuse(address, `source address ${address} already has ${count} connections open (limits.maxAssociationsPerAddress)`);
+      if (count >= options.maxPerAddress) return refuse(address, `source address ${address} already has ${count} connections open (${keys.cap})`);
       open.set(address, count + 1);
       socket.once('close', () => {
         const left = (open.get(address) ?? 1) - 1;

@@ -92,26 +92,10 @@ export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; s
   let tlsPort: number | undefined;
   if (config.tls) {
     const secureContext = contextFor(true);
-    secure = tls.createServer(
-      {
-        cert: readPem(config.tls.certFile, 'tls.certFile'),
-        key: readPem(config.tls.keyFile, 'tls.keyFile'),
-        ca: config.tls.caFile ? readPem(config.tls.caFile, 'tls.caFile') : undefined,
-        requestCert: config.tls.requireClientCertificate || config.tls.caFile !== undefined,
-        rejectUnauthorized: config.tls.requireClientCertificate,
-        minVersion: 'TLSv1.2',
-        noDelay: true,
-      },
-      (socket) => {
-        // With certificates optional, rejectUnauthorized is off: a certificate that was presented must still verify.
-        if (!socket.authorized && socket.getPeerCertificate().raw !== undefined) {
-          log.warn('DICOM-TLS client certificate refused: it does not verify against tls.caFile', { peer: `${socket.remoteAddress}:${socket.remotePort}`, error: String(socket.authorizationError) });
-          socket.destroy();
-          return;
-        }
-        accept(socket, secureContext);
-      },
-    );
+    secure = tls.createServer(tlsServerOptions(config.tls, 'tls.'), (socket) => {
+      if (!presentedCertificateVerifies(socket, log, 'DICOM-TLS', 'tls.caFile')) return;
+      accept(socket, secureContext);
+    });
     secure.maxConnections = maxConnections;
     // The raw TCP connection, before the TLS handshake starts.
     secure.prependListener('connection', (socket: net.Socket) => {
@@ -138,7 +122,7 @@ export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; s
   };
 }
 
-function listen(server: net.Server, port: number, host: string, what: string): Promise<number> {
+export function listen(server: net.Server, port: number, host: string, what: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       const hint =
@@ -147,6 +131,30 @@ function listen(server: net.Server, port: number, host: string, what: string): P
     });
     server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port));
   });
+}
+
+/** Server options of a TLS listener: TLS 1.2 or later, client certificates required or optional (then verified when presented). */
+export function tlsServerOptions(files: { certFile: string; keyFile: string; caFile?: string; requireClientCertificate: boolean }, prefix: string): tls.TlsOptions {
+  return {
+    cert: readPem(files.certFile, `${prefix}certFile`),
+    key: readPem(files.keyFile, `${prefix}keyFile`),
+    ca: files.caFile ? readPem(files.caFile, `${prefix}caFile`) : undefined,
+    requestCert: files.requireClientCertificate || files.caFile !== undefined,
+    rejectUnauthorized: files.requireClientCertificate,
+    minVersion: 'TLSv1.2',
+    noDelay: true,
+  };
+}
+
+/**
+ * With certificates optional, rejectUnauthorized is off: a certificate that was presented must still verify.
+ * Closes the socket and returns false when it does not.
+ */
+export function presentedCertificateVerifies(socket: tls.TLSSocket, log: Logger, what: string, caKey: string): boolean {
+  if (socket.authorized || socket.getPeerCertificate().raw === undefined) return true;
+  log.warn(`${what} client certificate refused: it does not verify against ${caKey}`, { peer: `${socket.remoteAddress}:${socket.remotePort}`, error: String(socket.authorizationError) });
+  socket.destroy();
+  return false;
 }
 
 function readPem(file: string, key: string): Buffer {

@@ -123,6 +123,11 @@ export async function markDelivered(pool: Pool, owner: string, delivered: Array<
   return rows.map((r) => r.sop_instance_uid);
 }
 
+/** Seconds before the next attempt, in SQL: capped exponential in the attempts so far, half fixed, half random. */
+export function retryDelaySql(attempts: string, baseSeconds: string, maxSeconds: string): string {
+  return `greatest(1, least(${maxSeconds}::float8, ${baseSeconds}::float8 * power(2, greatest(0, ${attempts} - 1))) * (0.5 + random() / 2))`;
+}
+
 /**
  * Records failed attempts. Transient errors (network, refused, busy peer) are retried after a capped exponential
  * backoff with jitter (half fixed, half random, so many instances failed together do not retry together);
@@ -139,8 +144,7 @@ export async function markFailed(
     `WITH f AS (SELECT * FROM unnest($2::text[], $3::text[], $4::boolean[]) AS f (sop_instance_uid, error, permanent))
      UPDATE uploads u
         SET state = CASE WHEN f.permanent THEN 'failed' ELSE 'queued' END,
-            next_attempt_at = now() + make_interval(secs => CASE WHEN f.permanent THEN 0 ELSE
-              greatest(1, least($6::float8, $5::float8 * power(2, greatest(0, u.attempts - 1))) * (0.5 + random() / 2)) END),
+            next_attempt_at = now() + make_interval(secs => CASE WHEN f.permanent THEN 0 ELSE ${retryDelaySql('u.attempts', '$5', '$6')} END),
             last_error = left(f.error, 1000), lease_owner = NULL, lease_expires_at = NULL
        FROM f
       WHERE u.sop_instance_uid = f.sop_instance_uid AND u.state = 'sending' AND u.lease_owner = $1`,

@@ -2,11 +2,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import type http from 'node:http';
-import type { Duplex } from 'node:stream';
-import tls from 'node:tls';
 import type { UpstreamConfig } from '../config/upstream-config';
-import { openTunnel, TunnelError } from './proxy-tunnel';
-import { describeTlsFailure, keepPeerCertificateOnError, tlsOptions } from './tls-failure';
+import { createCloudHttpsAgent } from './cloud-https-agent';
+import { TunnelError } from './proxy-tunnel';
+import { describeTlsFailure } from './tls-failure';
 import { readAhead, SOCKET_IN_FLIGHT_BYTES, type BatchOutcome, type OutgoingInstance, type Pacer, type Transport } from './transport';
 
 export interface StowRsOptions {
@@ -48,27 +47,9 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
   const studiesUrl = new URL(`${base.pathname.replace(/\/+$/, '')}/studies`, base);
   const timeoutMs = options.timeoutMs ?? 120_000;
   const chunkBytes = options.chunkBytes ?? 1024 * 1024;
-  const tlsBase = tlsOptions(upstream, host);
   const where = `${host}:${port}`;
 
-  class TunnelAgent extends https.Agent {
-    override createConnection(_options: http.ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
-      openTunnel({ host, port }, upstream.proxy, Math.min(timeoutMs, 30_000)).then(
-        (socket) => {
-          const secure = tls.connect({ ...tlsBase, socket, ALPNProtocols: ['http/1.1'] });
-          keepPeerCertificateOnError(secure);
-          // A handshake that never finishes (a middlebox swallowing it) must end too.
-          const timer = setTimeout(() => secure.destroy(Object.assign(new Error(`TLS handshake with ${where} timed out`), { code: 'ETIMEDOUT' })), timeoutMs);
-          secure.once('secureConnect', () => clearTimeout(timer));
-          secure.once('close', () => clearTimeout(timer));
-          callback?.(null, secure);
-        },
-        (err: Error) => callback?.(err, undefined as unknown as Duplex),
-      );
-      return undefined;
-    }
-  }
-  const agent = new TunnelAgent({ keepAlive: true, keepAliveMsecs: 30_000, scheduling: 'lifo' });
+  const agent = createCloudHttpsAgent(upstream, { host, port }, timeoutMs);
 
   async function sendOne(batch: OutgoingInstance[]): Promise<BatchOutcome> {
     const outcome: BatchOutcome = { delivered: [], failed: [] };

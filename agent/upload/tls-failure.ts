@@ -17,7 +17,7 @@ const PEER = Symbol.for('dicom-cloud-gateway.peerCertificate');
  * TLS options for the way to the cloud: TLS 1.2 or later; the CA from upstream.caFile (else the system roots);
  * our client certificate and key when set; SNI for a host name. Verification is always on: there is no switch.
  */
-export function tlsOptions(upstream: UpstreamConfig, host?: string): tls.ConnectionOptions {
+export function tlsOptions(upstream: Pick<UpstreamConfig, 'host' | 'url' | 'caFile' | 'certFile' | 'keyFile'>, host?: string): tls.ConnectionOptions {
   const target = host ?? upstream.host ?? (upstream.url ? new URL(upstream.url).hostname.replace(/^\[(.*)\]$/, '$1') : undefined);
   const options: tls.ConnectionOptions = { minVersion: 'TLSv1.2', rejectUnauthorized: true };
   if (target !== undefined) {
