@@ -16,6 +16,7 @@ import { restrictNewFiles, SETTABLE_SECRET_NAMES } from './config/secrets';
 import pg from 'pg';
 import { databaseUrlFor } from './db/database-url';
 import { requeueFailed } from './upload/queue';
+import { requeueFailedHl7 } from './hl7/hl7-queue';
 import { testConnectivityCommand } from './connectivity/test-connectivity';
 import { isPackaged } from './assets';
 import { trayCommand } from '../tray/tray-command';
@@ -103,7 +104,7 @@ const COMMANDS: Command[] = [
   command({
     name: 'retry',
     synopsis: '(--study UID | --all) [--config FILE]',
-    summary: 'Queue failed uploads again (one study, or all)',
+    summary: 'Queue failed uploads again (one study, or all; --all also failed HL7 messages and reports)',
     options: { ...CONFIG, study: { type: 'string' }, all: { type: 'boolean' } },
     run: retryCommand,
   }),
@@ -299,6 +300,10 @@ async function retryCommand(values: { config?: string; study?: string; all?: boo
   try {
     const count = await requeueFailed(pool, values.study);
     console.log(`${count} failed instance${count === 1 ? '' : 's'} queued again${values.study ? ` for study ${values.study}` : ''}`);
+    if (values.all && config.hl7) {
+      const hl7 = await requeueFailedHl7(pool);
+      console.log(`${hl7} failed HL7 message${hl7 === 1 ? '' : 's'} and report${hl7 === 1 ? '' : 's'} queued again`);
+    }
     return 0;
   } finally {
     await pool.end();

@@ -197,7 +197,14 @@ export interface AckReply {
 
 /** Reads an ACK (MSA-1, MSA-2, MSA-3, ERR); throws Hl7Error when it is not one. */
 export function parseAck(message: Buffer): AckReply {
-  const header = parseHeader(message);
+  let header: MessageHeader;
+  try {
+    header = parseHeader(message);
+  } catch (err) {
+    // The ACK of a message refused for its version carries that version: its MSA still says what happened.
+    if (!(err instanceof Hl7Error) || !err.header) throw err;
+    header = err.header;
+  }
   const d = header.delimiters;
   const all = segments(message);
   const msa = all.find((s) => s.startsWith(`MSA${d.field}`));
