@@ -13,7 +13,8 @@ export function mllpSend(port: number, messages: Buffer[]): Promise<{ code: numb
   const file = path.join(tempDir('mllp-send'), 'messages.hl7');
   fs.writeFileSync(file, Buffer.concat(messages.map(frameMessage)));
   return new Promise((resolve) => {
-    const child = spawn('mllp_send', ['--port', String(port), '--file', file, '127.0.0.1']);
+    // Unbuffered: an ACK it got is printed even when the connection dies after it (a crash test kills the agent).
+    const child = spawn('mllp_send', ['--port', String(port), '--file', file, '127.0.0.1'], { env: { ...process.env, PYTHONUNBUFFERED: '1' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -1,0 +1,88 @@
+// Reports back: the cloud's outbox (GET <hl7.url>/outbox) fetched by a real agent, kept, delivered to an EMR
+// stand-in over MLLP one at a time; AA then the cloud is told (DELETE), AE failed with its reason, no ACK retried.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startHl7Endpoint, type Hl7Endpoint } from './cloud-simulator/hl7-endpoint';
+import { makeCloudPki } from './cloud-simulator/pki';
+import { createTestDatabase, query } from './helpers/database';
+import { startEmrStandIn, type EmrStandIn } from './helpers/emr-mllp';
+import { startGateway, type GatewayProcess } from './helpers/gateway-process';
+import { tempDir } from './helpers/temp-dir';
+import { waitFor } from './helpers/wait';
+import { freePort } from '../agent/db/embedded-postgres';
+import { oruR01 } from './fixtures/hl7-messages';
+
+describe('HL7 reports from the cloud to the EMR', () => {
+  let cloud: Hl7Endpoint;
+  let emr: EmrStandIn;
+  let gateway: GatewayProcess;
+  let databaseUrl: string;
+
+  before(async () => {
+    const pki = makeCloudPki(tempDir('hl7r-pki'));
+    cloud = await startHl7Endpoint({ pki, token: 'hl7-token' });
+    emr = await startEmrStandIn('ack');
+    databaseUrl = await createTestDatabase();
+    gateway = await startGateway({
+      dataDir: tempDir('hl7r-gw'),
+      database: databaseUrl,
+      config: {
+        upload: { retryBaseSeconds: 1, retryMaxSeconds: 2 },
+        hl7: {
+          port: await freePort(),
+          bindAddress: '127.0.0.1',
+          url: cloud.url,
+          caFile: pki.caFile,
+          token: 'hl7-token',
+          pollSeconds: 2,
+          deliverTo: { host: '127.0.0.1', port: emr.port, ackTimeoutSeconds: 2 },
+        },
+      },
+    });
+  });
+  after(async () => {
+    await gateway.stop();
+    await emr.stop();
+    await cloud.stop();
+  });
+
+  const reportState = async (controlId: string) => (await query(databaseUrl, 'SELECT state, last_error, attempts FROM hl7_reports WHERE control_id = $1', [controlId]))[0];
+
+  test('reports are delivered one at a time in the order fetched, byte for byte; the cloud is told after each AA', async () => {
+    const reports = ['ORU-1', 'ORU-2', 'ORU-3'].map((id) => oruR01(id));
+    const ids = reports.map((r) => cloud.addReport(r));
+    await waitFor('three reports confirmed to the cloud', () => ids.every((id) => cloud.confirmed.includes(id)), 20_000);
+    assert.deepEqual(
+      emr.received.map((r) => r.controlId),
+      ['ORU-1', 'ORU-2', 'ORU-3'],
+    );
+    emr.received.forEach((r, i) => assert.ok(r.body.equals(reports[i]), `report ${i} delivered as the cloud sent it`));
+    assert.deepEqual(cloud.confirmed, ids);
+    assert.equal(cloud.outbox.size, 0);
+    await waitFor('rows done', async () => (await reportState('ORU-3'))?.state === 'done');
+  });
+
+  test('an AE from the EMR fails the report visibly with its reason; the cloud is not told', async () => {
+    emr.behavior = 'error';
+    const id = cloud.addReport(oruR01('ORU-AE'));
+    await waitFor('report failed', async () => (await reportState('ORU-AE'))?.state === 'failed', 20_000);
+    assert.match(String((await reportState('ORU-AE')).last_error), /the EMR answered AE: unknown patient identifier/);
+    assert.ok(!cloud.confirmed.includes(id));
+    assert.ok(cloud.outbox.has(id), 'the report stays in the cloud outbox');
+    emr.behavior = 'ack';
+  });
+
+  test('no ACK (a stalled EMR, then a refused connection) is retried until the EMR answers AA', async () => {
+    emr.behavior = 'stall';
+    const id = cloud.addReport(oruR01('ORU-STALL'));
+    await waitFor('no ACK recorded', async () => /no ACK from the EMR/.test(String((await reportState('ORU-STALL'))?.last_error)), 20_000);
+    emr.behavior = 'refuse';
+    await waitFor('connection closed recorded', async () => /closed the connection without an ACK/.test(String((await reportState('ORU-STALL'))?.last_error)), 20_000);
+    assert.equal((await reportState('ORU-STALL')).state, 'queued');
+    assert.ok(!cloud.confirmed.includes(id));
+    emr.behavior = 'ack';
+    await waitFor('delivered after the EMR is back', () => cloud.confirmed.includes(id), 20_000);
+    assert.ok((await reportState('ORU-STALL')).attempts >= 3);
+    assert.ok(!gateway.output().includes('TESTPATIENT'), 'no patient values in the log');
+  });
+});
