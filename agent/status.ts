@@ -49,7 +49,7 @@ export async function readStatus(config: GatewayConfig, now = new Date()): Promi
     }
   }
 
-  const read = await readDatabase(config, async (db) => ({ figures: await readStatusFigures(db), receipts: await recentReceipts(db, RECENT_RECEIPTS) }));
+  const read = await readDatabase(config, async (db) => ({ figures: await readStatusFigures(db, { hl7: config.hl7 !== undefined }), receipts: await recentReceipts(db, RECENT_RECEIPTS) }));
   const free = await freeDiskBytes(config.dataDir).catch(() => null);
   const status = composeStatus({ config, figures: read.value?.figures, databaseError: read.error, freeDiskBytes: free, agent: running ? 'not-answering' : 'stopped', now });
   return {
@@ -101,6 +101,15 @@ export function formatStatus(report: StatusReport): string {
     lines.push(`Last uploaded   ${report.lastUploadedAt ?? 'never'}`);
     if (u.awaitingCommitment) lines.push(`Commitment      ${u.awaitingCommitment} instances stored by the cloud, waiting for its storage commitment report`);
     if (u.failed) lines.push(`FAILED UPLOADS  ${u.failed} instances (see the log; \`gateway retry --all\` queues them again)`);
+  }
+  const hl7 = report.hl7;
+  if (hl7) {
+    lines.push(`HL7 port        ${hl7.port}${agent.source === 'agent' ? (hl7.listening ? ', listening' : ', NOT LISTENING') : ''}`);
+    if (hl7.messages) lines.push(`HL7 messages    ${hl7.messages.received} received, ${hl7.messages.queued} waiting for the cloud, ${hl7.messages.delivered} delivered`);
+    if (hl7.reports) lines.push(`HL7 reports     ${hl7.reports.queued} waiting for the EMR, ${hl7.reports.delivered} delivered`);
+    if (hl7.messages?.failed || hl7.reports?.failed)
+      lines.push(`FAILED HL7      ${hl7.messages?.failed ?? 0} messages, ${hl7.reports?.failed ?? 0} reports (see the log; \`gateway retry --all\` queues them again)`);
+    if (hl7.lastError) lines.push(`HL7 last error  ${hl7.lastError}`);
   }
   const c = report.compression;
   if (c && c.pending + c.compressed + c.keptAsReceived > 0) {

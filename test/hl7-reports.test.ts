@@ -1,12 +1,15 @@
 // Reports back: the cloud's outbox (GET <hl7.url>/outbox) fetched by a real agent, kept, delivered to an EMR
 // stand-in over MLLP one at a time; AA then the cloud is told (DELETE), AE failed with its reason, no ACK retried.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { startHl7Endpoint, type Hl7Endpoint } from './cloud-simulator/hl7-endpoint';
 import { makeCloudPki } from './cloud-simulator/pki';
 import { createTestDatabase, query } from './helpers/database';
 import { startEmrStandIn, type EmrStandIn } from './helpers/emr-mllp';
-import { startGateway, type GatewayProcess } from './helpers/gateway-process';
+import { GATEWAY_BIN, startGateway, type GatewayProcess } from './helpers/gateway-process';
+import type { ApiStatus } from '../agent/api/types';
+import { TrayState } from '../tray/tray-state';
 import { tempDir } from './helpers/temp-dir';
 import { waitFor } from './helpers/wait';
 import { freePort } from '../agent/db/embedded-postgres';
@@ -69,6 +72,26 @@ describe('HL7 reports from the cloud to the EMR', () => {
     assert.match(String((await reportState('ORU-AE')).last_error), /the EMR answered AE: unknown patient identifier/);
     assert.ok(!cloud.confirmed.includes(id));
     assert.ok(cloud.outbox.has(id), 'the report stays in the cloud outbox');
+
+    // Visible: amber with the reason in /api/status (what the tray and the status page show), /metrics, `gateway status`.
+    const status = (await (await fetch(`http://127.0.0.1:${gateway.apiPort}/api/status`)).json()) as ApiStatus;
+    assert.equal(status.state, 'amber');
+    assert.ok(status.reasons.some((r) => r.code === 'hl7-reports-failed'));
+    assert.equal(status.hl7?.listening, true);
+    assert.deepEqual(status.hl7?.reports, { queued: 0, delivered: 3, failed: 1 });
+    assert.match(String(status.hl7?.lastError), /the EMR answered AE/);
+    const metrics = await (await fetch(`http://127.0.0.1:${gateway.apiPort}/metrics`)).text();
+    assert.match(metrics, /^gateway_hl7_reports_failed 1$/m);
+    assert.match(metrics, /^gateway_hl7_reports_delivered_total 3$/m);
+    const cli = spawnSync(process.execPath, [GATEWAY_BIN, 'status', '--config', gateway.configFile], { encoding: 'utf8' });
+    assert.match(cli.stdout, /HL7 reports +0 waiting for the EMR, 3 delivered/);
+    assert.match(cli.stdout, /FAILED HL7 +0 messages, 1 reports/);
+    const tray = new TrayState().observe({ status }, new Date());
+    assert.equal(tray.view.colour, 'amber');
+    assert.deepEqual(
+      tray.notices.map((n) => n.kind),
+      ['hl7-failed'],
+    );
     emr.behavior = 'ack';
   });
 

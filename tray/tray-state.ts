@@ -7,7 +7,7 @@ export type AgentPoll = { status: ApiStatus } | { error: string };
 export type TrayColour = OverallState | 'grey';
 
 /** The first three are transitions the state machine finds; the others answer a menu action. */
-export type NoticeKind = 'upstream-unreachable' | 'upstream-back' | 'uploads-failed' | 'disk-low' | 'connectivity-result' | 'check-this-pc' | 'action-failed';
+export type NoticeKind = 'upstream-unreachable' | 'upstream-back' | 'uploads-failed' | 'hl7-failed' | 'disk-low' | 'connectivity-result' | 'check-this-pc' | 'action-failed';
 
 export interface TrayNotice {
   kind: NoticeKind;
@@ -53,6 +53,7 @@ export class TrayState {
   private notifiedOutageSince: number | undefined;
   private diskLow = false;
   private failed = 0;
+  private hl7Failed = 0;
   private readonly lastNoticeAt = new Map<NoticeKind, number>();
 
   constructor(options: TrayStateOptions = DEFAULT_TRAY_STATE_OPTIONS) {
@@ -82,6 +83,13 @@ export class TrayState {
       this.notice(notices, now, { kind: 'uploads-failed', title: 'Upload failed', message: `${message} See the status page.` });
     }
     this.failed = status.queue.failed;
+
+    const hl7Failed = (status.hl7?.messages?.failed ?? 0) + (status.hl7?.reports?.failed ?? 0);
+    if (hl7Failed > this.hl7Failed) {
+      const reason = status.reasons.find((r) => r.code === 'hl7-reports-failed' || r.code === 'hl7-messages-failed');
+      this.notice(notices, now, { kind: 'hl7-failed', title: 'HL7 message failed', message: `${reason?.message ?? `${plural(hl7Failed, 'HL7 message')} failed.`} See the status page.` });
+    }
+    this.hl7Failed = hl7Failed;
 
     const diskReason = status.reasons.find((reason) => reason.code === 'disk-low' || reason.code === 'disk-full');
     if (diskReason && !this.diskLow) this.notice(notices, now, { kind: 'disk-low', title: diskReason.code === 'disk-full' ? 'Disk full' : 'Disk nearly full', message: diskReason.message });

@@ -37,6 +37,8 @@ export interface LiveFacts {
   upstreamHealth: UpstreamHealth;
   paused: boolean;
   uploadMbps: number;
+  /** With hl7 configured. */
+  hl7?: { listening: boolean; port: number; lastError?: string };
 }
 
 /** Everything a status is made of: the agent's own facts when it runs, else what the database and the disk say. */
@@ -73,6 +75,7 @@ export function composeStatus(sources: StatusSources): Omit<ApiStatus, 'startedA
     upstreamAlertMinutes: config.api.upstreamAlertMinutes,
     paused,
     failedUploads: figures?.queue.failed ?? 0,
+    hl7: config.hl7 ? { listening: live?.hl7?.listening ?? false, failedMessages: figures?.hl7?.messages.failed ?? 0, failedReports: figures?.hl7?.reports.failed ?? 0 } : undefined,
     missingFiles: figures?.spool.missingFiles ?? 0,
     now,
   });
@@ -102,6 +105,23 @@ export function composeStatus(sources: StatusSources): Omit<ApiStatus, 'startedA
     paused,
     logsDir: logsDir(config.dataDir),
     ...(figures ? { compression: figures.compression, spool: figures.spool, uploads: figures.uploads } : {}),
+    ...(config.hl7 ? { hl7: hl7Status(config.hl7.port, figures, live?.hl7) } : {}),
+  };
+}
+
+function hl7Status(port: number, figures: StatusFigures | undefined, live: LiveFacts['hl7']): NonNullable<ApiStatus['hl7']> {
+  const f = figures?.hl7;
+  const lastError = live?.lastError ?? f?.reports.lastError ?? f?.messages.lastError;
+  return {
+    listening: live?.listening ?? false,
+    port: live?.port ?? port,
+    ...(f
+      ? {
+          messages: { received: f.messages.queued + f.messages.done + f.messages.failed, queued: f.messages.queued, delivered: f.messages.done, failed: f.messages.failed },
+          reports: { queued: f.reports.queued, delivered: f.reports.done, failed: f.reports.failed },
+        }
+      : {}),
+    ...(lastError ? { lastError } : {}),
   };
 }
 
@@ -111,7 +131,7 @@ export async function readLiveStatus(view: AgentView, now = new Date()): Promise
   let figures: StatusFigures | undefined;
   let databaseError: string | undefined;
   try {
-    figures = await readStatusFigures(view.pool);
+    figures = await readStatusFigures(view.pool, { hl7: config.hl7 !== undefined });
   } catch (err) {
     databaseError = errorMessage(err);
   }
@@ -125,6 +145,7 @@ export async function readLiveStatus(view: AgentView, now = new Date()): Promise
     upstreamHealth: uploader?.upstreamHealth() ?? { reachable: null },
     paused: uploader?.paused ?? false,
     uploadMbps: uploader ? uploadMbps(uploader.recentDeliveries(), now.getTime(), Date.parse(view.startedAt)) : 0,
+    ...(view.hl7 ? { hl7: { listening: view.hl7.listener.listening(), port: view.hl7.listener.port, lastError: view.hl7.health().lastError } } : {}),
   };
   const free = await freeDiskBytes(config.dataDir).catch(() => null);
   return { ...composeStatus({ config, figures, databaseError, freeDiskBytes: free, agent: live, now }), startedAt: view.startedAt };

@@ -41,5 +41,16 @@ export function formatMetrics(status: ApiStatus): string {
   metric('gateway_compression_pending', 'gauge', 'Instances waiting for their compression decision (their upload waits for it).', status.compression?.pending);
   metric('gateway_compressed_instances', 'gauge', 'Instances kept whose upload is a verified compressed copy.', status.compression?.compressed);
   metric('gateway_compression_ratio', 'gauge', 'Received bytes / compressed bytes of the compressed instances.', status.compression?.ratio);
+  const hl7 = status.hl7;
+  if (hl7) {
+    metric('gateway_hl7_listening', 'gauge', '1 while the HL7 MLLP listener listens.', flag(hl7.listening));
+    metric('gateway_hl7_messages_received_total', 'counter', 'HL7 messages from the RIS/EMR kept (acknowledged AA).', hl7.messages?.received);
+    metric('gateway_hl7_messages_delivered_total', 'counter', 'HL7 messages the cloud accepted.', hl7.messages?.delivered);
+    metric('gateway_hl7_messages_queued', 'gauge', 'HL7 messages waiting for the cloud.', hl7.messages?.queued);
+    metric('gateway_hl7_messages_failed', 'gauge', 'HL7 messages the cloud refused, kept until retried.', hl7.messages?.failed);
+    metric('gateway_hl7_reports_delivered_total', 'counter', 'Reports from the cloud the EMR acknowledged.', hl7.reports?.delivered);
+    metric('gateway_hl7_reports_queued', 'gauge', 'Reports waiting for the EMR (or for the cloud to hear of their ACK).', hl7.reports?.queued);
+    metric('gateway_hl7_reports_failed', 'gauge', 'Reports the EMR refused (AE/AR), kept until retried.', hl7.reports?.failed);
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -1,4 +1,5 @@
 import type { ClientBase, Pool } from 'pg';
+import { hl7Figures, type Hl7QueueFigures } from '../hl7/hl7-queue';
 import type { ApiStatus } from './types';
 
 /** What the database says about the spool, the upload queue and compression: the status' figures. */
@@ -9,6 +10,8 @@ export interface StatusFigures {
   compression: NonNullable<ApiStatus['compression']>;
   lastReceivedAt: string | null;
   lastUploadedAt: string | null;
+  /** With hl7 configured: its two queues. */
+  hl7?: { messages: Hl7QueueFigures; reports: Hl7QueueFigures };
 }
 
 interface SpoolRow {
@@ -43,7 +46,7 @@ interface CompressionRow {
 }
 
 /** Reads the figures (the running agent for GET /api/status and /metrics, `gateway status` when it is down). */
-export async function readStatusFigures(db: Pool | ClientBase): Promise<StatusFigures> {
+export async function readStatusFigures(db: Pool | ClientBase, options: { hl7?: boolean } = {}): Promise<StatusFigures> {
   const spool = (
     await db.query<SpoolRow>(`
     SELECT (SELECT count(*) FROM studies)::int AS studies,
@@ -107,5 +110,6 @@ export async function readStatusFigures(db: Pool | ClientBase): Promise<StatusFi
     },
     lastReceivedAt: spool.last?.toISOString() ?? null,
     lastUploadedAt: uploads.last?.toISOString() ?? null,
+    ...(options.hl7 ? { hl7: { messages: await hl7Figures(db, 'hl7_messages'), reports: await hl7Figures(db, 'hl7_reports') } } : {}),
   };
 }

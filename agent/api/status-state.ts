@@ -23,6 +23,8 @@ export interface StateFacts {
   upstreamAlertMinutes: number;
   paused: boolean;
   failedUploads: number;
+  /** With hl7 configured: its listener, and messages and reports refused for good (kept until retried). */
+  hl7?: { listening: boolean; failedMessages: number; failedReports: number };
   /** Indexed instances whose spool file is gone (startup recovery marks them). */
   missingFiles: number;
   now: Date;
@@ -45,6 +47,7 @@ export function decideState(facts: StateFacts): { state: OverallState; reasons: 
   if (facts.agent === 'running') {
     if (!facts.receiverListening) add('receiver-not-listening', 'red', 'The DICOM receiver is not listening: modalities cannot send.');
     if (!facts.databaseOk) add('database-down', 'red', 'The database does not answer: new studies are refused.');
+    if (facts.hl7 && !facts.hl7.listening) add('hl7-not-listening', 'red', 'The HL7 listener is not listening: the RIS/EMR cannot send orders.');
   }
   if (facts.freeDiskBytes !== null) {
     const freeMb = Math.floor(facts.freeDiskBytes / 1048576);
@@ -66,6 +69,10 @@ export function decideState(facts: StateFacts): { state: OverallState; reasons: 
       `${facts.missingFiles} received instance${facts.missingFiles === 1 ? ' has' : 's have'} no file on disk: the sender must send ${facts.missingFiles === 1 ? 'it' : 'them'} again.`,
     );
   if (facts.failedUploads > 0) add('uploads-failed', 'amber', `${facts.failedUploads} instance${facts.failedUploads === 1 ? ' was' : 's were'} refused by the cloud: kept here until retried.`);
+  if (facts.hl7?.failedMessages)
+    add('hl7-messages-failed', 'amber', `${facts.hl7.failedMessages} HL7 message${facts.hl7.failedMessages === 1 ? ' was' : 's were'} refused by the cloud: kept here until retried.`);
+  if (facts.hl7?.failedReports)
+    add('hl7-reports-failed', 'amber', `${facts.hl7.failedReports} report${facts.hl7.failedReports === 1 ? ' was' : 's were'} not accepted by the EMR: kept here until retried.`);
   if (facts.paused) add('paused', 'amber', 'Uploads are paused.');
 
   const state: OverallState = reasons.some((r) => r.state === 'red') ? 'red' : reasons.length > 0 ? 'amber' : 'green';

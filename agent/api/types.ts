@@ -71,6 +71,16 @@ export interface ApiStatus {
     /** C-STOREs kept over the database's life (counted when their association ends). */
     instancesReceivedTotal: number;
   };
+  /** The HL7 v2 interface (absent when hl7 is not configured). */
+  hl7?: {
+    listening: boolean;
+    port: number;
+    /** Messages from the RIS/EMR (absent when the database is down): received and kept, waiting for the cloud, delivered, refused by it. */
+    messages?: { received: number; queued: number; delivered: number; failed: number };
+    /** Reports from the cloud to the EMR (absent when the database is down): waiting, acknowledged by the EMR, refused by it. */
+    reports?: { queued: number; delivered: number; failed: number };
+    lastError?: string;
+  };
   /** Every instance's upload by state (absent when the database is down); `queue` above is what is still to send. */
   uploads?: {
     queued: number;

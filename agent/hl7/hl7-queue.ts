@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { ClientBase, Pool } from 'pg';
 import { retryDelaySql } from '../upload/queue';
 
 /** The two HL7 queues: messages to the cloud (hl7_messages, key id) and reports to the EMR (hl7_reports, key seq). */
@@ -156,7 +156,7 @@ export async function markReportConfirmed(pool: Pool, cloudId: string): Promise<
   await pool.query(`UPDATE hl7_reports SET state = 'done', done_at = now() WHERE cloud_id = $1 AND state = 'acked'`, [cloudId]);
 }
 
-/** The figures for status: per queue, how many are waiting, failed, and done, with the newest error. */
+/** The figures for status: per queue, how many are waiting (queued, sending, acked), failed, and done, with the newest error. */
 export interface Hl7QueueFigures {
   queued: number;
   failed: number;
@@ -164,8 +164,8 @@ export interface Hl7QueueFigures {
   lastError?: string;
 }
 
-export async function hl7Figures(pool: Pool, queue: Hl7Queue): Promise<Hl7QueueFigures> {
-  const { rows } = await pool.query<{ queued: number; failed: number; done: number; last_error: string | null }>(
+export async function hl7Figures(db: Pool | ClientBase, queue: Hl7Queue): Promise<Hl7QueueFigures> {
+  const { rows } = await db.query<{ queued: number; failed: number; done: number; last_error: string | null }>(
     `SELECT count(*) FILTER (WHERE state IN ('queued', 'sending', 'acked'))::int AS queued,
             count(*) FILTER (WHERE state = 'failed')::int AS failed,
             count(*) FILTER (WHERE state = 'done')::int AS done,

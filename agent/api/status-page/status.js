@@ -95,6 +95,16 @@ function drawStatus(status) {
       ? [['Compression', `${compression.compressed} compressed${compression.ratio ? ` (${compression.ratio}:1)` : ''}, ${compression.keptAsReceived} as received, ${compression.pending} waiting`]]
       : []),
   ]);
+  const hl7 = status.hl7;
+  $('hl7-card').hidden = !hl7;
+  if (hl7) {
+    fillList($('hl7'), [
+      ['Listening', hl7.listening ? `yes, port ${hl7.port}` : `NO (port ${hl7.port})`],
+      ...(hl7.messages ? [['Messages in', `${hl7.messages.received} received, ${hl7.messages.queued} waiting, ${hl7.messages.delivered} to the cloud, ${hl7.messages.failed} failed`]] : []),
+      ...(hl7.reports ? [['Reports out', `${hl7.reports.queued} waiting, ${hl7.reports.delivered} to the EMR, ${hl7.reports.failed} failed`]] : []),
+      ...(hl7.lastError ? [['Last error', hl7.lastError]] : []),
+    ]);
+  }
   fillList($('host'), [
     ['Free disk', status.freeDiskBytes === null ? 'unknown' : formatBytes(status.freeDiskBytes)],
     ['Database', status.database.ok ? 'ok' : `DOWN: ${status.database.error || ''}`],
