@@ -1,7 +1,8 @@
 // Reports back: the cloud's outbox (GET <hl7.url>/outbox) fetched by a real agent, kept, delivered to an EMR
 // stand-in over MLLP one at a time; AA then the cloud is told (DELETE), AE failed with its reason, no ACK retried.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { startHl7Endpoint, type Hl7Endpoint } from './cloud-simulator/hl7-endpoint';
 import { makeCloudPki } from './cloud-simulator/pki';
@@ -14,6 +15,12 @@ import { tempDir } from './helpers/temp-dir';
 import { waitFor } from './helpers/wait';
 import { freePort } from '../agent/db/embedded-postgres';
 import { oruR01 } from './fixtures/hl7-messages';
+
+/** Runs a gateway command without blocking this process (the cloud simulator answers from it). */
+async function gatewayCli(...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [GATEWAY_BIN, ...args]).catch((err: { stdout: string }) => ({ stdout: err.stdout }));
+  return stdout;
+}
 
 describe('HL7 reports from the cloud to the EMR', () => {
   let cloud: Hl7Endpoint;
@@ -83,9 +90,9 @@ describe('HL7 reports from the cloud to the EMR', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${gateway.apiPort}/metrics`)).text();
     assert.match(metrics, /^gateway_hl7_reports_failed 1$/m);
     assert.match(metrics, /^gateway_hl7_reports_delivered_total 3$/m);
-    const cli = spawnSync(process.execPath, [GATEWAY_BIN, 'status', '--config', gateway.configFile], { encoding: 'utf8' });
-    assert.match(cli.stdout, /HL7 reports +0 waiting for the EMR, 3 delivered/);
-    assert.match(cli.stdout, /FAILED HL7 +0 messages, 1 reports/);
+    const cli = await gatewayCli('status', '--config', gateway.configFile);
+    assert.match(cli, /HL7 reports +0 waiting for the EMR, 3 delivered/);
+    assert.match(cli, /FAILED HL7 +0 messages, 1 reports/);
     const tray = new TrayState().observe({ status }, new Date());
     assert.equal(tray.view.colour, 'amber');
     assert.deepEqual(
@@ -107,5 +114,23 @@ describe('HL7 reports from the cloud to the EMR', () => {
     await waitFor('delivered after the EMR is back', () => cloud.confirmed.includes(id), 20_000);
     assert.ok((await reportState('ORU-STALL')).attempts >= 3);
     assert.ok(!gateway.output().includes('TESTPATIENT'), 'no patient values in the log');
+  });
+
+  test('the connectivity test checks the HL7 endpoint (authenticated) and the EMR MLLP port', async () => {
+    const report = JSON.parse(await gatewayCli('test-connectivity', '--json', '--config', gateway.configFile)) as { steps: Array<{ name: string; status: string; detail: string }> };
+    const step = (name: string) => report.steps.find((s) => s.name === name);
+    assert.equal(step('HL7 endpoint')?.status, 'pass', JSON.stringify(report.steps));
+    assert.match(String(step('HL7 endpoint')?.detail), /answered/);
+    assert.equal(step('HL7 EMR (MLLP)')?.status, 'pass');
+    cloud.settings.token = 'another-token';
+    try {
+      const refused = JSON.parse(await gatewayCli('test-connectivity', '--json', '--config', gateway.configFile)) as typeof report;
+      const failed = refused.steps.find((s) => s.name === 'HL7 endpoint');
+      assert.equal(failed?.status, 'fail');
+      assert.match(String(failed?.detail), /HTTP 401.*check hl7.token/);
+      assert.ok(!JSON.stringify(refused).includes('hl7-token'), 'the token is never shown');
+    } finally {
+      cloud.settings.token = 'hl7-token';
+    }
   });
 });

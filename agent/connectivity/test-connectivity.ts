@@ -19,6 +19,7 @@ import { describeAssociateReject, startTls } from '../upload/cloud-connection';
 import { effectiveProxy, openTunnel, redactProxy, TunnelError } from '../upload/proxy-tunnel';
 import { describeTlsFailure, tlsFailureKind } from '../upload/tls-failure';
 import { upstreamTarget } from '../upload/upstream-target';
+import { hl7Steps } from './hl7-connectivity';
 
 export type StepStatus = 'pass' | 'warn' | 'fail' | 'skipped';
 
@@ -106,8 +107,17 @@ function redact(text: string, upstream: UpstreamConfig | undefined, proxy: strin
   return out;
 }
 
-/** Runs every step against the configured upstream; never throws (a step fails instead). */
+/** Runs every step against the configured upstream, then the HL7 ones when hl7 is configured; never throws (a step fails instead). */
 export async function runConnectivityTest(config: GatewayConfig, options: ConnectivityOptions = {}): Promise<ConnectivityReport> {
+  const report = await testUpstream(config, options);
+  const hl7 = await hl7Steps(config, options.connectTimeoutMs ?? 10_000);
+  if (hl7.length === 0) return report;
+  report.steps.push(...hl7);
+  report.ok = !report.steps.some((step) => step.status === 'fail');
+  return report;
+}
+
+async function testUpstream(config: GatewayConfig, options: ConnectivityOptions): Promise<ConnectivityReport> {
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const responseTimeoutMs = options.responseTimeoutMs ?? 15_000;
   const steps: ConnectivityStep[] = [];
