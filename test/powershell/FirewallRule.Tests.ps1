@@ -111,6 +111,18 @@ Describe 'Set-DicomGatewayFirewallRule' {
         $again.Changed | Should -BeFalse
     }
 
+    It 'opens the HL7 MLLP port too when the configuration has an hl7 section (hl7.port, 2575 by default)' {
+        $dataPath = Join-Path (New-TestFolder) 'data'
+        $null = Write-TestConfig -DataPath $dataPath -Json '{ "aeTitle": "StMarysCT", "port": 4104, "hl7": { "url": "https://cloud.example/hl7" } }'
+        $result = Set-DicomGatewayFirewallRule -DataPath $dataPath
+        $result.Status | Should -Be 'Pass'
+        Should -Invoke -ModuleName DicomGateway New-DgwFirewallRule -Times 1 -Exactly -Scope It -ParameterFilter { $Rule.LocalPort -eq '2575,4104' }
+        $null = Write-TestConfig -DataPath $dataPath -Json '{ "aeTitle": "StMarysCT", "port": 4104, "hl7": { "port": 2600, "url": "https://cloud.example/hl7" } }'
+        $check = Test-DicomGatewayFirewallRule -DataPath $dataPath
+        $check.Status | Should -Be 'Fail'
+        $check.Detail | Should -Match ([regex]::Escape("LocalPort is '2575,4104', wanted '2600,4104'"))
+    }
+
     It 'corrects a rule that differs instead of adding a second one' {
         $rule = New-GoodRule
         $rule.LocalPort = 'Any'

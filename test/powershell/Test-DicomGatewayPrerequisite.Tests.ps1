@@ -48,6 +48,28 @@ Describe 'Test-DicomGatewayPrerequisite' {
         }
     }
 
+    Context 'memory with the HL7 interface (16 GB minimum, as the guide requires)' {
+        It '<Installed> installed is <Status> with -Hl7Interface' -ForEach @(
+            @{ Installed = '8 GB'; Bytes = 8GB; Status = 'Fail' }
+            @{ Installed = '15.9 GB'; Bytes = [long](15.9 * 1GB); Status = 'Fail' }
+            @{ Installed = '16 GB'; Bytes = 16GB; Status = 'Pass' }
+        ) {
+            $script:Machine.MemoryBytes = $Bytes
+            $check = Get-Check -Name 'Memory' -Parameters @{ Hl7Interface = $true }
+            $check.Status | Should -Be $Status
+            $check.Requirement | Should -Match '16 GB of RAM minimum with the HL7 interface'
+        }
+
+        It 'counts the interface as on when the configuration in the data folder has an hl7 section' {
+            $script:Machine.MemoryBytes = 8GB
+            $dataPath = Join-Path (New-TestFolder) 'data'
+            $null = Write-TestConfig -DataPath $dataPath -Json '{ "aeTitle": "StMarysCT", "hl7": { "url": "https://cloud.example/hl7" } }'
+            (Get-Check -Name 'Memory' -Parameters @{ DataPath = $dataPath }).Status | Should -Be 'Fail'
+            $null = Write-TestConfig -DataPath $dataPath -Json '{ "aeTitle": "StMarysCT" }'
+            (Get-Check -Name 'Memory' -Parameters @{ DataPath = $dataPath }).Status | Should -Be 'Warn'
+        }
+    }
+
     Context 'data volume (1 TB minimum, 2 TB recommended, decimal TB less 1 % for partitions)' {
         It 'a volume of <Size> is <Status>' -ForEach @(
             @{ Size = '0.5 TB'; Bytes = [long]0.5e12; Status = 'Fail' }

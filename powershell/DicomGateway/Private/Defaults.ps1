@@ -5,6 +5,7 @@ $script:DicomGatewayDefault = @{
     DataPath         = '{0}\DicomGateway' -f $(if ($env:ProgramData) { $env:ProgramData } else { 'C:\ProgramData' })
     Port             = 4104
     ApiPort          = 4180
+    Hl7Port          = 2575
     UpstreamPort     = 443
     RemoteAddress    = @('LocalSubnet')
     ExecutableName   = 'gateway.exe'

@@ -1,11 +1,12 @@
 function Resolve-DicomGatewayFirewallSetting {
     <#
     .SYNOPSIS
-    The port, DICOM-TLS port and remote addresses a firewall check uses: those given, else the configuration's.
+    The port, DICOM-TLS port, HL7 port and remote addresses a firewall check uses: those given, else the configuration's.
 
     .DESCRIPTION
     Bound is the caller's $PSBoundParameters. What was not given comes from <DataPath>\gateway.json
-    (port, tls.port, firewall.remoteAddresses as the install saved them), else the defaults, so
+    (port, tls.port, firewall.remoteAddresses as the install saved them; hl7.port, 2575 by default,
+    when the configuration has an hl7 section), else the defaults, so
     that "gateway doctor" and the tray check the rule the install made.
     #>
     [CmdletBinding()]
@@ -24,6 +25,7 @@ function Resolve-DicomGatewayFirewallSetting {
     [pscustomobject]@{
         Port          = $(if ((@($Bound.Keys) -contains 'Port')) { [int]$Bound['Port'] } else { [int](Get-DicomGatewayConfigValue -Config $config -Key 'port' -Default $script:DicomGatewayDefault.Port) })
         TlsPort       = $(if ((@($Bound.Keys) -contains 'TlsPort')) { [int]$Bound['TlsPort'] } else { [int](Get-DicomGatewayConfigValue -Config $config -Key 'tls.port' -Default 0) })
+        Hl7Port       = $(if ($null -eq (Get-DicomGatewayConfigValue -Config $config -Key 'hl7')) { 0 } else { [int](Get-DicomGatewayConfigValue -Config $config -Key 'hl7.port' -Default $script:DicomGatewayDefault.Hl7Port) })
         RemoteAddress = $(if ((@($Bound.Keys) -contains 'RemoteAddress')) { @($Bound['RemoteAddress']) } elseif ($saved.Count -gt 0) { $saved } else { $script:DicomGatewayDefault.RemoteAddress })
     }
 }

@@ -15,6 +15,9 @@ function Set-DicomGatewayFirewallRule {
     .PARAMETER TlsPort
     The DICOM-TLS port, opened too. Default: the configuration's tls.port, else none.
 
+    The HL7 MLLP port (hl7.port, 2575 by default) is opened too when the configuration in DataPath
+    has an hl7 section.
+
     .PARAMETER DataPath
     The data folder whose gateway.json gives what is not given (the port, tls.port and the
     remote addresses the install saved). Default: the recorded install's, else C:\ProgramData\DicomGateway.
@@ -63,7 +66,7 @@ function Set-DicomGatewayFirewallRule {
     $folders = Resolve-DicomGatewayFolder -InstallPath $InstallPath -DataPath $DataPath
     $layout = Get-DicomGatewayLayout -InstallPath $folders.InstallPath -DataPath $folders.DataPath
     $setting = Resolve-DicomGatewayFirewallSetting -Bound $PSBoundParameters -DataPath $folders.DataPath
-    $wanted = Get-DicomGatewayFirewallDefinition -Port $setting.Port -TlsPort $setting.TlsPort -Program $layout.Executable -RemoteAddress $setting.RemoteAddress
+    $wanted = Get-DicomGatewayFirewallDefinition -Port $setting.Port -TlsPort $setting.TlsPort -Hl7Port $setting.Hl7Port -Program $layout.Executable -RemoteAddress $setting.RemoteAddress
     try {
         Invoke-DicomGatewayChange -Cmdlet $PSCmdlet -Target ('firewall rule {0}' -f $wanted.Name) `
             -Action ('allow inbound TCP {0} for {1} from {2}' -f $wanted.LocalPort, $layout.Executable, ($wanted.RemoteAddress -join ', ')) `

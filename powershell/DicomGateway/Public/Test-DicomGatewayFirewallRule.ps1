@@ -61,7 +61,7 @@ function Test-DicomGatewayFirewallRule {
     $folders = Resolve-DicomGatewayFolder -InstallPath $InstallPath -DataPath $DataPath
     $layout = Get-DicomGatewayLayout -InstallPath $folders.InstallPath -DataPath $folders.DataPath
     $setting = Resolve-DicomGatewayFirewallSetting -Bound $PSBoundParameters -DataPath $folders.DataPath
-    $wanted = Get-DicomGatewayFirewallDefinition -Port $setting.Port -TlsPort $setting.TlsPort -Program $layout.Executable -RemoteAddress $setting.RemoteAddress
+    $wanted = Get-DicomGatewayFirewallDefinition -Port $setting.Port -TlsPort $setting.TlsPort -Hl7Port $setting.Hl7Port -Program $layout.Executable -RemoteAddress $setting.RemoteAddress
 
     Invoke-DicomGatewayCheck -CheckName 'FirewallRule' -CheckScript {
         $existing = Get-DgwFirewallRule -Name $wanted.Name

@@ -10,7 +10,8 @@ function Test-DicomGatewayPrerequisite {
     - OperatingSystem: Windows 10, Windows 11 or Windows Server 2016 through 2022 (newer Server: Warn)
     - Architecture: 64-bit Windows
     - Processor: 2 cores minimum (Fail below), 4 or more recommended (Warn below)
-    - Memory: 8 GB installed minimum (Fail below), 16 GB recommended (Warn below)
+    - Memory: 8 GB installed minimum (Fail below), 16 GB recommended (Warn below); with the HL7
+      interface 16 GB is the minimum (Fail below), as the model product's guide requires
     - DataVolume: the volume of the data folder holds 1 TB minimum (Fail below), 2 TB recommended
       (Warn below). Disk sizes are decimal and 1 % is allowed for the partitions Windows makes, so
       a disk sold as 1 TB passes the minimum.
@@ -39,6 +40,10 @@ function Test-DicomGatewayPrerequisite {
 
     .PARAMETER InstallPath
     The install folder, whose owner is checked when it exists. Default C:\Program Files\DicomGateway.
+
+    .PARAMETER Hl7Interface
+    The HL7 interface will be on (before an install). Without it, the interface counts as on when
+    the configuration in DataPath has an hl7 section.
 
     .PARAMETER BindAddress
     The address the gateway will listen on, if not all of them; only the adapter holding it is
@@ -71,7 +76,9 @@ function Test-DicomGatewayPrerequisite {
         [ValidateNotNullOrEmpty()]
         [string]$InstallPath = $script:DicomGatewayDefault.InstallPath,
 
-        [string]$BindAddress
+        [string]$BindAddress,
+
+        [switch]$Hl7Interface
     )
 
     if (-not (Test-DgwWindows)) {
@@ -112,11 +119,17 @@ function Test-DicomGatewayPrerequisite {
     }
 
     Invoke-DicomGatewayCheck -CheckName 'Memory' -CheckScript {
+        $config = $null
+        try { $config = Read-DicomGatewayConfig -Path ([System.IO.Path]::Combine($DataPath, $script:DicomGatewayDefault.ConfigFileName)) } catch { $config = $null }
+        $hl7 = $Hl7Interface -or ($null -ne (Get-DicomGatewayConfigValue -Config $config -Key 'hl7'))
         $bytes = (Get-DgwMemory).InstalledBytes
+        # The HL7 interface makes the recommended size the minimum.
+        $minimum = $(if ($hl7) { $threshold.MemoryRecommendedBytes } else { $threshold.MemoryMinimumBytes })
         $status = 'Pass'
-        if ($bytes -lt $threshold.MemoryMinimumBytes) { $status = 'Fail' }
+        if ($bytes -lt $minimum) { $status = 'Fail' }
         elseif ($bytes -lt $threshold.MemoryRecommendedBytes) { $status = 'Warn' }
-        New-DicomGatewayResult -Name 'Memory' -Status $status -Detail ('{0:N1} GB installed' -f ($bytes / 1GB))
+        $requirement = $(if ($hl7) { $script:DicomGatewayRequirement.MemoryWithHl7 } else { $script:DicomGatewayRequirement.Memory })
+        New-DicomGatewayResult -Name 'Memory' -Status $status -Detail ('{0:N1} GB installed' -f ($bytes / 1GB)) -Requirement $requirement
     }
 
     Invoke-DicomGatewayCheck -CheckName 'DataVolume' -CheckScript {
