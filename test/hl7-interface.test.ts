@@ -3,7 +3,9 @@
 // failures retried or failed visibly; `gateway retry`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { frameMessage, MllpReader } from '../agent/hl7/mllp';
 import { parseAck } from '../agent/hl7/message';
@@ -172,6 +174,60 @@ describe('HL7 v2 listener: who may connect', () => {
       assert.deepEqual(refused.acks, []);
       assert.ok(refused.closed);
       await gateway.waitForLog(/not on hl7.allowedSourceAddresses/);
+    } finally {
+      await gateway.stop();
+      await cloud.stop();
+    }
+  });
+});
+
+describe('HL7 v2 listener: MLLP over TLS (hl7.tls)', () => {
+  test('a sender with a client certificate the CA signed gets AA; one without is refused at the handshake', async () => {
+    const pki = makeCloudPki(tempDir('hl7-tls-pki'));
+    const cloud = await startHl7Endpoint({ pki });
+    const hl7Port = await freePort();
+    const gateway = await startGateway({
+      dataDir: tempDir('hl7-tls'),
+      database: await createTestDatabase(),
+      config: {
+        hl7: {
+          port: hl7Port,
+          bindAddress: '127.0.0.1',
+          url: cloud.url,
+          caFile: pki.caFile,
+          tls: { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, caFile: pki.caFile, requireClientCertificate: true },
+        },
+      },
+    });
+    const sendOverTls = (withCertificate: boolean) =>
+      new Promise<{ acks: ReturnType<typeof parseAck>[]; error?: string }>((resolve) => {
+        const socket = tls.connect({
+          host: '127.0.0.1',
+          port: hl7Port,
+          servername: 'localhost',
+          ca: fs.readFileSync(pki.caFile),
+          ...(withCertificate ? { cert: fs.readFileSync(pki.clientCertFile), key: fs.readFileSync(pki.clientKeyFile) } : {}),
+        });
+        const reader = new MllpReader(1 << 20);
+        const acks: ReturnType<typeof parseAck>[] = [];
+        socket.on('secureConnect', () => socket.write(frameMessage(ormO01('TLS-1'))));
+        socket.on('data', (chunk) => {
+          for (const event of reader.push(chunk)) if (event.kind === 'message') acks.push(parseAck(event.data));
+          if (acks.length > 0) socket.end();
+        });
+        socket.on('error', (err) => resolve({ acks, error: err.message }));
+        socket.on('close', () => resolve({ acks }));
+      });
+    try {
+      const good = await sendOverTls(true);
+      assert.deepEqual(
+        good.acks.map((a) => `${a.code} ${a.acknowledgedControlId}`),
+        ['AA TLS-1'],
+      );
+      await waitFor('delivered over HTTPS', () => cloud.kept().some((p) => p.controlId === 'TLS-1'), 20_000);
+      const refused = await sendOverTls(false);
+      assert.deepEqual(refused.acks, []);
+      assert.match(String(refused.error), /certificate required|alert|socket hang up|ECONNRESET/i);
     } finally {
       await gateway.stop();
       await cloud.stop();

@@ -133,4 +133,14 @@ describe('HL7 reports from the cloud to the EMR', () => {
       cloud.settings.token = 'hl7-token';
     }
   });
+
+  test('a report that is not HL7 is kept as failed with the reason, not delivered, not confirmed', async () => {
+    const id = cloud.addReport(Buffer.from('this is not an HL7 message'));
+    await waitFor('unreadable report kept', async () => (await query(databaseUrl, 'SELECT 1 FROM hl7_reports WHERE cloud_id = $1', [id])).length === 1, 20_000);
+    const [row] = await query(databaseUrl, 'SELECT state, last_error FROM hl7_reports WHERE cloud_id = $1', [id]);
+    assert.equal(row.state, 'failed');
+    assert.match(String(row.last_error), /cannot be read: the message does not begin with an MSH segment/);
+    assert.ok(!cloud.confirmed.includes(id));
+    assert.ok(!emr.received.some((r) => r.body.toString().includes('not an HL7')));
+  });
 });

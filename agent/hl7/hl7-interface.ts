@@ -88,8 +88,9 @@ export async function startHl7Interface(config: GatewayConfig & { hl7: Hl7Config
             const header = parseHeader(body);
             return { cloudId: id, body, messageType: header.messageType, controlId: header.controlId, sendingFacility: header.sendingFacility, characterSet: header.characterSet };
           } catch (err) {
-            // Kept all the same: its delivery fails visibly, with the reason, rather than the cloud never hearing of it.
-            return { cloudId: id, body, messageType: '?', controlId: '?', sendingFacility: '?', characterSet: undefined, unreadable: err instanceof Hl7Error ? err.message : String(err) };
+            // Kept all the same, as failed with the reason: visible, rather than silently never delivered.
+            const reason = err instanceof Hl7Error ? err.message : errorMessage(err);
+            return { cloudId: id, body, messageType: '', controlId: '', sendingFacility: '', characterSet: undefined, unreadable: `the report from the cloud cannot be read: ${reason}` };
           }
         });
         const kept = await keepReports(pool, reports);
@@ -97,8 +98,12 @@ export async function startHl7Interface(config: GatewayConfig & { hl7: Hl7Config
           log.info('HL7 reports fetched from the cloud', { reports: kept });
           wakeAll();
         }
+        for (const report of reports.filter((r) => r.unreadable)) log.error('HL7 report from the cloud is unreadable: kept as failed', { cloudId: report.cloudId, error: report.unreadable });
         if (failing) log.info('HL7 reports: the cloud answers again');
         failing = false;
+        // Reports the cloud offers again (waiting for the EMR, or failed) answer the long poll at once: ask again
+        // at once only when there was something new, else after hl7.pollSeconds.
+        if (fetched.length > 0 && kept === 0) await sleep(hl7.pollSeconds * 1000);
       } catch (err) {
         if (stopping) return;
         noteError(errorMessage(err));
@@ -119,11 +124,6 @@ export async function startHl7Interface(config: GatewayConfig & { hl7: Hl7Config
           continue;
         }
         const what = { messageType: report.messageType, controlId: report.controlId, facility: report.sendingFacility, attempts: report.attempts };
-        if (report.controlId === '?') {
-          await markHl7Failed(pool, 'hl7_reports', owner, report.key, { error: 'the report from the cloud has no readable MSH: not delivered', permanent: true }, retry);
-          log.error('HL7 report from the cloud is unreadable: failed', what);
-          continue;
-        }
         const outcome = await sendOverMllp(to, report.body, report.controlId);
         if (!outcome.acked) {
           noteError(outcome.error);

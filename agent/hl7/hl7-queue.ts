@@ -127,12 +127,17 @@ export async function requeueFailedHl7(pool: Pool): Promise<number> {
   return count;
 }
 
-/** Reports fetched from the cloud, kept before anything else happens to them; one fetched twice is kept once. */
-export async function keepReports(pool: Pool, reports: Array<Omit<KeptMessage, 'peer'> & { cloudId: string }>): Promise<number> {
+/**
+ * Reports fetched from the cloud, kept before anything else happens to them; one fetched twice is kept once. One
+ * that cannot be read is kept as failed, with the reason (`gateway retry` cannot mend it, the cloud must).
+ */
+export async function keepReports(pool: Pool, reports: Array<Omit<KeptMessage, 'peer'> & { cloudId: string; unreadable?: string }>): Promise<number> {
   if (reports.length === 0) return 0;
   const result = await pool.query(
-    `INSERT INTO hl7_reports (cloud_id, message_type, control_id, sending_facility, character_set, body)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])
+    `INSERT INTO hl7_reports (cloud_id, message_type, control_id, sending_facility, character_set, body, state, last_error)
+     SELECT r.cloud_id, r.message_type, r.control_id, r.sending_facility, r.character_set, r.body, CASE WHEN r.error IS NULL THEN 'queued' ELSE 'failed' END, r.error
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[])
+            AS r (cloud_id, message_type, control_id, sending_facility, character_set, body, error)
      ON CONFLICT (cloud_id) DO NOTHING`,
     [
       reports.map((r) => r.cloudId),
@@ -141,6 +146,7 @@ export async function keepReports(pool: Pool, reports: Array<Omit<KeptMessage, '
       reports.map((r) => r.sendingFacility),
       reports.map((r) => r.characterSet ?? null),
       reports.map((r) => r.body),
+      reports.map((r) => r.unreadable ?? null),
     ],
   );
   return result.rowCount ?? 0;

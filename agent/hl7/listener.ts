@@ -62,7 +62,7 @@ export async function startHl7Listener(
     };
     const refuse = (header: MessageHeader | undefined, err: Hl7Error) => {
       refused++;
-      log.warn(`HL7 message refused (${err.reject ? 'AR' : 'AE'})`, { peer, reason: err.message, ...describe(header) });
+      log.warn(`HL7 message refused (${err.reject ? 'AR' : 'AE'})`, { peer, reason: err.message, ...loggable(header) });
       answer(header, { code: err.reject ? 'AR' : 'AE', error: { text: err.message, code: err.code } });
     };
     const take = async (data: Buffer) => {
@@ -75,7 +75,7 @@ export async function startHl7Listener(
       }
       // An acknowledgement is never acknowledged (that would loop between two systems).
       if (header.messageType.split('^')[0] === 'ACK') {
-        log.warn('HL7 ACK received on the listener: not relayed, not answered', { peer, ...describe(header) });
+        log.warn('HL7 ACK received on the listener: not relayed, not answered', { peer, ...loggable(header) });
         return;
       }
       storing++;
@@ -90,10 +90,10 @@ export async function startHl7Listener(
         });
         accepted++;
         deps.onKept?.();
-        log.info('HL7 message kept', { peer, ...describe(header) });
+        log.info('HL7 message kept', { peer, ...loggable(header) });
         answer(header, { code: 'AA' });
       } catch (err) {
-        log.error('HL7 message could not be stored: answered AR, the sender should send it again', { peer, error: errorMessage(err), ...describe(header) });
+        log.error('HL7 message could not be stored: answered AR, the sender should send it again', { peer, error: errorMessage(err), ...loggable(header) });
         refused++;
         return answer(header, { code: 'AR', error: { text: 'the gateway could not store the message: send it again', code: ErrorCode.internalError } });
       } finally {
@@ -156,7 +156,7 @@ export async function startHl7Listener(
 }
 
 /** What may be logged of a message at info level: its type, control ID and facility, never a patient value. */
-export function describe(header: MessageHeader | undefined): Record<string, string> {
+export function loggable(header: MessageHeader | undefined): Record<string, string> {
   return header ? { messageType: header.messageType, controlId: header.controlId, facility: header.sendingFacility || header.sendingApplication } : {};
 }
 
