@@ -1,6 +1,7 @@
 // Reports back: the cloud's outbox (GET <hl7.url>/outbox) fetched by a real agent, kept, delivered to an EMR
 // stand-in over MLLP one at a time; AA then the cloud is told (DELETE), AE failed with its reason, no ACK retried.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
@@ -142,5 +143,39 @@ describe('HL7 reports from the cloud to the EMR', () => {
     assert.match(String(row.last_error), /cannot be read: the message does not begin with an MSH segment/);
     assert.ok(!cloud.confirmed.includes(id));
     assert.ok(!emr.received.some((r) => r.body.toString().includes('not an HL7')));
+  });
+});
+
+describe('HL7 reports to an EMR over MLLP/TLS', () => {
+  test('hl7.deliverTo.tls: the EMR certificate is verified against caFile and the report delivered', async () => {
+    const pki = makeCloudPki(tempDir('hl7t-pki'));
+    const cloud = await startHl7Endpoint({ pki });
+    const emr = await startEmrStandIn('ack', { cert: fs.readFileSync(pki.serverCertFile), key: fs.readFileSync(pki.serverKeyFile) });
+    const gateway = await startGateway({
+      dataDir: tempDir('hl7t-gw'),
+      database: await createTestDatabase(),
+      config: {
+        hl7: {
+          port: await freePort(),
+          bindAddress: '127.0.0.1',
+          url: cloud.url,
+          caFile: pki.caFile,
+          pollSeconds: 2,
+          deliverTo: { host: '127.0.0.1', port: emr.port, tls: { caFile: pki.caFile } },
+        },
+      },
+    });
+    try {
+      const id = cloud.addReport(oruR01('ORU-TLS'));
+      await waitFor('confirmed after the EMR ACKed over TLS', () => cloud.confirmed.includes(id), 20_000);
+      assert.deepEqual(
+        emr.received.map((r) => r.controlId),
+        ['ORU-TLS'],
+      );
+    } finally {
+      await gateway.stop();
+      await emr.stop();
+      await cloud.stop();
+    }
   });
 });

@@ -1,6 +1,7 @@
 // A stand-in for the hospital EMR's MLLP interface, where reports from the cloud go: it keeps what it receives and
 // answers as told (AA, AE with a reason, or not at all), and can refuse connections.
 import net from 'node:net';
+import tls from 'node:tls';
 import { frameMessage, MllpReader } from '../../agent/hl7/mllp';
 import { buildAck, parseHeader } from '../../agent/hl7/message';
 
@@ -14,11 +15,12 @@ export interface EmrStandIn {
   stop(): Promise<void>;
 }
 
-export async function startEmrStandIn(behavior: EmrBehavior = 'ack'): Promise<EmrStandIn> {
+/** With `secure`, the stand-in speaks MLLP over TLS with that certificate. */
+export async function startEmrStandIn(behavior: EmrBehavior = 'ack', secure?: { cert: Buffer; key: Buffer }): Promise<EmrStandIn> {
   const sockets = new Set<net.Socket>();
   let n = 0;
   const emr: EmrStandIn = { port: 0, behavior, received: [], stop: async () => {} };
-  const server = net.createServer((socket) => {
+  const serve = (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
@@ -38,7 +40,8 @@ export async function startEmrStandIn(behavior: EmrBehavior = 'ack'): Promise<Em
         socket.write(frameMessage(buildAck(header, { code: answer, controlId: `EMR${++n}`, error })));
       }
     });
-  });
+  };
+  const server = secure ? tls.createServer(secure, serve) : net.createServer(serve);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   emr.port = (server.address() as net.AddressInfo).port;
   emr.stop = async () => {
