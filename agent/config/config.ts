@@ -56,6 +56,8 @@ export interface GatewayConfig {
     firstPduTimeoutSeconds: number;
     /** Connections one source address may hold open at once (so one host cannot take every slot). */
     maxAssociationsPerAddress: number;
+    /** The budget of a dataset that is not a C-STORE's (C-ECHO, N-EVENT-REPORT, C-FIND...), held in memory whole. */
+    maxMessageDatasetKb: number;
     /** Below this much free space in dataDir, new C-STOREs are refused with A700. */
     minFreeDiskMb: number;
   };
@@ -90,7 +92,16 @@ export { ConfigError };
 const DEFAULTS = {
   port: 4104,
   bindAddress: '0.0.0.0',
-  limits: { maxAssociations: 32, maxPduLength: 262144, idleTimeoutSeconds: 120, pduTimeoutSeconds: 60, firstPduTimeoutSeconds: 10, maxAssociationsPerAddress: 8, minFreeDiskMb: 2048 },
+  limits: {
+    maxAssociations: 32,
+    maxPduLength: 262144,
+    idleTimeoutSeconds: 120,
+    pduTimeoutSeconds: 60,
+    firstPduTimeoutSeconds: 10,
+    maxAssociationsPerAddress: 8,
+    maxMessageDatasetKb: 1024,
+    minFreeDiskMb: 2048,
+  },
   log: { level: 'info', keepDays: 30 },
   retention: { keepDays: 14, freeDiskTargetMb: 20480 },
   api: { port: DEFAULT_API_PORT, upstreamAlertMinutes: 15 },
@@ -192,6 +203,7 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
       pduTimeoutSeconds: integer(limits.pduTimeoutSeconds ?? DEFAULTS.limits.pduTimeoutSeconds, 'limits.pduTimeoutSeconds', 1, 86400),
       firstPduTimeoutSeconds: integer(limits.firstPduTimeoutSeconds ?? DEFAULTS.limits.firstPduTimeoutSeconds, 'limits.firstPduTimeoutSeconds', 1, 3600),
       maxAssociationsPerAddress: integer(limits.maxAssociationsPerAddress ?? DEFAULTS.limits.maxAssociationsPerAddress, 'limits.maxAssociationsPerAddress', 1, 1000),
+      maxMessageDatasetKb: integer(limits.maxMessageDatasetKb ?? DEFAULTS.limits.maxMessageDatasetKb, 'limits.maxMessageDatasetKb', 1, 1024 * 1024),
       minFreeDiskMb: integer(limits.minFreeDiskMb ?? DEFAULTS.limits.minFreeDiskMb, 'limits.minFreeDiskMb', 0, 1e9),
     },
     log: {

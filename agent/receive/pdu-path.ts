@@ -7,7 +7,12 @@
 //    library's _processPDataTf as fragments, views of the socket's own buffers, as they arrive (no copy, no 256 KiB
 //    allocation per PDU, and the spool write overlaps the transfer).
 //  - Hostile input: the library buffers any announced length (0xFFFFFFFF grew to 390 MB). Here the type and
-//    length are checked before buffering; a bad PDU ends the association with A-ABORT.
+//    length are checked before buffering; a bad PDU ends the association with A-ABORT. It also holds every
+//    command set and every dataset but a C-STORE's whole until its last fragment: each message has a byte budget
+//    (message-budget.ts), counted before a fragment reaches the library; over it, A-ABORT.
+//  - After our A-ABORT: nothing more is processed, but what the peer still sends is read and dropped until it
+//    closes (or ABORT_LINGER_MS): closing a socket with unread data resets the connection, and the peer's kernel
+//    then drops our A-ABORT before its program reads it.
 //  - State: an SCP takes one A-ASSOCIATE-RQ, first; a second is an A-ABORT. After we reject or abort, nothing
 //    more is read.
 //  - Timeouts: the library never starts its association timer for accepted sockets. Here: the A-ASSOCIATE-RQ
@@ -23,6 +28,7 @@ import { DicomError, type DicomErrorKind } from '../dicom/dicom-error';
 import { MAX_CONTROL_PDU_LENGTH, PduType, encodeAbort, pDataHeader } from '../dicom/pdu';
 import { PDataSplitter, PduReader, type PdvFragment } from '../dicom/pdu-reader';
 import { errorMessage } from '../errors';
+import { DEFAULT_MAX_MESSAGE_DATASET_BYTES, MessageBudget } from './message-budget';
 
 const { Implementation } = dimse;
 const { AbortSource, AbortReason } = dimse.constants;
@@ -34,6 +40,8 @@ interface NetworkInternals {
   associationTimeout: number;
   /** Set by StoreScp (limits.firstPduTimeoutSeconds): the association request must be complete within it. */
   firstPduTimeout?: number;
+  /** Set by StoreScp (limits.maxMessageDatasetKb): the budget of a dataset that is not a C-STORE's. */
+  maxMessageDatasetBytes?: number;
   pduTimeout: number;
   connected: boolean;
   connectedTime?: number;
@@ -76,6 +84,9 @@ interface NetworkPrototype {
 
 let installed = false;
 
+/** How long our side keeps reading (and dropping) after an A-ABORT, for the peer to read it and close. */
+const ABORT_LINGER_MS = 5000;
+
 /**
  * Installs our PDU path into dcmjs-dimse and quiets its logger. The library logs every association and DIMSE message
  * at info level, with dataset contents at debug: our logs say what matters, without patient data, so it reports
@@ -110,6 +121,8 @@ function wrapSocket(this: NetworkInternals): void {
   const isScp = this instanceof dimse.Scp;
   const reader = new PduReader();
   const pData = new PDataSplitter();
+  // Made at the first fragment: subclasses set their limits after the library's constructor has called us.
+  let budget: MessageBudget | undefined;
   let partialSince: number | undefined;
   let failed = false;
   socket.setTimeout(this.connectTimeout);
@@ -130,8 +143,9 @@ function wrapSocket(this: NetworkInternals): void {
     // a protocol fault is always answered with A-ABORT (PS3.8 AA-1), a timeout once there is an association.
     if (kind === 'protocol' || this.association) socket.write(encodeAbort(AbortSource.ServiceProvider, reason));
     this._reset();
+    // Ended, not destroyed (see ABORT_LINGER_MS): the data listener goes on reading and dropping.
     socket.end();
-    setTimeout(() => socket.destroy(), 1000).unref();
+    setTimeout(() => socket.destroy(), ABORT_LINGER_MS).unref();
     this.emit('networkError', new DicomError(kind, message));
   };
 
@@ -151,6 +165,9 @@ function wrapSocket(this: NetworkInternals): void {
           return fail('protocol', errorMessage(err), AbortReason.InvalidPduParameter);
         }
         if (fragment) {
+          budget ??= new MessageBudget(this.maxMessageDatasetBytes ?? DEFAULT_MAX_MESSAGE_DATASET_BYTES);
+          const overBudget = budget.add(fragment);
+          if (overBudget) return fail('protocol', overBudget, AbortReason.NotSpecified);
           const pdv = libraryPdv(fragment);
           void this._processPDataTf({ getPdvs: () => [pdv] });
         } else if (pData.inPdu) break;

@@ -48,6 +48,7 @@ export class StoreScp extends Scp {
   declare private peerAddress: string;
   /** Read by pdu-path's timer: the association request must be complete within it. */
   declare firstPduTimeout: number;
+  declare maxMessageDatasetBytes: number;
   declare private stats: {
     associationId?: number;
     callingAe: string;
@@ -69,13 +70,15 @@ export class StoreScp extends Scp {
     });
     this.context = context;
     this.firstPduTimeout = context.config.limits.firstPduTimeoutSeconds * 1000;
+    this.maxMessageDatasetBytes = context.config.limits.maxMessageDatasetKb * 1024;
     this.peerAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.stores = new WeakMap();
     this.stats = { callingAe: '', calledAe: '', instances: 0, bytes: 0, failures: 0, started: Date.now(), pending: new Set() };
     this.on('networkError', (err: Error) => {
       this.stats.outcome ??= isDicomError(err, 'timeout') ? 'timed-out' : 'error';
       this.stats.reason ??= err.message;
-      socket.destroy();
+      // After our A-ABORT the PDU path has ended our side and lingers for the peer to read it (pdu-path.ts).
+      if (!socket.writableEnded) socket.destroy();
     });
     this.on('close', () => {
       this.receiving?.destroy();
