@@ -84,6 +84,8 @@ describe('gateway command', () => {
       [{ aeTitle: 'GW', dataDir: '.', prot: 4104 }, /unknown key prot/],
       [{ aeTitle: 'GW', dataDir: '.', port: 70000 }, /port must be a whole number from 1 to 65535/],
       [{ aeTitle: 'GW', dataDir: '.', limits: { maxAssociations: 0 } }, /limits\.maxAssociations/],
+      [{ aeTitle: 'GW', dataDir: '.', limits: { maxMessageDatasetKb: 0 } }, /limits\.maxMessageDatasetKb/],
+      [{ aeTitle: 'GW', dataDir: '.', limits: { firstPduTimeoutSeconds: 'soon' } }, /limits\.firstPduTimeoutSeconds/],
       [{ aeTitle: 'gw\\x', dataDir: '.' }, /aeTitle "gw\\\\x" must not contain a backslash/],
       [{ dataDir: '.' }, /aeTitle is required/],
       [{ aeTitle: 'GW' }, /dataDir must be a non-empty string/],
@@ -133,6 +135,9 @@ describe('configuration rules', () => {
     assert.equal(config.dataDir, '/etc/gateway/data');
     assert.equal(config.database.url, undefined, 'absent database.url means embedded PostgreSQL');
     assert.ok(config.limits.maxAssociations > 0 && config.limits.minFreeDiskMb > 0);
+    // The receiver's hostile-input limits (README, Security).
+    const { firstPduTimeoutSeconds, maxAssociationsPerAddress, maxMessageDatasetKb } = config.limits;
+    assert.deepEqual({ firstPduTimeoutSeconds, maxAssociationsPerAddress, maxMessageDatasetKb }, { firstPduTimeoutSeconds: 10, maxAssociationsPerAddress: 8, maxMessageDatasetKb: 1024 });
   });
 
   test('TLS needs a CA when client certificates are required; allow-lists are checked', () => {
