@@ -13,8 +13,11 @@
 //  - After our A-ABORT: nothing more is processed, but what the peer still sends is read and dropped until it
 //    closes (or ABORT_LINGER_MS): closing a socket with unread data resets the connection, and the peer's kernel
 //    then drops our A-ABORT before its program reads it.
-//  - State: an SCP takes one A-ASSOCIATE-RQ, first; a second is an A-ABORT. After we reject or abort, nothing
-//    more is read.
+//  - State (PS3.8 9.2, as an SCP): the first PDU must be an A-ASSOCIATE-RQ; until we accept it only an A-ABORT may
+//    follow (the library would otherwise process P-DATA while the accept waits on the database); once accepted,
+//    P-DATA-TF, A-RELEASE-RQ and A-ABORT; after a release request only A-ABORT. Anything else (a second
+//    A-ASSOCIATE-RQ, an A-ASSOCIATE-AC/RJ, an A-RELEASE-RP) is an A-ABORT (AA-8). After we reject or abort, nothing
+//    more is processed.
 //  - Timeouts: the library never starts its association timer for accepted sockets. Here: the A-ASSOCIATE-RQ
 //    must be complete within firstPduTimeout (our limits.firstPduTimeoutSeconds; associationTimeout when unset),
 //    every started PDU within associationTimeout (our limits.pduTimeoutSeconds); no complete
@@ -42,6 +45,8 @@ interface NetworkInternals {
   firstPduTimeout?: number;
   /** Set by StoreScp (limits.maxMessageDatasetKb): the budget of a dataset that is not a C-STORE's. */
   maxMessageDatasetBytes?: number;
+  /** Set as our A-ASSOCIATE-AC goes out. */
+  accepted?: boolean;
   pduTimeout: number;
   connected: boolean;
   connectedTime?: number;
@@ -102,6 +107,9 @@ export function installDimseOverrides(): void {
   proto._wrapSocket = wrapSocket;
   const originalSendAssociationAccept = proto.sendAssociationAccept;
   proto.sendAssociationAccept = function sendAssociationAccept(this: NetworkInternals) {
+    // Aborted while the accept waited (a PDU out of turn): the association is over.
+    if (this.socket.writableEnded) return;
+    this.accepted = true;
     this.association!.setMaxPduLength(Implementation.getMaxPduLength());
     return originalSendAssociationAccept.call(this);
   };
@@ -125,6 +133,7 @@ function wrapSocket(this: NetworkInternals): void {
   let budget: MessageBudget | undefined;
   let partialSince: number | undefined;
   let failed = false;
+  let releaseRequested = false;
   socket.setTimeout(this.connectTimeout);
   if (!socket.connecting) {
     this.connected = true;
@@ -177,8 +186,11 @@ function wrapSocket(this: NetworkInternals): void {
       if (!next) break;
       const { type, length } = next;
       if (type < 1 || type > 7) return fail('protocol', `unknown PDU type ${type}`, AbortReason.UnrecognizedPdu);
-      if (isScp && this.lastPduTime === undefined && type !== PduType.AssociateRequest) return fail('protocol', `first PDU is of type ${type}, not an association request`, AbortReason.UnexpectedPdu);
-      if (isScp && this.lastPduTime !== undefined && type === PduType.AssociateRequest) return fail('protocol', 'a second association request on the association', AbortReason.UnexpectedPdu);
+      if (isScp) {
+        const unexpected = unexpectedAtScp(type, { requested: this.lastPduTime !== undefined, accepted: this.accepted === true, releaseRequested });
+        if (unexpected) return fail('protocol', unexpected, AbortReason.UnexpectedPdu);
+        if (type === PduType.ReleaseRequest) releaseRequested = true;
+      }
       const limit = type === PduType.PData ? Math.max(Implementation.getMaxPduLength(), isScp ? 0 : (this.association?.getMaxPduLength() ?? 0)) : MAX_CONTROL_PDU_LENGTH;
       if (length > limit) return fail('protocol', `PDU of type ${type} announces ${length} bytes, over the limit of ${limit}`, AbortReason.InvalidPduParameter);
       if (type === PduType.PData && this.association) {
@@ -218,4 +230,17 @@ function wrapSocket(this: NetworkInternals): void {
     }
   }, 1000);
   this.timeoutIntervalId.unref();
+}
+
+const PDU_NAMES: Record<number, string> = { 1: 'A-ASSOCIATE-RQ', 2: 'A-ASSOCIATE-AC', 3: 'A-ASSOCIATE-RJ', 4: 'P-DATA-TF', 5: 'A-RELEASE-RQ', 6: 'A-RELEASE-RP', 7: 'A-ABORT' };
+
+/** The PS3.8 state table as the receiver (an SCP) reads it: why a PDU of this type may not arrive now, or undefined. */
+function unexpectedAtScp(type: number, state: { requested: boolean; accepted: boolean; releaseRequested: boolean }): string | undefined {
+  const name = PDU_NAMES[type];
+  if (!state.requested) return type === PduType.AssociateRequest ? undefined : `first PDU is ${name}, not an association request`;
+  if (type === PduType.Abort) return undefined;
+  if (type === PduType.AssociateRequest) return 'a second association request on the association';
+  if (!state.accepted) return `${name} before the association was accepted`;
+  if (type !== PduType.PData && type !== PduType.ReleaseRequest) return `${name} on an established association`;
+  return state.releaseRequested ? `${name} after the release request` : undefined;
 }
