@@ -153,6 +153,38 @@ describe('refusals', () => {
 });
 
 describe('startup recovery', () => {
+  test('an instance acknowledged before its rows were committed keeps its file and is indexed at the next start', async () => {
+    const databaseUrl = await createTestDatabase();
+    let gateway = await startGateway({ dataDir: tempDir('nocommit'), database: databaseUrl, aeTitle: 'NOCOMMITGW' });
+    const series = writeSyntheticCtSeries(tempDir('nocommit-ct'), { slices: 2, rows: 64, columns: 64 });
+    try {
+      // Every commit that adds an instance fails, after record_instance() succeeded: the window between the answer
+      // and the commit (an agent killed there, or a database that fails then) held open.
+      await query(databaseUrl, "CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'commit refused by the test'; END $$");
+      await query(databaseUrl, 'CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT ON instances DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()');
+      const result = await store(gateway, series.files);
+      assert.equal(result.code, 0);
+      assert.equal((result.stderr.match(/Received Store Response \(Success\)/g) ?? []).length, 2, 'both acknowledged');
+      assert.equal(keptFiles(gateway.dataDir).length, 2, 'their files are kept');
+      assert.equal((await query(databaseUrl, 'SELECT 1 FROM instances')).length, 0, 'no rows committed');
+      assert.ok(gateway.logLines().some((l) => l.level === 'error' && /startup recovery will index it/.test(String(l.message))));
+      assert.equal(await gateway.stop(), 0, 'clean shutdown');
+
+      await query(databaseUrl, 'DROP TRIGGER refuse_commit ON instances');
+      gateway = await launchGateway(gateway.configFile, gateway.port, gateway.aeTitle, gateway.dataDir);
+      const recovery = gateway.logLines().find((l) => l.message === 'spool recovery finished')!;
+      assert.equal(recovery.filesIndexed, 2);
+      const queued = await query(databaseUrl, 'SELECT i.sop_instance_uid FROM instances i JOIN uploads u USING (sop_instance_uid) ORDER BY 1');
+      assert.deepEqual(
+        queued.map((r) => r.sop_instance_uid),
+        [...series.sopInstanceUids].sort(),
+        'indexed and queued for upload',
+      );
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   test('removes partial files, indexes kept files without rows, and reports rows without files', async () => {
     const databaseUrl = await createTestDatabase();
     let gateway = await startGateway({ dataDir: tempDir('recover'), database: databaseUrl, aeTitle: 'RECOVERGW' });

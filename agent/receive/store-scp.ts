@@ -8,7 +8,7 @@ import { isCalledAeAccepted, normalizeReceivedAeTitle } from '../config/ae-title
 import { SpoolWriter, discardTempFile, openTempFile, placeSpooledFile, type TempFile } from '../spool/spool-writer';
 import { spoolRelativePath, storedFilePath } from '../spool/spool-path';
 import { chooseTransferSyntax } from '../spool/transfer-syntax';
-import { prepareInstanceRecord, type RecordResult } from '../studies/record-instance';
+import { prepareInstanceRecord, recordInstance, type InstanceRecord, type PreparedRecord, type RecordResult } from '../studies/record-instance';
 import { isDicomError } from '../dicom/dicom-error';
 import { Status } from '../dicom/status';
 import { STORAGE_COMMITMENT_PUSH_MODEL, TransferSyntax, VERIFICATION_SOP_CLASS } from '../dicom/uids';
@@ -32,7 +32,8 @@ interface StoreInProgress {
 
 /**
  * One association from a modality or PACS. Accepts C-ECHO and C-STORE; streams each instance to the spool
- * through SpoolWriter and answers Success only once the file is fsynced, in place, and its rows committed.
+ * through SpoolWriter and answers Success only once the file is fsynced and durable in place and its rows are
+ * written; the rows are committed right after the answer (see README, "What the gateway promises").
  */
 export class StoreScp extends Scp {
   // `declare`, not class fields: a field initialiser would run after super() and clobber the library's state.
@@ -284,9 +285,7 @@ export class StoreScp extends Scp {
         return refusal;
       }
       const relative = spoolRelativePath(header.studyInstanceUid!, header.sopInstanceUid!, spooled.datasetSha256);
-      // The rows are written while the file is flushed and put in place, and committed only after that: a committed
-      // row never names a file a power loss could take back, and the commit alone waits on the acknowledgement.
-      const preparing = prepareInstanceRecord(this.context.pool, {
+      const record: InstanceRecord = {
         sopInstanceUid: header.sopInstanceUid!,
         seriesUid: header.seriesInstanceUid!,
         studyUid: header.studyInstanceUid!,
@@ -298,27 +297,25 @@ export class StoreScp extends Scp {
         datasetSha256: spooled.datasetSha256,
         callingAe: this.stats.callingAe,
         associationId: this.stats.associationId,
-      });
+      };
+      // The rows are written (not committed) while the file is flushed and put in place. Success needs both: the
+      // file durable under its name (startup recovery indexes such a file if the agent dies before the commit),
+      // and the rows written, so a database that cannot take them refuses the instance instead of acknowledging it.
+      const preparing = prepareInstanceRecord(this.context.pool, record);
       const placing = finished.then(() => placeSpooledFile(this.context.spoolDir, spooled.tempPath, relative));
       const [prepared, placed] = await Promise.allSettled([preparing, placing]);
       if (placed.status === 'rejected') {
         if (prepared.status === 'fulfilled') await prepared.value.rollback().catch(() => undefined);
         throw placed.reason;
       }
-      let recorded: RecordResult;
-      try {
-        if (prepared.status === 'rejected') throw prepared.reason;
-        await prepared.value.commit();
-        recorded = prepared.value.result;
-      } catch (err) {
+      if (prepared.status === 'rejected') {
         // Not indexed means not acknowledged: take back the file this store placed, the sender will resend.
         if (placed.value) await fs.promises.rm(path.join(this.context.spoolDir, ...relative.split('/')), { force: true });
-        throw new Error(`cannot record the instance in the database: ${errorMessage(err)}`);
+        throw new Error(`cannot record the instance in the database: ${errorMessage(prepared.reason)}`);
       }
-      const { outcome, obsoletePath } = recorded;
-      if (obsoletePath) await fs.promises.rm(storedFilePath(this.context.spoolDir, 'spool', obsoletePath), { force: true });
-      if (outcome === 'corrected')
-        this.context.log.info('instance corrected: resent with different bytes, the old copy was replaced', { sopInstanceUid: header.sopInstanceUid, callingAe: this.stats.callingAe });
+      // The commit follows the answer: it no longer waits on the acknowledgement, and concurrent associations'
+      // commits share WAL flushes. A release is answered only after it (it is tracked like the answer).
+      this.track(this.commitAcknowledged(prepared.value, record));
       this.stats.instances++;
       this.stats.bytes += spooled.datasetBytes;
       return { status: Status.Success, reason: '' };
@@ -326,6 +323,35 @@ export class StoreScp extends Scp {
       writer.destroy();
       return { status: Status.OutOfResources, reason: errorMessage(err) };
     }
+  }
+
+  /**
+   * Commits the rows of an instance already acknowledged, whose file is durable in place. A failed commit is
+   * retried once as a fresh transaction; if that fails too the file stays unindexed until the next start, whose
+   * recovery indexes it (a complete spool file without a row): nothing acknowledged is lost either way.
+   */
+  private async commitAcknowledged(prepared: PreparedRecord, record: InstanceRecord): Promise<void> {
+    const { log, pool, spoolDir } = this.context;
+    let recorded: RecordResult;
+    try {
+      await prepared.commit();
+      recorded = prepared.result;
+    } catch (err) {
+      log.warn('commit of an acknowledged instance failed; writing its rows again', { sopInstanceUid: record.sopInstanceUid, error: errorMessage(err) });
+      try {
+        recorded = await recordInstance(pool, record);
+      } catch (again) {
+        log.error('an acknowledged instance could not be indexed; its spool file is kept and startup recovery will index it', {
+          sopInstanceUid: record.sopInstanceUid,
+          spoolPath: record.spoolPath,
+          error: errorMessage(again),
+        });
+        return;
+      }
+    }
+    const { outcome, obsoletePath } = recorded;
+    if (obsoletePath) await fs.promises.rm(storedFilePath(spoolDir, 'spool', obsoletePath), { force: true });
+    if (outcome === 'corrected') log.info('instance corrected: resent with different bytes, the old copy was replaced', { sopInstanceUid: record.sopInstanceUid, callingAe: record.callingAe });
   }
 
   private reject(result: number, source: number, reason: number, why: string): void {

@@ -181,7 +181,8 @@ export class SpoolWriter extends Writable {
 /**
  * Moves a complete temp file to its place under the spool and makes the new directory entry durable.
  * `relativePath` uses '/' and names a file inside a one-level folder. When a file of that name is already there it
- * holds the same dataset bytes (the name carries their hash): it is left untouched and the temp file removed.
+ * holds the same dataset bytes (the name carries their hash): it is left untouched (its folder fsynced) and the
+ * temp file removed.
  * Resolves to true when this call put the file in place.
  */
 export async function placeSpooledFile(spoolDir: string, tempPath: string, relativePath: string): Promise<boolean> {
@@ -189,6 +190,9 @@ export async function placeSpooledFile(spoolDir: string, tempPath: string, relat
   const folder = path.dirname(finalPath);
   if (fs.existsSync(finalPath)) {
     await fs.promises.unlink(tempPath);
+    // Another store may have renamed it a moment ago and still be waiting for the folder's fsync: this answer
+    // must not come before the name is durable.
+    await fsyncDirectory(folder);
     return false;
   }
   if (!fs.existsSync(folder)) {
@@ -197,7 +201,7 @@ export async function placeSpooledFile(spoolDir: string, tempPath: string, relat
   }
   // A rename is a quick metadata change, done in place; the folder's fsync is what waits for the disk.
   fs.renameSync(tempPath, finalPath);
-  // The rows are committed only after this: a committed row never names a file a power loss could take back.
+  // Success is answered only after this: an acknowledged file's name survives a power loss.
   await fsyncDirectory(folder);
   return true;
 }

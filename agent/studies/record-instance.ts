@@ -64,7 +64,8 @@ export interface PreparedRecord {
 
 /**
  * Writes the rows of a spooled instance without committing them, so the receive path can do this while the file's
- * fsync runs and commit right after the file is in place: the commit alone stays on the acknowledgement's path.
+ * fsync runs, answer once the file is durable in place, and commit after answering (startup recovery indexes a
+ * kept file whose commit never came).
  */
 export async function prepareInstanceRecord(pool: Pool, record: InstanceRecord): Promise<PreparedRecord> {
   const client = await pool.connect();

@@ -1,13 +1,16 @@
 // Receive benchmark (a script, not a timed test): the same synthetic CT series sent by DCMTK storescu into the
-// gateway (durable acknowledgement: fsync, rename, folder fsync, row committed) and into DCMTK `storescp +B`
-// (the reference receiver), alternately, on one association and then on 4 and 8 concurrent ones.
+// gateway (durable acknowledgement: fsync, rename, folder fsync, rows written; committed after the answer) and into
+// DCMTK `storescp +B` (the reference receiver, which does not fsync), alternately, on one association and then on 4
+// and 8 concurrent ones.
 //
 //   npx tsx test/bench/receive.ts [--runs 3] [--slices 200] [--concurrency 4,8] [--cpu-prof] [--compression]
 //
 // Starts its own PostgreSQL unless TEST_DATABASE_URL is set. MB/s = total file bytes / wall clock from the first
 // storescu start to the last storescu exit (the median of the runs); every run gets a fresh gateway and storescp,
 // both writing under os.tmpdir(), and each first takes an untimed warm-up series of the same size. Last, it
-// measures what the durable acknowledgement alone costs on this disk, the ceiling for one association.
+// measures what the durable acknowledgement alone costs on this disk, and prints the floor for one association:
+// storescp's time plus that cost per instance (storescp +B made durable), with the gateway's ratio to it, and the
+// gateway's total on 4 and 8 associations against one.
 // --cpu-prof runs the gateway under `node --cpu-prof` and summarises where its main thread spent the transfer.
 // The receive path is measured with compression off; --compression leaves it on (its workers then compete with
 // receiving for this machine's two cores, as in a running agent).
@@ -152,10 +155,11 @@ async function storescpRun(root: string, files: string[], warmUp: string[], part
 
 /**
  * What the durable acknowledgement alone costs on this disk, per instance and with no network, in the gateway's
- * order: write the file; its fsync while the rows are written in an open transaction; rename; the folder's fsync;
- * then the commit. Returns the fsync, and what follows it until the commit returns, in ms per instance.
+ * order: write the file; its fsync while the rows are written in an open transaction; rename; the folder's fsync
+ * (the answer could go here); then the commit, which the gateway does after answering. Returns the fsync, the
+ * rename and folder fsync, and the commit, in ms per instance.
  */
-async function durableFloor(root: string, files: string[]): Promise<{ fsync: number; placeAndCommit: number }> {
+async function durableFloor(root: string, files: string[]): Promise<{ fsync: number; place: number; commit: number }> {
   const database = await newDatabase();
   const pool = new pg.Pool({ connectionString: database, max: 2 });
   // pool.end() does not wait for the sockets to close: one may yet hear the server stop, which is no error here.
@@ -163,7 +167,7 @@ async function durableFloor(root: string, files: string[]): Promise<{ fsync: num
   const incoming = fs.mkdtempSync(path.join(root, 'floor-'));
   const folder = fs.mkdtempSync(path.join(root, 'floor-kept-'));
   const fsync = (fd: number) => new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
-  const totals = { fsync: 0, placeAndCommit: 0 };
+  const totals = { fsync: 0, place: 0, commit: 0 };
   try {
     await migrate(pool, consoleLogger('warn'));
     for (const [i, file] of files.entries()) {
@@ -193,14 +197,16 @@ async function durableFloor(root: string, files: string[]): Promise<{ fsync: num
       fs.renameSync(temp, path.join(folder, `${i}.dcm`));
       const dir = fs.openSync(folder, 'r');
       await fsync(dir).finally(() => fs.closeSync(dir));
+      const placed = performance.now();
       await prepared.commit();
       totals.fsync += synced - written;
-      totals.placeAndCommit += performance.now() - synced;
+      totals.place += placed - synced;
+      totals.commit += performance.now() - placed;
     }
   } finally {
     await pool.end();
   }
-  return { fsync: totals.fsync / files.length, placeAndCommit: totals.placeAndCommit / files.length };
+  return { fsync: totals.fsync / files.length, place: totals.place / files.length, commit: totals.commit / files.length };
 }
 
 // --- CPU profile summary -------------------------------------------------------------------------------------
@@ -337,12 +343,19 @@ async function main(): Promise<void> {
         `${String(row.associations).padStart(12)}  ${gateway.toFixed(1).padStart(12)}  ${storescp.toFixed(1).padStart(13)}  ${(gateway / storescp).toFixed(2).padStart(5)}  ${median(row.cpuMsPerInstance).toFixed(2).padStart(22)}  ${(Math.max(...row.peakRssBytes) / 1048576).toFixed(0).padStart(12)} MiB`,
       );
     }
+    const one = mbps(median(rows[0].gatewaySeconds));
+    for (const row of rows.slice(1)) {
+      console.log(`${row.associations} associations: gateway ${(mbps(median(row.gatewaySeconds)) / one).toFixed(2)}x its one-association total`);
+    }
     const floor = await durableFloor(root, series.files);
-    const ceiling = mbps((series.files.length * (floor.fsync + floor.placeAndCommit)) / 1000);
     console.log(
-      `\nDurable acknowledgement alone on this disk, no network: fsync ${floor.fsync.toFixed(2)} ms (rows written meanwhile), then rename, folder fsync and commit ${floor.placeAndCommit.toFixed(2)} ms per instance;`,
+      `\nDurable acknowledgement alone on this disk, no network: fsync ${floor.fsync.toFixed(2)} ms (rows written meanwhile), rename and folder fsync ${floor.place.toFixed(2)} ms, then (after the answer) commit ${floor.commit.toFixed(2)} ms per instance.`,
     );
-    console.log(`on one association these alone allow at most ${ceiling.toFixed(0)} MB/s (${(ceiling / mbps(median(rows[0].storescpSeconds))).toFixed(2)}x storescp).`);
+    // The floor for one association: storescp +B's transfer, plus what making each instance durable costs at least.
+    const floorSeconds = median(rows[0].storescpSeconds) + (series.files.length * (floor.fsync + floor.place)) / 1000;
+    console.log(
+      `Floor for one association (storescp +B plus fsync, rename and folder fsync per instance): ${mbps(floorSeconds).toFixed(1)} MB/s; gateway ${one.toFixed(1)} MB/s = ${(one / mbps(floorSeconds)).toFixed(2)}x the floor.`,
+    );
     if (options.cpuProf) summariseProfiles(profiles, windows);
   } finally {
     if (externalDatabase) await dropTestDatabases(databases.splice(0));
