@@ -85,6 +85,8 @@ describe('gateway command', () => {
       [{ aeTitle: 'GW', dataDir: '.', port: 70000 }, /port must be a whole number from 1 to 65535/],
       [{ aeTitle: 'GW', dataDir: '.', limits: { maxAssociations: 0 } }, /limits\.maxAssociations/],
       [{ aeTitle: 'GW', dataDir: '.', limits: { maxMessageDatasetKb: 0 } }, /limits\.maxMessageDatasetKb/],
+      [{ aeTitle: 'GW', dataDir: '.', tls: { port: 2762, certFile: 'c', keyFile: 'k', clientCertificateAeTitles: { CT: ['CT1'] } } }, /tls\.clientCertificateAeTitles needs tls\.caFile/],
+      [{ aeTitle: 'GW', dataDir: '.', tls: { port: 2762, certFile: 'c', keyFile: 'k', caFile: 'a', clientCertificateAeTitles: { CT: 'CT1' } } }, /tls\.clientCertificateAeTitles\.CT/],
       [{ aeTitle: 'GW', dataDir: '.', limits: { firstPduTimeoutSeconds: 'soon' } }, /limits\.firstPduTimeoutSeconds/],
       [{ aeTitle: 'gw\\x', dataDir: '.' }, /aeTitle "gw\\\\x" must not contain a backslash/],
       [{ dataDir: '.' }, /aeTitle is required/],

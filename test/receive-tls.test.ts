@@ -87,3 +87,41 @@ describe('DICOM-TLS listener with optional client certificates', () => {
     assert.equal(anonymous.code, 0, anonymous.stderr);
   });
 });
+
+describe('DICOM-TLS client certificates mapped to calling AE titles (tls.clientCertificateAeTitles)', () => {
+  let gateway: GatewayProcess;
+  let pki: TestPki;
+  let tlsPort: number;
+  before(async () => {
+    pki = makeTestPki(tempDir('pki-mapped'));
+    tlsPort = await freePort();
+    gateway = await startGateway({
+      dataDir: tempDir('tls-mapped'),
+      database: await createTestDatabase(),
+      aeTitle: 'TLSMAPGW',
+      config: {
+        tls: {
+          port: tlsPort,
+          certFile: pki.serverCertFile,
+          keyFile: pki.serverKeyFile,
+          caFile: pki.caFile,
+          requireClientCertificate: false,
+          clientCertificateAeTitles: { 'Modality CT1': ['CT1', 'CT1_B'] },
+        },
+      },
+    });
+  });
+  after(() => gateway.stop());
+
+  test("the certificate of CN 'Modality CT1' may associate as CT1, not as another AE title; no certificate is not affected", async () => {
+    const client = ['+tls', pki.clientKeyFile, pki.clientCertFile, '+cf', pki.caFile, '-aec', 'TLSMAPGW'];
+    const own = await runDcmtk('echoscu', [...client, '-aet', 'CT1', 'localhost', String(tlsPort)]);
+    assert.equal(own.code, 0, own.stderr);
+    const other = await runDcmtk('echoscu', [...client, '-aet', 'MR9', 'localhost', String(tlsPort)]);
+    assert.notEqual(other.code, 0);
+    assert.match(other.stderr + other.stdout, /Calling AE Title Not Recognized/i);
+    await gateway.waitForLog(/calling AE title \\"MR9\\" is not one the client certificate CN \\"Modality CT1\\" may use/);
+    const anonymous = await runDcmtk('echoscu', ['+tla', '+cf', pki.caFile, '-aec', 'TLSMAPGW', '-aet', 'MR9', 'localhost', String(tlsPort)]);
+    assert.equal(anonymous.code, 0, anonymous.stderr);
+  });
+});

@@ -34,6 +34,11 @@ export interface GatewayConfig {
     requireClientCertificate: boolean;
     /** Storage Commitment reports from the cloud also on the plain port (by default only on this listener). */
     commitmentReportsOnPlainPort: boolean;
+    /**
+     * When set, a client certificate's subject common name (CN) decides which calling AE titles may associate with
+     * it; a certificate whose CN is not listed is refused. Associations without a certificate are not affected.
+     */
+    clientCertificateAeTitles?: Record<string, string[]>;
   };
   /** When non-empty, only these calling AE titles may associate (exact, case-sensitive). */
   allowedCallingAeTitles: string[];
@@ -189,11 +194,7 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
       url: database.url === undefined ? undefined : postgresUrl(database.url, 'database.url'),
       embeddedPort: database.embeddedPort === undefined ? 0 : integer(database.embeddedPort, 'database.embeddedPort', 0, 65535),
     },
-    allowedCallingAeTitles: stringList(root.allowedCallingAeTitles, 'allowedCallingAeTitles').map((title, i) => {
-      const problem = aeTitleProblem(title);
-      if (problem) throw new ConfigError(`allowedCallingAeTitles[${i}] ${JSON.stringify(title)} ${problem}`);
-      return title;
-    }),
+    allowedCallingAeTitles: aeTitleList(root.allowedCallingAeTitles, 'allowedCallingAeTitles'),
     allowedSourceAddresses: addressList(root.allowedSourceAddresses, 'allowedSourceAddresses'),
     firewall: { remoteAddresses: stringList(firewall.remoteAddresses, 'firewall.remoteAddresses') },
     limits: {
@@ -227,7 +228,7 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
 
   if (root.tls !== undefined) {
     const tls = object(root.tls, 'tls');
-    only(tls, 'tls.', ['port', 'certFile', 'keyFile', 'caFile', 'requireClientCertificate', 'commitmentReportsOnPlainPort']);
+    only(tls, 'tls.', ['port', 'certFile', 'keyFile', 'caFile', 'requireClientCertificate', 'commitmentReportsOnPlainPort', 'clientCertificateAeTitles']);
     config.tls = {
       port: port(tls.port, 'tls.port'),
       certFile: path.resolve(baseDir, string(tls.certFile, 'tls.certFile')),
@@ -235,7 +236,9 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
       caFile: tls.caFile === undefined ? undefined : path.resolve(baseDir, string(tls.caFile, 'tls.caFile')),
       requireClientCertificate: boolean(tls.requireClientCertificate ?? false, 'tls.requireClientCertificate'),
       commitmentReportsOnPlainPort: boolean(tls.commitmentReportsOnPlainPort ?? false, 'tls.commitmentReportsOnPlainPort'),
+      clientCertificateAeTitles: tls.clientCertificateAeTitles === undefined ? undefined : certificateAeTitles(tls.clientCertificateAeTitles),
     };
+    if (config.tls.clientCertificateAeTitles && !config.tls.caFile) throw new ConfigError('tls.clientCertificateAeTitles needs tls.caFile (only verified certificates are mapped)');
     if (config.tls.requireClientCertificate && !config.tls.caFile) {
       throw new ConfigError("tls.requireClientCertificate needs tls.caFile (the CA that signs the senders' certificates)");
     }
@@ -278,4 +281,18 @@ export function initialConfig(aeTitle: string, port: number, dataDir: string): R
     api: { ...DEFAULTS.api },
     compression: { ...parseCompression(undefined) },
   };
+}
+
+function aeTitleList(value: unknown, key: string): string[] {
+  return stringList(value, key).map((title, i) => {
+    const problem = aeTitleProblem(title);
+    if (problem) throw new ConfigError(`${key}[${i}] ${JSON.stringify(title)} ${problem}`);
+    return title;
+  });
+}
+
+/** tls.clientCertificateAeTitles: { "<certificate CN>": ["<calling AE title>", ...] }. */
+function certificateAeTitles(value: unknown): Record<string, string[]> {
+  const map = object(value, 'tls.clientCertificateAeTitles');
+  return Object.fromEntries(Object.entries(map).map(([cn, titles]) => [cn, aeTitleList(titles, `tls.clientCertificateAeTitles.${cn}`)]));
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type net from 'node:net';
+import type tls from 'node:tls';
 import { Dataset, Scp, constants, responses } from 'dcmjs-dimse';
 import type { association as associationTypes, requests } from 'dcmjs-dimse';
 import { isCalledAeAccepted, normalizeReceivedAeTitle } from '../config/ae-title';
@@ -101,6 +102,8 @@ export class StoreScp extends Scp {
     if (config.allowedCallingAeTitles.length > 0 && !config.allowedCallingAeTitles.includes(callingAe)) {
       return this.reject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized, `calling AE title "${callingAe}" is not on the allow-list`);
     }
+    const certificateProblem = this.certificateAeProblem(callingAe);
+    if (certificateProblem) return this.reject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized, certificateProblem);
     if (!this.context.claimAssociationSlot(this)) {
       return this.reject(
         RejectResult.Transient,
@@ -362,6 +365,20 @@ export class StoreScp extends Scp {
     // The peer should close after A-ASSOCIATE-RJ; one that does not is cut off (the ARTIM timer of PS3.8).
     this.socket.end();
     setTimeout(() => this.socket.destroy(), REJECT_LINGER_MS).unref();
+  }
+
+  /** tls.clientCertificateAeTitles: a presented certificate's CN names the calling AE titles it may use. */
+  private certificateAeProblem(callingAe: string): string | undefined {
+    const map = this.context.tls ? this.context.config.tls?.clientCertificateAeTitles : undefined;
+    if (!map) return undefined;
+    const certificate = (this.socket as tls.TLSSocket).getPeerCertificate();
+    if (!certificate || Object.keys(certificate).length === 0) return undefined; // none presented
+    const subjectCn = certificate.subject?.CN as string | string[] | undefined;
+    const cn = Array.isArray(subjectCn) ? subjectCn[0] : subjectCn;
+    const allowed = cn === undefined ? undefined : map[cn];
+    if (!allowed) return `client certificate CN ${JSON.stringify(cn ?? '')} is not in tls.clientCertificateAeTitles`;
+    if (!allowed.includes(callingAe)) return `calling AE title "${callingAe}" is not one the client certificate CN ${JSON.stringify(cn)} may use (tls.clientCertificateAeTitles)`;
+    return undefined;
   }
 
   private track(work: Promise<unknown>): void {
