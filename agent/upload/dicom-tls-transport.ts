@@ -324,6 +324,7 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
           connectionError = errorMessage(err);
           // A configuration error of ours is not the cloud's absence.
           if (!isDicomError(err, 'config')) outcome.unreachable = connectionError;
+          outcome.noRoom = isDicomError(err, 'timeout') || (isDicomError(err, 'rejected') && err.reject?.result === 2 && err.reject.source === 3);
           fail(instance, connectionError, false);
           continue;
         }

@@ -14,10 +14,16 @@ import { compressedFolder } from '../compress/compressed-file';
 import { startUploader, type Uploader } from './uploader';
 
 /** The transport the configuration names; reading its certificate files may throw (a configuration error). */
-export function createTransport(config: GatewayConfig & { upstream: UpstreamConfig }, pacer: Pacer, onCommitmentReport?: (report: CommitmentReport) => Promise<void>): Transport {
+export function createTransport(config: GatewayConfig & { upstream: UpstreamConfig }, pacer: Pacer, onCommitmentReport?: (report: CommitmentReport) => Promise<void>, extraWorker = false): Transport {
   if (config.upstream.kind === 'stow-rs') return createStowRsTransport(config.upstream, pacer, { batchMaxBytes: config.upload.batchMaxBytes });
-  return createDicomTlsTransport(config.upstream, config.aeTitle, pacer, { onCommitmentReport });
+  return createDicomTlsTransport(config.upstream, config.aeTitle, pacer, { onCommitmentReport, ...(extraWorker ? { connectTimeoutMs: EXTRA_CONNECT_TIMEOUT_MS } : {}) });
 }
+
+/**
+ * How long a worker beyond the first waits for its TLS handshake: a cloud with no room for another association
+ * leaves the connection in its listen queue, and the instances are better sent by the workers it does serve.
+ */
+const EXTRA_CONNECT_TIMEOUT_MS = 3000;
 
 /**
  * Starts the upload stage when an upstream is configured: one pacer (upload.maxMbps and its schedule) shared by
@@ -48,6 +54,6 @@ export function startUpload(config: GatewayConfig, pool: Pool, spoolDir: string,
     log,
     compressedDir,
     upstream: target,
-    createTransport: () => createTransport({ ...config, upstream }, pacer, onCommitmentReport),
+    createTransport: (worker) => createTransport({ ...config, upstream }, pacer, onCommitmentReport, worker > 1),
   });
 }

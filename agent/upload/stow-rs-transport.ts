@@ -71,6 +71,7 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
       outcome.delivered.push(...result.delivered);
       outcome.failed.push(...result.failed);
       outcome.unreachable ??= result.unreachable;
+      outcome.noRoom ||= result.noRoom;
     }
     return outcome;
   }
@@ -237,6 +238,7 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
     const claimed = new Map(retry.map((f) => [f.instance.asReceived!, f.instance]));
     return {
       unreachable: outcome.unreachable ?? again.unreachable,
+      noRoom: outcome.noRoom || again.noRoom,
       delivered: [...outcome.delivered, ...again.delivered.map((instance) => claimed.get(instance)!)],
       failed: [...outcome.failed.filter((f) => !retry.includes(f)), ...again.failed.map((f) => ({ ...f, instance: claimed.get(f.instance)! }))],
     };
@@ -318,6 +320,7 @@ export function interpret(
   if (isCloudUnavailable(status)) {
     const retryAfter = headers['retry-after'] ? `, retry after ${headers['retry-after']}` : '';
     outcome.unreachable = `the cloud is busy or failing (${httpStatus}${retryAfter})`;
+    outcome.noRoom = (status === 429 || status === 503) && retryAfter !== '';
     return all(outcome.unreachable);
   }
 

@@ -21,6 +21,12 @@ export interface BatchOutcome {
    * instead of going on a backoff of their own.
    */
   unreachable?: string;
+  /**
+   * Set with `unreachable` when the cloud signalled it has no room for this connection (the TLS handshake or the
+   * A-ASSOCIATE-AC did not come, A-ASSOCIATE-RJ transient for congestion or a local limit, HTTP 429/503 with
+   * Retry-After): while other connections of ours are working, the uploader uses fewer of them instead.
+   */
+  noRoom?: boolean;
 }
 
 /**

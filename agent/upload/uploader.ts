@@ -4,6 +4,7 @@ import { storedFilePath, StoredPathError } from '../spool/spool-path';
 import type { Pool } from 'pg';
 import type { UploadConfig } from '../config/upstream-config';
 import type { Logger } from '../logging';
+import { CloudCapacity } from './cloud-capacity';
 import { CloudOutageWatch } from './cloud-outage';
 import { claimUploads, markDelivered, markFailed, releaseForOutage, renewLease, type ClaimedUpload } from './queue';
 import type { BatchOutcome, OutgoingInstance, Transport } from './transport';
@@ -23,8 +24,10 @@ export interface UploaderDeps {
   upstream: string;
   /** Compression on: instances wait for their compression decision; compressed files are read from this folder. */
   compressedDir?: string;
-  /** One transport per worker: a worker keeps its association or connection across batches. */
-  createTransport(): Transport;
+  /** One transport per worker (numbered from 1; 0 for the probe): a worker keeps its association or connection across batches. */
+  createTransport(worker: number): Transport;
+  /** How long fewer parallel connections are kept before one more is tried (default 60 s; tests shorten it). */
+  capacityProbeUpMs?: number;
 }
 
 export interface Uploader {
@@ -46,11 +49,15 @@ export interface UpstreamHealth {
   /** When it is checked next, while unreachable. */
   nextCheckAt?: Date;
   lastError?: string;
+  /** Parallel connections in use, lower than upload.workers while the cloud has no room for more. */
+  parallel?: { current: number; max: number; lastRefusal?: string };
 }
 const IDLE_POLL_MS = 500;
 /** While the cloud is unreachable, how often a worker looks whether a probe (its own agent's or another's) found it back. */
 const OUTAGE_POLL_MS = 1000;
 const RECENT_WINDOW_MS = 10 * 60 * 1000;
+/** After this long without the cloud refusing a connection for lack of room, one more worker tries again. */
+const CAPACITY_PROBE_UP_MS = 60 * 1000;
 
 /**
  * upload.workers loops, each claiming a batch from the queue, sending it through its transport and recording
@@ -64,8 +71,13 @@ export function startUploader(deps: UploaderDeps): Uploader {
   const sleepers = new Set<() => void>();
   const deliveries: Array<{ at: number; bytes: number }> = [];
   const health: UpstreamHealth = { reachable: null };
+  const capacity = new CloudCapacity(deps.upload.workers, deps.capacityProbeUpMs ?? CAPACITY_PROBE_UP_MS);
+  /** Batches delivered by any worker: a worker whose connection found no room sees whether others got through meanwhile. */
+  let deliveredBatches = 0;
+  /** Workers sending a batch now. */
+  let sending = 0;
   // One transport for probes, so a probe never disturbs a worker's association.
-  const probeTransport = deps.createTransport();
+  const probeTransport = deps.createTransport(0);
   const outage = new CloudOutageWatch({
     pool: deps.pool,
     upstream: deps.upstream,
@@ -75,6 +87,8 @@ export function startUploader(deps: UploaderDeps): Uploader {
     log: deps.log,
     onBack: () => {
       Object.assign(health, { reachable: true, lastError: undefined });
+      // Workers that met no room as the cloud went away all try again.
+      capacity.reset();
       wakeAll();
     },
   });
@@ -92,10 +106,16 @@ export function startUploader(deps: UploaderDeps): Uploader {
   const wakeAll = () => [...sleepers].forEach((done) => done());
 
   const work = async (worker: number) => {
-    const transport = deps.createTransport();
+    const transport = deps.createTransport(worker);
     const me = `${owner}/${worker}`;
+    let parked = false;
     try {
       while (!stopping) {
+        if (parked && !capacity.mayResume()) {
+          await sleep(IDLE_POLL_MS);
+          continue;
+        }
+        parked = false;
         if (paused) {
           await sleep(IDLE_POLL_MS);
           continue;
@@ -125,14 +145,21 @@ export function startUploader(deps: UploaderDeps): Uploader {
           await sleep(IDLE_POLL_MS);
           continue;
         }
-        await sendBatch(transport, me, batch);
+        if ((await sendBatch(transport, me, batch)) === 'no room') {
+          parked = true;
+          await transport.close().catch(() => undefined);
+        }
       }
     } finally {
       await transport.close().catch(() => undefined);
     }
   };
 
-  const sendBatch = async (transport: Transport, me: string, batch: ClaimedUpload[]) => {
+  /** Resolves to 'no room' when the cloud had no room for this worker's connection while others worked: it parks. */
+  const sendBatch = async (transport: Transport, me: string, batch: ClaimedUpload[]): Promise<'no room' | undefined> => {
+    const deliveredBefore = deliveredBatches;
+    let mine = 0;
+    sending++;
     const leaseTimer = setInterval(
       () => {
         renewLease(
@@ -162,8 +189,9 @@ export function startUploader(deps: UploaderDeps): Uploader {
       /** Instances that wait for the cloud's return: not their failure, no backoff of their own. */
       const waiting: string[] = [];
       let unreachable: string | undefined;
+      let noRoom: string | undefined;
       for (const part of splitByBytes(present, deps.upload.batchMaxBytes)) {
-        if (unreachable) {
+        if (unreachable || noRoom) {
           waiting.push(...part.map((item) => item.sopInstanceUid));
           continue;
         }
@@ -173,10 +201,18 @@ export function startUploader(deps: UploaderDeps): Uploader {
           outcome.commitmentAvailable && outcome.delivered.length > 0 ? await requestCommitment(transport, me, outcome.delivered, failed) : await markDelivered(deps.pool, me, outcome.delivered);
         const bytes = outcome.delivered.reduce((sum, item) => sum + item.fileBytes, 0);
         record(bytes);
-        unreachable = outcome.unreachable;
-        noteReachability(outcome);
+        if (outcome.delivered.length > 0) {
+          deliveredBatches++;
+          mine++;
+        }
+        // The cloud is there (others deliver or are sending), it just has no room for one more connection: not an outage.
+        if (outcome.noRoom && outcome.unreachable && (deliveredBatches - deliveredBefore > mine || sending > 1)) noRoom = outcome.unreachable;
+        else {
+          unreachable = outcome.unreachable;
+          noteReachability(outcome);
+        }
         for (const f of outcome.failed) {
-          if (unreachable && !f.permanent) waiting.push(f.instance.sopInstanceUid);
+          if ((unreachable || noRoom) && !f.permanent) waiting.push(f.instance.sopInstanceUid);
           else failed.push({ sopInstanceUid: f.instance.sopInstanceUid, error: f.error, permanent: f.permanent });
         }
         deps.log.info('upload batch', {
@@ -188,7 +224,13 @@ export function startUploader(deps: UploaderDeps): Uploader {
           durationMs: Date.now() - started,
           ...(outcome.failed.length ? { firstError: outcome.failed[0].error } : {}),
           ...(unreachable ? { cloudUnreachable: true } : {}),
+          ...(noRoom ? { cloudHasNoRoom: true } : {}),
         });
+      }
+      if (noRoom) {
+        await releaseForOutage(deps.pool, me, waiting, noRoom);
+        capacity.park(noRoom);
+        deps.log.info('the cloud has no room for another connection: fewer parallel uploads', { worker: me, parallel: capacity.parallel, reason: noRoom });
       }
       if (unreachable) {
         await releaseForOutage(deps.pool, me, waiting, unreachable);
@@ -196,11 +238,13 @@ export function startUploader(deps: UploaderDeps): Uploader {
       }
       await markFailed(deps.pool, me, failed, { baseSeconds: deps.upload.retryBaseSeconds, maxSeconds: deps.upload.retryMaxSeconds });
       for (const f of failed.filter((x) => x.permanent)) deps.log.error('upload failed permanently; shown as failed until `gateway retry`', { sopInstanceUid: f.sopInstanceUid, error: f.error });
+      return noRoom ? 'no room' : undefined;
     } catch (err) {
       // The database went away mid-batch: the leases expire and the batch is claimed again.
       deps.log.warn('upload batch interrupted', { worker: me, error: (err as Error).message });
       await new Promise((resolve) => setTimeout(resolve, 2000));
     } finally {
+      sending--;
       clearInterval(leaseTimer);
     }
   };
@@ -283,7 +327,8 @@ export function startUploader(deps: UploaderDeps): Uploader {
     recentDeliveries: () => [...deliveries],
     upstreamHealth: () => {
       const down = outage.current();
-      return down ? { reachable: false, unreachableSince: down.since, nextCheckAt: down.nextProbeAt, lastError: down.lastError } : { ...health };
+      const parallel = capacity.parallel < capacity.max ? { parallel: { current: capacity.parallel, max: capacity.max, lastRefusal: capacity.lastRefusal } } : {};
+      return down ? { reachable: false, unreachableSince: down.since, nextCheckAt: down.nextProbeAt, lastError: down.lastError, ...parallel } : { ...health, ...parallel };
     },
     async stop() {
       stopping = true;

@@ -39,6 +39,8 @@ export interface StowSettings {
   acceptedTransferSyntaxes?: string[];
   /** How a request whose instances are all already stored is answered: 409 listing them (0x0111) or 409 with no body. */
   conflictBody?: 'per-instance' | 'empty';
+  /** A POST that comes while this many are in progress is answered 429 with Retry-After: 1 (a cloud's rate limit). */
+  maxConcurrentPosts?: number;
 }
 
 export interface StowRsSimulatorOptions extends StowSettings {
@@ -134,6 +136,7 @@ export async function startStowRsSimulator(options: StowRsOptionsInput): Promise
   });
   server.on('tlsClientError', () => {});
 
+  let postsInProgress = 0;
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const s = sim.settings;
     const record: ReceivedRequest = {
@@ -177,6 +180,13 @@ export async function startStowRsSimulator(options: StowRsOptionsInput): Promise
       req.resume();
       return answer(415, 'expected multipart/related; type="application/dicom"');
     }
+    if (s.maxConcurrentPosts !== undefined && postsInProgress >= s.maxConcurrentPosts) {
+      req.resume();
+      await new Promise((resolve) => req.once('end', resolve));
+      return answer(429, 'too many concurrent requests', { 'Retry-After': '1' });
+    }
+    postsInProgress++;
+    res.once('close', () => postsInProgress--);
     const chunks: Buffer[] = [];
     const fault = s.fault;
     await readThrottled(
