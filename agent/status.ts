@@ -129,7 +129,8 @@ function upstreamLine(report: StatusReport, live: boolean): string {
   const named = `${upstream.kind} ${upstream.target}`;
   if (!live) return named;
   if (upstream.reachable === null) return `${named}, nothing sent yet`;
-  if (upstream.reachable) return `${named}, reachable`;
+  const fewer = upstream.parallel ? `, ${upstream.parallel.current} of ${upstream.parallel.max} parallel connections (no room for more: ${upstream.parallel.lastRefusal ?? 'unknown'})` : '';
+  if (upstream.reachable) return `${named}, reachable${fewer}`;
   const next = upstream.nextCheckAt ? `, next check at ${upstream.nextCheckAt}` : '';
   return `${named}, UNREACHABLE since ${upstream.unreachableSince ?? 'unknown'}${next}${upstream.lastError ? ` (${upstream.lastError})` : ''}`;
 }

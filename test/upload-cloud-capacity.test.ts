@@ -2,7 +2,7 @@
 // association at a time and leaves the next connections in its listen queue. The uploader uses fewer associations
 // instead of failing instances; its capacity rule (park, probe one more later) is checked on its own.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, test } from 'node:test';
 import { freePort } from '../agent/db/embedded-postgres';
@@ -11,7 +11,7 @@ import { dicomTlsCloudUpstream, makeCloudPki } from './cloud-simulator/pki';
 import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
 import { createTestDatabase, query } from './helpers/database';
 import { runDcmtk, waitForPort } from './helpers/dcmtk';
-import { startGateway } from './helpers/gateway-process';
+import { GATEWAY_BIN, startGateway } from './helpers/gateway-process';
 import { tempDir } from './helpers/temp-dir';
 import { waitFor } from './helpers/wait';
 import { startStowRsSimulator } from './cloud-simulator/stow-rs-server';
@@ -57,6 +57,8 @@ describe('upload to a cloud with room for one association', () => {
         gateway.logLines().some((line) => /fewer parallel uploads/.test(String(line.message))),
         'the uploader lowered its parallel associations',
       );
+      const status = execFileSync(process.execPath, [GATEWAY_BIN, 'status', '--config', gateway.configFile], { encoding: 'utf8' });
+      assert.match(status, /reachable, 1 of 3 parallel connections \(no room for more: /);
     } finally {
       await gateway.stop();
       cloud.kill('SIGTERM');

@@ -94,6 +94,7 @@ export function composeStatus(sources: StatusSources): Omit<ApiStatus, 'startedA
           ...(health.unreachableSince ? { unreachableSince: health.unreachableSince.toISOString() } : {}),
           ...(health.nextCheckAt ? { nextCheckAt: health.nextCheckAt.toISOString() } : {}),
           ...(health.lastError ? { lastError: health.lastError } : {}),
+          ...(health.parallel ? { parallel: health.parallel } : {}),
         }
       : { configured: false, reachable: null },
     queue: figures?.queue ?? { studies: 0, instances: 0, bytes: 0, failed: 0 },

@@ -46,6 +46,8 @@ export interface ApiStatus {
     /** While unreachable: when the next check of the cloud is due (ISO time). */
     nextCheckAt?: string;
     lastError?: string;
+    /** Parallel connections in use while the cloud has no room for upload.workers of them. */
+    parallel?: { current: number; max: number; lastRefusal?: string };
   };
   queue: { studies: number; instances: number; bytes: number; failed: number };
   lastReceivedAt: string | null;
