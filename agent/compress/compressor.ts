@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import os from 'node:os';
 import type { Pool } from 'pg';
 import { loadConfig } from '../config/config';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging';
 import { fsyncDirectory } from '../spool/fsync-directory';
+import { receivedWithin } from '../spool/receive-activity';
 import { storedFilePath, uidFileName } from '../spool/spool-path';
 import { startCompressPool } from './compress-pool';
 import { packagedWorkerSource } from './packaged-worker';
@@ -57,6 +59,18 @@ const POLL_MS = 200;
 /** A worker holds the whole file and its compressed copy in memory: larger instances go as received. */
 export const MAX_COMPRESSED_INSTANCE_BYTES = 768 * 1024 * 1024;
 const RELOAD_CHECK_MS = 2000;
+/** Receiving counts as busy until no instance came for this long: then compression catches up. */
+const RECEIVE_QUIET_MS = 1000;
+/** An instance whose compression waited this long is compressed even while receiving, by one worker: uploads wait no longer. */
+const MAX_DEFER_SECONDS = 10;
+
+/**
+ * Workers that may run while a modality sends: receiving needs the main thread and one more core (disk, database),
+ * so only the cores beyond two compress then (none on a 2-core PC).
+ */
+export function workersWhileReceiving(workers: number, cores = os.availableParallelism()): number {
+  return Math.max(0, Math.min(workers, cores - 2));
+}
 
 /**
  * Decides, per instance as soon as it is spooled, whether it is sent as received or compressed, so a study is
@@ -167,15 +181,17 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
     for (const relative of stale) await fs.promises.rm(storedFilePath(folder, 'compressed', relative), { force: true });
   };
 
-  const claimPending = async (limit: number): Promise<PendingInstance[]> => {
+  /** olderThanSeconds: only instances pending at least that long (the ones compression may no longer defer). */
+  const claimPending = async (limit: number, olderThanSeconds = 0): Promise<PendingInstance[]> => {
     const { rows } = await deps.pool.query<PendingRow>(
       `SELECT c.sop_instance_uid, c.dataset_sha256, c.compressed_path, i.corrections, i.spool_path, i.sop_class_uid, i.transfer_syntax_uid, i.calling_ae, i.file_bytes, se.modality
          FROM compressions c JOIN instances i USING (sop_instance_uid) JOIN series se ON se.series_uid = i.series_uid
         WHERE c.state = 'pending' AND c.dataset_sha256 = i.dataset_sha256 AND i.missing_since IS NULL
           AND (i.spool_id IS NULL OR i.spool_id = $1) AND NOT (c.sop_instance_uid = ANY($2))
+          AND c.queued_at <= now() - make_interval(secs => $4)
         ORDER BY c.queued_at, c.sop_instance_uid
         LIMIT $3`,
-      [deps.spoolId, [...inFlight.keys()], limit],
+      [deps.spoolId, [...inFlight.keys()], limit, olderThanSeconds],
     );
     return rows.map((r) => ({
       sopInstanceUid: r.sop_instance_uid,
@@ -197,12 +213,17 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
   const loop = async () => {
     while (!stopping) {
       reloadRules();
-      // Keep every worker busy plus one job each waiting, no more: the rest stays pending in the database.
-      const room = compression.workers * 2 - inFlight.size;
+      // Keep every worker busy plus one job each waiting, no more: the rest stays pending in the database. While a
+      // modality sends, fewer workers (none on 2 cores) so receiving keeps the CPU, except for instances that waited
+      // MAX_DEFER_SECONDS: one worker does those, so uploads never wait on compression for long.
+      const receiving = receivedWithin(RECEIVE_QUIET_MS);
+      const workers = receiving ? workersWhileReceiving(compression.workers) : compression.workers;
+      const overdueOnly = receiving && workers === 0;
+      const room = overdueOnly ? 1 - inFlight.size : workers * 2 - inFlight.size;
       let claimed: PendingInstance[] = [];
       if (room > 0) {
         try {
-          claimed = await claimPending(room);
+          claimed = await claimPending(room, overdueOnly ? MAX_DEFER_SECONDS : 0);
         } catch (err) {
           deps.log.warn('cannot read pending compressions from the database', { error: errorMessage(err) });
         }

@@ -8,6 +8,7 @@ import type { association as associationTypes, requests } from 'dcmjs-dimse';
 import { isCalledAeAccepted, normalizeReceivedAeTitle } from '../config/ae-title';
 import { SpoolWriter, discardTempFile, openTempFile, placeSpooledFile, type TempFile } from '../spool/spool-writer';
 import { spoolRelativePath, storedFilePath } from '../spool/spool-path';
+import { noteReceiving } from '../spool/receive-activity';
 import { chooseTransferSyntax } from '../spool/transfer-syntax';
 import { prepareInstanceRecord, recordInstance, type InstanceRecord, type PreparedRecord, type RecordResult } from '../studies/record-instance';
 import { isDicomError } from '../dicom/dicom-error';
@@ -267,6 +268,7 @@ export class StoreScp extends Scp {
   /** Makes one instance durable; resolves to the status to answer. Never rejects. */
   private async keep(request: requests.CStoreRequest, store: StoreInProgress): Promise<{ status: number; reason: string }> {
     const { writer } = store;
+    noteReceiving();
     if (store.refused || !writer) return store.refused ?? { status: Status.CannotUnderstand, reason: 'no dataset received' };
     try {
       // The hash and header are known when the last fragment is written; the fsync may still be running.
