@@ -3,7 +3,7 @@
 // DCMTK `storescp +B` (the reference receiver, which does not fsync), alternately, on one association and then on 4
 // and 8 concurrent ones.
 //
-//   npx tsx test/bench/receive.ts [--runs 3] [--slices 200] [--concurrency 4,8] [--cpu-prof] [--compression]
+//   npx tsx test/bench/receive.ts [--runs 3] [--slices 200] [--concurrency 4,8] [--cpu-prof] [--compression] [--installed]
 //
 // Starts its own PostgreSQL unless TEST_DATABASE_URL is set. MB/s = total file bytes / wall clock from the first
 // storescu start to the last storescu exit (the median of the runs); every run gets a fresh gateway and storescp,
@@ -13,7 +13,8 @@
 // gateway's total on 4 and 8 associations against one.
 // --cpu-prof runs the gateway under `node --cpu-prof` and summarises where its main thread spent the transfer.
 // The receive path is measured with compression off; --compression leaves it on (its workers then compete with
-// receiving for this machine's two cores, as in a running agent).
+// receiving for this machine's two cores, as in a running agent). --installed adds, on one association in each run,
+// the gateway as installed (compression on, its default) and prints its ratio to compression off.
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -36,6 +37,7 @@ interface Options {
   concurrency: number[];
   cpuProf: boolean;
   compression: boolean;
+  installed: boolean;
 }
 
 interface Row {
@@ -44,6 +46,8 @@ interface Row {
   storescpSeconds: number[];
   peakRssBytes: number[];
   cpuMsPerInstance: number[];
+  /** --installed, one association: the gateway with compression on (its default). */
+  installedSeconds: number[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -55,6 +59,7 @@ function parseOptions(argv: string[]): Options {
       concurrency: { type: 'string', default: '4,8' },
       'cpu-prof': { type: 'boolean', default: false },
       compression: { type: 'boolean', default: false },
+      installed: { type: 'boolean', default: false },
     },
   });
   return {
@@ -63,6 +68,7 @@ function parseOptions(argv: string[]): Options {
     concurrency: values.concurrency!.split(',').filter(Boolean).map(Number),
     cpuProf: values['cpu-prof']!,
     compression: values.compression!,
+    installed: values.installed!,
   };
 }
 
@@ -310,7 +316,7 @@ async function main(): Promise<void> {
     const profiles: string[] = [];
     const windows: Array<[number, number]> = [];
     for (const associations of [...new Set([1, ...options.concurrency])]) {
-      const row: Row = { associations, gatewaySeconds: [], storescpSeconds: [], peakRssBytes: [], cpuMsPerInstance: [] };
+      const row: Row = { associations, gatewaySeconds: [], storescpSeconds: [], peakRssBytes: [], cpuMsPerInstance: [], installedSeconds: [] };
       for (let run = 0; run < options.runs; run++) {
         const profileDir = options.cpuProf && associations === 1 ? fs.mkdtempSync(path.join(root, 'profile-')) : undefined;
         const gateway = await gatewayRun(root, series.files, warmUp, associations, profileDir, options.compression);
@@ -326,6 +332,12 @@ async function main(): Promise<void> {
         row.cpuMsPerInstance.push(gateway.cpuMsPerInstance);
         row.storescpSeconds.push(storescp);
         const rate = (seconds: number) => (totalBytes / 1e6 / seconds).toFixed(1);
+        if (options.installed && associations === 1) {
+          const installed = await gatewayRun(root, series.files, warmUp, 1, undefined, true);
+          spawnSync('sync');
+          row.installedSeconds.push(installed.seconds);
+          console.log(`  1 assoc run ${run + 1}: gateway as installed (compression on) ${installed.seconds.toFixed(2)} s (${rate(installed.seconds)} MB/s)`);
+        }
         console.log(
           `  ${associations} assoc run ${run + 1}: gateway ${gateway.seconds.toFixed(2)} s (${rate(gateway.seconds)} MB/s, CPU ${gateway.cpuMsPerInstance.toFixed(2)} ms/instance, peak RSS ${(gateway.peakRss / 1048576).toFixed(0)} MiB), storescp ${storescp.toFixed(2)} s (${rate(storescp)} MB/s)`,
         );
@@ -346,6 +358,11 @@ async function main(): Promise<void> {
     const one = mbps(median(rows[0].gatewaySeconds));
     for (const row of rows.slice(1)) {
       console.log(`${row.associations} associations: gateway ${(mbps(median(row.gatewaySeconds)) / one).toFixed(2)}x its one-association total`);
+    }
+    if (options.installed) {
+      const installed = mbps(median(rows[0].installedSeconds));
+      const off = mbps(median(rows[0].gatewaySeconds));
+      console.log(`\nOne association, as installed (compression on): ${installed.toFixed(1)} MB/s, ${(installed / off).toFixed(2)}x compression off (${off.toFixed(1)} MB/s)`);
     }
     const floor = await durableFloor(root, series.files);
     console.log(

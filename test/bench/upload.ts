@@ -1,6 +1,7 @@
 // Upload benchmark (a script, not a timed test): the 200-slice synthetic CT series (512 KiB files) sent upstream.
 //
 //   test/bench/upload [--runs 3] [--slices 200] [--workers 1,4] [--only a,b,c] [--no-agent-tls] [--outages 30,180]
+//   test/bench/upload --only e [--runs 3]      (the one-association cloud)
 //
 // (a) Backlog over a 20 Mbps link: the real agent (bin/gateway.js) first receives the series with no upstream
 //     configured (so everything is queued), is stopped, gets an upstream and is started again; the whole backlog
@@ -23,6 +24,11 @@
 //     while its DICOM-TLS cloud is away for each of --outages seconds (first half refusing connections, second half
 //     behind an intercepting proxy with a certificate from an unknown CA, which the gateway rightly refuses), then
 //     the cloud comes back on its port: seconds from its return to the first and the last instance delivered.
+//
+// (e) A cloud that takes one association at a time (--only e): the real agent (upload.workers 4) sends its backlog
+//     to DCMTK `storescp +tls` without --fork (further connections wait in its listen queue) and, alternately in
+//     each run, to the same with --fork (as many associations as asked): seconds from the first byte to the last
+//     instance done, the ratio (target <= 1.5x), and how many uploads were counted failed (target 0).
 //
 // MB/s are 1e6 bytes of DICOM files per second; figures are medians of --runs runs; each transport first makes one
 // untimed send (JIT warm, as in a running agent). Starts its own PostgreSQL
@@ -47,7 +53,7 @@ import { makeTestPki, type TestPki } from '../helpers/certificates';
 import { dicomTlsCloudUpstream, makeCloudPki, type CloudPki } from '../cloud-simulator/pki';
 import { freePort } from '../../agent/db/embedded-postgres';
 import { createTestDatabase, dropTestDatabases, ensureTestPostgres } from '../helpers/database';
-import { runDcmtk } from '../helpers/dcmtk';
+import { runDcmtk, waitForPort } from '../helpers/dcmtk';
 import { launchGateway, startGateway } from '../helpers/gateway-process';
 import { startOrthanc, type Orthanc } from '../helpers/orthanc';
 
@@ -271,6 +277,8 @@ interface BacklogResult {
   /** "agent ready" of the restarted agent to the last instance marked done. */
   readySeconds: number;
   linkBytes: number;
+  /** Instances delivered after more than one counted attempt. */
+  failedAttempts: number;
 }
 
 /**
@@ -311,14 +319,14 @@ async function agentBacklog(
     try {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const { rows } = await pool.query<{ done: string; failed: string; last: number | null; error: string | null }>(
-          "SELECT count(*) FILTER (WHERE state = 'done') AS done, count(*) FILTER (WHERE state = 'failed') AS failed, (extract(epoch FROM max(delivered_at)) * 1000)::float8 AS last, max(last_error) AS error FROM uploads",
+        const { rows } = await pool.query<{ done: string; failed: string; retried: string; last: number | null; error: string | null }>(
+          "SELECT count(*) FILTER (WHERE state = 'done') AS done, count(*) FILTER (WHERE state = 'failed') AS failed, count(*) FILTER (WHERE attempts > 1) AS retried, (extract(epoch FROM max(delivered_at)) * 1000)::float8 AS last, max(last_error) AS error FROM uploads",
         );
         const row = rows[0];
         if (Number(row.failed) > 0) throw new Error(`${row.failed} uploads failed permanently: ${row.error}`);
         if (Number(row.done) === files.length) {
           const end = row.last!;
-          return { seconds: (end - (link.firstByteAt ?? ready)) / 1000, readySeconds: (end - ready) / 1000, linkBytes: link.bytes };
+          return { seconds: (end - (link.firstByteAt ?? ready)) / 1000, readySeconds: (end - ready) / 1000, linkBytes: link.bytes, failedAttempts: Number(row.retried) };
         }
         if (Date.now() > deadline)
           throw new Error(`only ${row.done} of ${files.length} uploads done after ${timeoutMs / 1000} s (last error: ${row.error}); agent output:\n${gateway.output().slice(-3000)}`);
@@ -466,7 +474,7 @@ async function main(): Promise<void> {
     out.push(line);
   };
   try {
-    if (options.only.has('a') || options.only.has('d') || (options.only.has('b') && options.agentTls)) stopDatabase = await ensureTestPostgres(root);
+    if (options.only.has('a') || options.only.has('d') || options.only.has('e') || (options.only.has('b') && options.agentTls)) stopDatabase = await ensureTestPostgres(root);
     const pkiDir = path.join(root, 'pki');
     const pki = makeTestPki(pkiDir);
     fs.writeFileSync(path.join(pkiDir, 'pki.json'), JSON.stringify(pki));
@@ -671,6 +679,29 @@ async function main(): Promise<void> {
       }
     }
 
+    if (options.only.has('e')) {
+      log('\n(e) one-association cloud: the real agent (4 workers) to storescp +tls without --fork vs with --fork, alternately');
+      const single: number[] = [];
+      const many: number[] = [];
+      let failedAttempts = 0;
+      for (let run = 0; run < options.runs; run++) {
+        for (const fork of [false, true]) {
+          const cloud = await startStorescpTls(root, pki, fork);
+          try {
+            const result = await agentBacklog(root, files, { port: cloud.port, upstream: (linkPort) => ({ ...dicomTlsUpstream(pki, linkPort, 'CLOUD') }) }, 100000, 4, 600000);
+            (fork ? many : single).push(result.seconds);
+            failedAttempts += result.failedAttempts;
+            log(`  run ${run + 1}: storescp +tls ${fork ? 'with' : 'without'} --fork ${result.seconds.toFixed(2)} s (${rate(result.seconds).toFixed(1)} MB/s)`);
+          } finally {
+            await cloud.stop();
+          }
+        }
+      }
+      const ratio = median(single) / median(many);
+      table.push(row('(e) one-association cloud vs many, 4 workers', `${median(single).toFixed(2)} vs ${median(many).toFixed(2)} s`, `${ratio.toFixed(2)}x`, '<= 1.5x', ratio <= 1.5));
+      table.push(row('(e) uploads counted failed (one-association cloud)', String(failedAttempts), '', '0', failedAttempts === 0));
+    }
+
     log(`\nSummary (medians of ${options.runs} runs for (b) and (c); (a) one run each; "A vs B" = gateway vs reference)`);
     log(`${'measure'.padEnd(58)}  ${'figure'.padEnd(22)}  ${'result'.padEnd(20)}  ${'target'.padEnd(8)}  met`);
     for (const line of table) log(line);
@@ -679,6 +710,24 @@ async function main(): Promise<void> {
     await stopDatabase();
     fs.rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** (e): DCMTK storescp +tls as the cloud (AE CLOUD), with --fork (many associations) or without (one at a time). */
+async function startStorescpTls(root: string, pki: TestPki, fork: boolean): Promise<{ port: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(root, 'storescp-tls-'));
+  const args = ['+tls', pki.serverKeyFile, pki.serverCertFile, '+cf', pki.caFile, '-aet', 'CLOUD', '-od', dir, ...(fork ? ['--fork'] : []), String(port)];
+  const child = spawn('storescp', args, { env: { ...process.env, TCP_NODELAY: '1' }, stdio: 'ignore' });
+  await waitForPort(port);
+  return {
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 /** (d): the cloud away for `outageSeconds` (refusing, then a rogue CA), then back on its port. */
