@@ -23,7 +23,7 @@ export function createTransport(config: GatewayConfig & { upstream: UpstreamConf
  * How long a worker beyond the first waits for its TLS handshake: a cloud with no room for another association
  * leaves the connection in its listen queue, and the instances are better sent by the workers it does serve.
  */
-const EXTRA_CONNECT_TIMEOUT_MS = 3000;
+const EXTRA_CONNECT_TIMEOUT_MS = 2000;
 
 /**
  * Starts the upload stage when an upstream is configured: one pacer (upload.maxMbps and its schedule) shared by

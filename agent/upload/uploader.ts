@@ -109,6 +109,9 @@ export function startUploader(deps: UploaderDeps): Uploader {
     const transport = deps.createTransport(worker);
     const me = `${owner}/${worker}`;
     let parked = false;
+    // A worker beyond the first claims one instance until its connection delivered: if the cloud has no room for
+    // it, only that instance waited for the handshake that did not come.
+    let proven = worker === 1;
     try {
       while (!stopping) {
         if (parked && !capacity.mayResume()) {
@@ -130,7 +133,7 @@ export function startUploader(deps: UploaderDeps): Uploader {
           }
           batch = await claimUploads(deps.pool, {
             owner: me,
-            limit: deps.claimLimit,
+            limit: proven ? deps.claimLimit : 1,
             leaseSeconds: deps.upload.leaseSeconds,
             priorities: deps.upload.priorities,
             spoolId: deps.spoolId,
@@ -145,10 +148,12 @@ export function startUploader(deps: UploaderDeps): Uploader {
           await sleep(IDLE_POLL_MS);
           continue;
         }
-        if ((await sendBatch(transport, me, batch)) === 'no room') {
+        const sent = await sendBatch(transport, me, batch);
+        if (sent === 'no room') {
           parked = true;
+          proven = false;
           await transport.close().catch(() => undefined);
-        }
+        } else if (sent === 'delivered') proven = true;
       }
     } finally {
       await transport.close().catch(() => undefined);
@@ -156,7 +161,7 @@ export function startUploader(deps: UploaderDeps): Uploader {
   };
 
   /** Resolves to 'no room' when the cloud had no room for this worker's connection while others worked: it parks. */
-  const sendBatch = async (transport: Transport, me: string, batch: ClaimedUpload[]): Promise<'no room' | undefined> => {
+  const sendBatch = async (transport: Transport, me: string, batch: ClaimedUpload[]): Promise<'no room' | 'delivered' | undefined> => {
     const deliveredBefore = deliveredBatches;
     let mine = 0;
     sending++;
@@ -238,7 +243,7 @@ export function startUploader(deps: UploaderDeps): Uploader {
       }
       await markFailed(deps.pool, me, failed, { baseSeconds: deps.upload.retryBaseSeconds, maxSeconds: deps.upload.retryMaxSeconds });
       for (const f of failed.filter((x) => x.permanent)) deps.log.error('upload failed permanently; shown as failed until `gateway retry`', { sopInstanceUid: f.sopInstanceUid, error: f.error });
-      return noRoom ? 'no room' : undefined;
+      return noRoom ? 'no room' : mine > 0 ? 'delivered' : undefined;
     } catch (err) {
       // The database went away mid-batch: the leases expire and the batch is claimed again.
       deps.log.warn('upload batch interrupted', { worker: me, error: (err as Error).message });
