@@ -1,3 +1,4 @@
+import { wakeableSleep } from '../wake-sleep';
 import os from 'node:os';
 import type { Pool } from 'pg';
 import type { GatewayConfig } from '../config/config';
@@ -38,18 +39,7 @@ export async function startHl7Interface(config: GatewayConfig & { hl7: Hl7Config
     health.lastError = error;
     health.lastErrorAt = new Date();
   };
-  const sleepers = new Set<() => void>();
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      sleepers.add(done);
-    });
-  const wakeAll = () => [...sleepers].forEach((done) => done());
+  const { sleep, wakeAll } = wakeableSleep();
 
   const forwardOne = async (message: ClaimedHl7) => {
     const outcome = await client.postMessage(message.body, message.characterSet);

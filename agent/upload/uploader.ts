@@ -1,3 +1,4 @@
+import { wakeableSleep } from '../wake-sleep';
 import fs from 'node:fs';
 import os from 'node:os';
 import { storedFilePath, StoredPathError } from '../spool/spool-path';
@@ -68,7 +69,7 @@ export function startUploader(deps: UploaderDeps): Uploader {
   const owner = `${os.hostname()}:${process.pid}`;
   let stopping = false;
   let paused = false;
-  const sleepers = new Set<() => void>();
+  const { sleep, wakeAll } = wakeableSleep();
   const deliveries: Array<{ at: number; bytes: number }> = [];
   const health: UpstreamHealth = { reachable: null };
   const capacity = new CloudCapacity(deps.upload.workers, deps.capacityProbeUpMs ?? CAPACITY_PROBE_UP_MS);
@@ -92,18 +93,6 @@ export function startUploader(deps: UploaderDeps): Uploader {
       wakeAll();
     },
   });
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      sleepers.add(done);
-    });
-  const wakeAll = () => [...sleepers].forEach((done) => done());
 
   const work = async (worker: number) => {
     const transport = deps.createTransport(worker);
