@@ -12,7 +12,7 @@ export interface ListenerTls {
 }
 
 /** The HL7 v2 interface: MLLP in from the RIS/EMR, HL7 over HTTPS to the cloud, reports back to the EMR. */
-export interface Hl7Config {
+export interface Hl7Config extends Hl7Cloud {
   port: number;
   /** Default: the top-level bindAddress. */
   bindAddress?: string;
@@ -24,21 +24,17 @@ export interface Hl7Config {
   maxMessageBytes: number;
   /** A connection with no traffic for this long is closed. */
   idleTimeoutSeconds: number;
-  /** The cloud's HL7 endpoint (https://); messages are POSTed to it, reports fetched from <url>/outbox. */
-  url: string;
-  /** Unset: upstream's (the same proxy, CA, client certificate and token as the uploads). */
-  token?: string;
-  proxy?: string;
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
   /** How long one request for reports waits for the cloud to have one (long poll). */
   pollSeconds: number;
   /** The EMR's MLLP endpoint for reports; absent = no reports are fetched. */
   deliverTo?: { host: string; port: number; tls?: { caFile?: string; certFile?: string; keyFile?: string }; ackTimeoutSeconds: number };
 }
 
-/** What the HTTPS client needs of the cloud: the hl7 keys, each unset one taken from upstream. */
+/**
+ * What the HTTPS client needs of the cloud: url, the cloud's HL7 endpoint (https://; messages are POSTed to it,
+ * reports fetched from <url>/outbox), and the hl7 keys that default to upstream's (in Hl7Config unset = upstream's:
+ * the same proxy, CA, client certificate and token as the uploads).
+ */
 export interface Hl7Cloud {
   url: string;
   token?: string;
