@@ -3,6 +3,7 @@
 // dcmjs Dataset (it re-encodes: drops private tags, rewrites character sets, see DESIGN.md "spool"). Here the spool
 // file's dataset is read from disk in chunks and written in P-DATA PDUs up to the peer's maximum PDU length, with
 // socket backpressure and the pacer respected; Storage Commitment (N-ACTION, N-EVENT-REPORT) rides the same association.
+import type tls from 'node:tls';
 import type { UpstreamConfig } from '../config/upstream-config';
 import { ClientAssociation, type DimseMessage } from '../dicom/association';
 import { CommandField, DataSetType, encodeCommand } from '../dicom/command';
@@ -48,6 +49,9 @@ export interface DicomTlsTransport extends Transport {
   readonly stats: { associations: number; associationsReused: number; instancesSent: number; bytesSent: number };
 }
 
+/** A connection opened ahead is used for the next association only this soon: the cloud may drop one left silent. */
+const OPENED_FRESH_MS = 5000;
+
 /**
  * The DICOM-TLS transport: C-STORE over mutual TLS (TLS 1.2+, the cloud's certificate and host name always verified),
  * many instances per association, the association kept across send() calls while the peer keeps it.
@@ -68,10 +72,27 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
   let idleTimer: NodeJS.Timeout | undefined;
   let busy: Promise<unknown> = Promise.resolve();
   const where = `${host}:${port} (${calledAe})`;
+  /** A TLS connection that connect() opened ahead of the next association. */
+  let opened: { socket: tls.TLSSocket; at: number; dropOnError: () => void } | undefined;
+
+  function requireTarget(): void {
+    if (!host || !port || !calledAe) throw new DicomError('config', 'upstream.host, upstream.port and upstream.calledAeTitle must be set for DICOM-TLS');
+  }
+
+  /** The connection opened ahead if it is still fresh, else a new one. */
+  function takeOpened(): tls.TLSSocket | undefined {
+    const ready = opened;
+    opened = undefined;
+    if (!ready) return undefined;
+    ready.socket.off('error', ready.dropOnError);
+    if (!ready.socket.destroyed && Date.now() - ready.at < OPENED_FRESH_MS) return ready.socket;
+    ready.socket.destroy();
+    return undefined;
+  }
 
   async function associate(pairs: Array<[string, string]>): Promise<ClientAssociation> {
-    if (!host || !port || !calledAe) throw new DicomError('config', 'upstream.host, upstream.port and upstream.calledAeTitle must be set for DICOM-TLS');
-    const socket = await connectToCloud(upstream, connectTimeoutMs);
+    requireTarget();
+    const socket = takeOpened() ?? (await connectToCloud(upstream, connectTimeoutMs));
     const proposed: ProposedContext[] = pairs.map(([abstractSyntax, ts]) => ({ abstractSyntax, transferSyntaxes: [ts] }));
     let association: ClientAssociation;
     try {
@@ -407,8 +428,25 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
         failed: batch.map((instance) => ({ instance, error: `DICOM-TLS transport error: ${errorMessage(err)}`, permanent: false })),
       }));
     },
+    async connect(): Promise<Pick<BatchOutcome, 'unreachable' | 'noRoom'>> {
+      if (current?.usable || opened) return {};
+      try {
+        requireTarget();
+        const socket = await connectToCloud(upstream, connectTimeoutMs);
+        const dropOnError = () => {
+          if (opened?.socket === socket) opened = undefined;
+          socket.destroy();
+        };
+        socket.on('error', dropOnError);
+        opened = { socket, at: Date.now(), dropOnError };
+        return {};
+      } catch (err) {
+        // The handshake did not come in time: the cloud left the connection in its listen queue.
+        return isDicomError(err, 'config') ? {} : { unreachable: errorMessage(err), noRoom: isDicomError(err, 'timeout') };
+      }
+    },
     async probe(): Promise<void> {
-      if (!host || !port || !calledAe) throw new DicomError('config', 'upstream.host, upstream.port and upstream.calledAeTitle must be set for DICOM-TLS');
+      requireTarget();
       const socket = await connectToCloud(upstream, connectTimeoutMs);
       try {
         await echo(socket, { calledAe, callingAe: callingAeTitle, timeoutMs: responseTimeoutMs }, { peer: 'the cloud', describeSocketError: describeTlsFailure });
@@ -427,6 +465,7 @@ export function createDicomTlsTransport(upstream: UpstreamConfig, callingAeTitle
     async close(): Promise<void> {
       clearTimeout(idleTimer);
       await busy;
+      takeOpened()?.destroy();
       const association = current;
       current = undefined;
       await association?.release(2000).catch(() => undefined);

@@ -47,6 +47,11 @@ export interface Pacer {
  */
 export interface Transport {
   send(batch: OutgoingInstance[]): Promise<BatchOutcome>;
+  /**
+   * Opens the connection for the next send ahead of a claim (DICOM-TLS: TCP and the TLS handshake), so a worker the
+   * cloud has no room for holds no instance while it waits; never rejects. Transports without it are asked by sending.
+   */
+  connect?(): Promise<Pick<BatchOutcome, 'unreachable' | 'noRoom'>>;
   /** Asks the cloud to commit instances it stored (DICOM-TLS with Storage Commitment); never rejects. */
   requestCommitment?(transactionUid: string, instances: SopReference[]): Promise<CommitmentRequestOutcome>;
   /** One cheap check that the cloud takes uploads (DICOM-TLS: TLS and C-ECHO; STOW-RS: an authenticated request); rejects with the reason when not. */

@@ -77,6 +77,8 @@ export function startUploader(deps: UploaderDeps): Uploader {
   let deliveredBatches = 0;
   /** Workers sending a batch now. */
   let sending = 0;
+  /** The last claim got as many instances as it asked for: more are waiting, worth another connection. */
+  let backlog = false;
   // One transport for probes, so a probe never disturbs a worker's association.
   const probeTransport = deps.createTransport(0);
   const outage = new CloudOutageWatch({
@@ -120,14 +122,37 @@ export function startUploader(deps: UploaderDeps): Uploader {
             if (outage.current()) await sleep(OUTAGE_POLL_MS);
             continue;
           }
+          // A worker beyond the first that has not delivered yet connects before it claims, and only while instances
+          // wait: a cloud without room for it leaves it waiting for the handshake holding nothing.
+          if (!proven && worker > 1 && transport.connect) {
+            if (!backlog) {
+              await sleep(IDLE_POLL_MS);
+              continue;
+            }
+            const deliveredBefore = deliveredBatches;
+            const room = await transport.connect();
+            if (room.noRoom && room.unreachable && (deliveredBatches > deliveredBefore || sending > 0)) {
+              parked = true;
+              capacity.park(room.unreachable);
+              deps.log.info('the cloud has no room for another connection: fewer parallel uploads', { worker: me, parallel: capacity.parallel, reason: room.unreachable });
+              continue;
+            }
+            // Connected, or the cloud is away for everyone: the claim's send finds out and reports it as usual.
+          }
+          const limit = proven ? deps.claimLimit : 1;
           batch = await claimUploads(deps.pool, {
             owner: me,
-            limit: proven ? deps.claimLimit : 1,
+            limit,
             leaseSeconds: deps.upload.leaseSeconds,
             priorities: deps.upload.priorities,
             spoolId: deps.spoolId,
             awaitCompression: deps.compressedDir !== undefined,
           });
+          if (proven) {
+            // Workers waiting for a backlog before they connect start now.
+            if (!backlog && batch.length === limit) wakeAll();
+            backlog = batch.length === limit;
+          }
         } catch (err) {
           deps.log.warn('cannot claim uploads from the database', { error: (err as Error).message });
           await sleep(5000);
