@@ -17,6 +17,8 @@ export interface GatewayOptions {
   config?: Record<string, unknown>;
   /** Extra flags for node itself (e.g. --cpu-prof). */
   nodeArgs?: string[];
+  /** Runs the agent on this many of the test machine's CPUs (taskset), as on a PC with that many cores. */
+  cpus?: number;
 }
 
 export interface GatewayProcess {
@@ -61,7 +63,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
     ...options.config,
   };
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
-  return launchGateway(configFile, port, aeTitle, options.dataDir, options.nodeArgs);
+  return launchGateway(configFile, port, aeTitle, options.dataDir, options.nodeArgs, options.cpus);
 }
 
 /**
@@ -82,9 +84,12 @@ process.prependOnceListener('exit', () => {
 });
 
 /** Runs `gateway run` on an existing configuration (a restart after a crash). */
-export function launchGateway(configFile: string, port: number, aeTitle: string, dataDir: string, nodeArgs: string[] = []): Promise<GatewayProcess> {
+export function launchGateway(configFile: string, port: number, aeTitle: string, dataDir: string, nodeArgs: string[] = [], cpus?: number): Promise<GatewayProcess> {
   launchedDataDirs.add(dataDir);
-  const child = spawn(process.execPath, [...nodeArgs, GATEWAY_BIN, 'run', '--config', configFile], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const command = [process.execPath, ...nodeArgs, GATEWAY_BIN, 'run', '--config', configFile];
+  // taskset execs node in place (same pid); os.availableParallelism() in the agent follows the affinity.
+  const pinned = cpus === undefined ? command : ['taskset', '-c', allowedCpus().slice(0, cpus).join(','), ...command];
+  const child = spawn(pinned[0], pinned.slice(1), { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   runningAgents.add(child);
   let output = '';
   const listeners = new Set<() => void>();
@@ -163,4 +168,13 @@ export function launchGateway(configFile: string, port: number, aeTitle: string,
       throw err;
     },
   );
+}
+
+/** The CPUs this process may run on (Cpus_allowed_list, e.g. "0-3,8"). */
+function allowedCpus(): number[] {
+  const list = /^Cpus_allowed_list:\s*(\S+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1];
+  return list.split(',').flatMap((range) => {
+    const [first, last = first] = range.split('-').map(Number);
+    return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+  });
 }
