@@ -2,6 +2,7 @@
 //
 //   test/bench/upload [--runs 3] [--slices 200] [--workers 1,4] [--only a,b,c] [--no-agent-tls] [--outages 30,180]
 //   test/bench/upload --only e [--runs 3]      (the one-association cloud)
+//   test/bench/upload --only f [--runs 3]      (push-to-cloud vs Orthanc's store-and-forward router; ~4 min)
 //
 // (a) Backlog over a 20 Mbps link: the real agent (bin/gateway.js) first receives the series with no upstream
 //     configured (so everything is queued), is stopped, gets an upstream and is started again; the whole backlog
@@ -30,6 +31,23 @@
 //     each run, to the same with --fork (as many associations as asked): seconds from the first byte to the last
 //     instance done, the ratio (target <= 1.5x), and how many uploads were counted failed (target 0).
 //
+// (f) Push to cloud (--only f): the modality-to-cloud path with receive and upload overlapping. storescu (plain
+//     DICOM, one association, loopback) sends the series into a router whose upstream is a fresh DICOM-TLS simulator
+//     (own process, mutual TLS, any offered transfer syntax accepted, each instance's time of storing recorded);
+//     seconds from storescu's first byte (taken at a relay in front of the router) to the last instance of the
+//     series stored by the cloud. Alternately in each run:
+//       - this gateway as installed: the real agent at its defaults (compression on, upload workers, Storage
+//         Commitment), upstream kind dicom-tls;
+//       - Orthanc as a store-and-forward router that never loses what it acknowledged (fsync of each file, forwarding
+//         from Lua OnStoredInstance on one kept-open DICOM-TLS association, as received: see routerConfig in
+//         test/helpers/orthanc.ts for why this is its fastest faithful setup);
+//       - storescu +tls straight to the cloud: the network floor (no router).
+//     Each router first gets a 20-slice warm-up series (other UIDs) through the same link and delivers it, untimed
+//     (JIT warm, link rate learned, as in a running router). Between router and cloud: the relay of (a), unpaced
+//     (loopback) and shaped to 50 Mbps; its bytes during the timed push are printed (the gateway sends less when it
+//     compresses). Targets: loopback gateway / Orthanc <= 1.0; 50 Mbps Orthanc / gateway >= 2.5. Every run checks
+//     that the cloud got all the series' SOP Instance UIDs and that the router kept every instance.
+//
 // MB/s are 1e6 bytes of DICOM files per second; figures are medians of --runs runs; each transport first makes one
 // untimed send (JIT warm, as in a running agent). Starts its own PostgreSQL
 // unless TEST_DATABASE_URL is set. Everything lives in a fresh temp folder, removed at the end.
@@ -46,13 +64,14 @@ import { createDicomTlsTransport } from '../../agent/upload/dicom-tls-transport'
 import { createPacer } from '../../agent/upload/pacer';
 import { createStowRsTransport } from '../../agent/upload/stow-rs-transport';
 import type { OutgoingInstance, Transport } from '../../agent/upload/transport';
-import { startDicomTlsScp } from '../cloud-simulator/dicom-tls-scp';
+import { startDicomTlsScp, type StoredInstance } from '../cloud-simulator/dicom-tls-scp';
 import { outgoingSeries } from '../cloud-simulator/outgoing';
 import { startStowRsSimulator } from '../cloud-simulator/stow-rs-server';
 import { makeTestPki, type TestPki } from '../helpers/certificates';
 import { dicomTlsCloudUpstream, makeCloudPki, type CloudPki } from '../cloud-simulator/pki';
 import { freePort } from '../../agent/db/embedded-postgres';
-import { createTestDatabase, dropTestDatabases, ensureTestPostgres } from '../helpers/database';
+import { createTestDatabase, dropTestDatabases, ensureTestPostgres, query } from '../helpers/database';
+import { writeSyntheticCtSeries } from '../fixtures/synthetic-ct';
 import { runDcmtk, waitForPort } from '../helpers/dcmtk';
 import { launchGateway, startGateway } from '../helpers/gateway-process';
 import { startOrthanc, type Orthanc } from '../helpers/orthanc';
@@ -61,6 +80,19 @@ const LINK_MBPS = 20;
 const UTILIZATION_TARGET = 0.9;
 const RATIO_TARGET = 1.0;
 const BATCH = 100; // upload.batchMaxInstances default: the uploader's batch size
+// (f): the shaped router-to-cloud link, the targets (gateway / Orthanc on loopback; Orthanc / gateway at 50 Mbps).
+const PUSH_LINK_MBPS = 50;
+const PUSH_LOOPBACK_TARGET = 1.0;
+const PUSH_SHAPED_TARGET = 2.5;
+const PUSH_WARM_UP_SLICES = 20;
+const TRANSFER_SYNTAX_NAMES: Record<string, string> = {
+  '1.2.840.10008.1.2': 'implicit LE',
+  '1.2.840.10008.1.2.1': 'explicit LE',
+  '1.2.840.10008.1.2.4.80': 'JPEG-LS lossless',
+  '1.2.840.10008.1.2.4.81': 'JPEG-LS near-lossless',
+  '1.2.840.10008.1.2.4.90': 'JPEG 2000 lossless',
+  '1.2.840.10008.1.2.4.91': 'JPEG 2000',
+};
 
 interface Options {
   runs: number;
@@ -126,8 +158,8 @@ async function serve(kind: ServeKind, pkiDir: string, storeDir: string | undefin
     const scp = await startDicomTlsScp({ certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, caFile: pki.caFile, requireClientCertificate: true, aeTitle: 'CLOUDSIM' });
     port = scp.port;
     stop = scp.close;
-    // Counts, on demand (SIGUSR2), how many instances it has kept.
-    process.on('SIGUSR2', () => process.stdout.write(`${JSON.stringify({ stored: scp.stored.length })}\n`));
+    // Reports, on demand (SIGUSR2), what it has kept.
+    process.on('SIGUSR2', () => process.stdout.write(`${JSON.stringify(keptReport(scp.stored))}\n`));
   }
   process.on('SIGTERM', () => {
     void stop().finally(() => process.exit(0));
@@ -135,11 +167,25 @@ async function serve(kind: ServeKind, pkiDir: string, storeDir: string | undefin
   process.stdout.write(`${JSON.stringify({ port })}\n`);
 }
 
+/** What the DICOM-TLS simulator kept: how many C-STOREs, and each SOP Instance UID's first store. */
+interface KeptReport {
+  stored: number;
+  instances: Record<string, { storedAt: number; transferSyntaxUid: string }>;
+}
+
+function keptReport(stored: StoredInstance[]): KeptReport {
+  const instances: KeptReport['instances'] = {};
+  for (const s of stored) instances[s.sopInstanceUid] ??= { storedAt: s.storedAt, transferSyntaxUid: s.transferSyntaxUid };
+  return { stored: stored.length, instances };
+}
+
 interface ServedPeer {
   port: number;
   child: ChildProcess;
   /** dicom-tls only: instances the simulator kept. */
   stored(): Promise<number>;
+  /** dicom-tls only: what the simulator kept, per SOP Instance UID. */
+  kept(): Promise<KeptReport>;
   stop(): Promise<void>;
 }
 
@@ -164,6 +210,7 @@ async function startServed(kind: ServeKind, pkiDir: string, storeDir?: string): 
           const line = lines.shift();
           if (line !== undefined) {
             listeners.delete(check);
+            child.off('exit', check);
             resolve(line);
           } else if (child.exitCode !== null) {
             listeners.delete(check);
@@ -178,13 +225,15 @@ async function startServed(kind: ServeKind, pkiDir: string, storeDir?: string): 
       `${kind} simulator`,
     );
   const { port } = JSON.parse(await nextLine(30000)) as { port: number };
+  const kept = async () => {
+    child.kill('SIGUSR2');
+    return JSON.parse(await nextLine(10000)) as KeptReport;
+  };
   return {
     port,
     child,
-    async stored() {
-      child.kill('SIGUSR2');
-      return (JSON.parse(await nextLine(10000)) as { stored: number }).stored;
-    },
+    stored: async () => (await kept()).stored,
+    kept,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const gone = new Promise((resolve) => child.once('exit', resolve));
@@ -474,7 +523,7 @@ async function main(): Promise<void> {
     out.push(line);
   };
   try {
-    if (options.only.has('a') || options.only.has('d') || options.only.has('e') || (options.only.has('b') && options.agentTls)) stopDatabase = await ensureTestPostgres(root);
+    if (['a', 'd', 'e', 'f'].some((s) => options.only.has(s)) || (options.only.has('b') && options.agentTls)) stopDatabase = await ensureTestPostgres(root);
     const pkiDir = path.join(root, 'pki');
     const pki = makeTestPki(pkiDir);
     fs.writeFileSync(path.join(pkiDir, 'pki.json'), JSON.stringify(pki));
@@ -702,7 +751,52 @@ async function main(): Promise<void> {
       table.push(row('(e) uploads counted failed (one-association cloud)', String(failedAttempts), '', '0', failedAttempts === 0));
     }
 
-    log(`\nSummary (medians of ${options.runs} runs for (b) and (c); (a) one run each; "A vs B" = gateway vs reference)`);
+    if (options.only.has('f')) {
+      log(`\n(f) push-to-cloud: storescu -> router -> DICOM-TLS cloud (simulator), first byte sent to last instance stored; alternately`);
+      const warmUp = writeSyntheticCtSeries(path.join(root, 'push-warm-up'), { slices: PUSH_WARM_UP_SLICES, seed: 2 });
+      const ctx: PushContext = { root, pki, pkiDir, files, sopInstanceUids: instances.map((i) => i.sopInstanceUid), warmUp };
+      const contenders: PushContender[] = ['gateway', 'Orthanc router', 'storescu +tls'];
+      for (const linkMbps of [0, PUSH_LINK_MBPS]) {
+        const linkName = linkMbps > 0 ? `${linkMbps} Mbps` : 'loopback';
+        const results = new Map<PushContender, PushResult[]>(contenders.map((c) => [c, []]));
+        for (let run = 0; run < options.runs; run++) {
+          const parts: string[] = [];
+          for (const contender of contenders) {
+            const result = await pushToCloud(ctx, contender, linkMbps);
+            spawnSync('sync');
+            results.get(contender)!.push(result);
+            const syntaxes = Object.entries(result.transferSyntaxes)
+              .map(([uid, n]) => `${n} ${TRANSFER_SYNTAX_NAMES[uid] ?? uid}`)
+              .join(', ');
+            parts.push(`${contender} ${result.seconds.toFixed(2)} s (${(result.linkBytes / 1e6).toFixed(1)} MB on the link: ${syntaxes})`);
+          }
+          log(`  ${linkName} run ${run + 1}: ${parts.join('; ')}`);
+        }
+        const seconds = (c: PushContender) => median(results.get(c)!.map((r) => r.seconds));
+        const linkMb = (c: PushContender) => median(results.get(c)!.map((r) => r.linkBytes)) / 1e6;
+        const [gateway, orthanc, floor] = contenders.map(seconds);
+        const figure = `${gateway.toFixed(2)} vs ${orthanc.toFixed(2)} s`;
+        if (linkMbps > 0) {
+          const faster = orthanc / gateway;
+          table.push(row(`(f) push-to-cloud, ${linkName}: gateway vs Orthanc router`, figure, `${faster.toFixed(2)}x faster`, `>= ${PUSH_SHAPED_TARGET}x`, faster >= PUSH_SHAPED_TARGET));
+        } else {
+          const ratio = gateway / orthanc;
+          table.push(row(`(f) push-to-cloud, ${linkName}: gateway vs Orthanc router`, figure, `ratio ${ratio.toFixed(2)}`, `<= ${PUSH_LOOPBACK_TARGET.toFixed(1)}`, ratio <= PUSH_LOOPBACK_TARGET));
+        }
+        table.push(row(`(f) push-to-cloud, ${linkName}: storescu +tls (floor)`, `${floor.toFixed(2)} s`, `gateway/floor ${(gateway / floor).toFixed(2)}`, '', undefined));
+        table.push(
+          row(
+            `(f) link bytes, ${linkName}: gateway vs Orthanc router`,
+            `${linkMb('gateway').toFixed(1)} vs ${linkMb('Orthanc router').toFixed(1)} MB`,
+            `${(linkMb('gateway') / linkMb('Orthanc router')).toFixed(2)} of Orthanc's`,
+            '',
+            undefined,
+          ),
+        );
+      }
+    }
+
+    log(`\nSummary (medians of ${options.runs} runs for (b), (c), (e) and (f); (a) one run each; "A vs B" = gateway vs reference)`);
     log(`${'measure'.padEnd(58)}  ${'figure'.padEnd(22)}  ${'result'.padEnd(20)}  ${'target'.padEnd(8)}  met`);
     for (const line of table) log(line);
   } finally {
@@ -773,8 +867,146 @@ async function outageReturn(root: string, pki: CloudPki, files: string[], outage
   }
 }
 
-function row(measure: string, figure: string, result: string, target: string, met: boolean): string {
-  return `${measure.padEnd(58)}  ${figure.padEnd(22)}  ${result.padEnd(20)}  ${target.padEnd(8)}  ${met ? 'yes' : 'NO'}`;
+// ---------------------------------------------------------------------------------------------------------------
+// (f) Push to cloud: modality -> router -> DICOM-TLS cloud, receive and upload overlapping
+
+type PushContender = 'gateway' | 'Orthanc router' | 'storescu +tls';
+
+interface PushContext {
+  root: string;
+  pki: TestPki;
+  pkiDir: string;
+  files: string[];
+  sopInstanceUids: string[];
+  /** A smaller series with other UIDs, pushed through each router (untimed) before the timed push. */
+  warmUp: { files: string[]; sopInstanceUids: string[] };
+}
+
+interface PushResult {
+  /** First byte storescu sent to the last of the series stored by the cloud. */
+  seconds: number;
+  /** Bytes that crossed the router-to-cloud link during the timed push. */
+  linkBytes: number;
+  /** Transfer syntax UID -> instances the cloud got in it. */
+  transferSyntaxes: Record<string, number>;
+}
+
+/** A router under test, listening for the modality (plain DICOM on loopback). */
+interface PushRouter {
+  port: number;
+  aeTitle: string;
+  /** After the push: the router itself kept every instance it acknowledged. */
+  verify(expected: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * One timed push for one contender: a fresh cloud (the DICOM-TLS simulator in its own process) behind a link of
+ * linkMbps (0 = unpaced), the router started with its upstream pointed at the link, the warm-up series pushed
+ * through and delivered, then the series; storescu's first byte is taken at a relay in front of the router.
+ */
+async function pushToCloud(ctx: PushContext, contender: PushContender, linkMbps: number): Promise<PushResult> {
+  const cloud = await startServed('dicom-tls', ctx.pkiDir);
+  const link = await startLink(cloud.port, linkMbps);
+  const totalBytes = ctx.files.reduce((sum, f) => sum + fs.statSync(f).size, 0);
+  // Three times the series' time on the link as received, plus starts: a stuck router fails the run.
+  const timeoutMs = (linkMbps > 0 ? ((totalBytes * 8) / (linkMbps * 1e6)) * 3000 : 0) + 120000;
+  let router: PushRouter | undefined;
+  try {
+    if (contender === 'storescu +tls') {
+      await storescuTls(ctx.pki, link.port, 'CLOUDSIM', ctx.files);
+      const delivered = await deliveredToCloud(cloud, ctx.sopInstanceUids, timeoutMs, contender);
+      return { seconds: (delivered.lastStoredAt - link.firstByteAt!) / 1000, linkBytes: link.bytes, transferSyntaxes: delivered.transferSyntaxes };
+    }
+    router = contender === 'gateway' ? await gatewayRouter(ctx, link.port) : await orthancRouter(ctx, link.port);
+    await modalityPush(router.port, router.aeTitle, ctx.warmUp.files);
+    await deliveredToCloud(cloud, ctx.warmUp.sopInstanceUids, timeoutMs, `${contender} (warm-up)`);
+    link.bytes = 0;
+    const modality = await startLink(router.port, 0);
+    try {
+      await modalityPush(modality.port, router.aeTitle, ctx.files);
+      const delivered = await deliveredToCloud(cloud, ctx.sopInstanceUids, timeoutMs, contender);
+      await router.verify(ctx.warmUp.files.length + ctx.files.length);
+      return { seconds: (delivered.lastStoredAt - modality.firstByteAt!) / 1000, linkBytes: link.bytes, transferSyntaxes: delivered.transferSyntaxes };
+    } finally {
+      await modality.stop();
+    }
+  } finally {
+    await router?.stop();
+    await link.stop();
+    await cloud.stop();
+  }
+}
+
+/** The modality: storescu (plain DICOM, TCP_NODELAY=1) sending the files on one association. */
+async function modalityPush(port: number, calledAeTitle: string, files: string[]): Promise<void> {
+  const sent = await runDcmtk('storescu', ['-aet', 'MODALITY', '-aec', calledAeTitle, '127.0.0.1', String(port), ...files], 600000);
+  if (sent.code !== 0 || /Store Failed|Status: [^0]|Association Rejected|Abort/i.test(sent.stderr)) throw new Error(`storescu into the router failed (code ${sent.code}): ${sent.stderr.slice(-2000)}`);
+}
+
+/** Waits until the cloud kept every one of these SOP Instance UIDs; when it stored the last of them, and in what syntaxes. */
+async function deliveredToCloud(cloud: ServedPeer, sopInstanceUids: string[], timeoutMs: number, what: string): Promise<{ lastStoredAt: number; transferSyntaxes: Record<string, number> }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const kept = await cloud.kept();
+    const missing = sopInstanceUids.filter((uid) => !kept.instances[uid]);
+    if (missing.length === 0) {
+      const transferSyntaxes: Record<string, number> = {};
+      let lastStoredAt = 0;
+      for (const uid of sopInstanceUids) {
+        const { storedAt, transferSyntaxUid } = kept.instances[uid];
+        lastStoredAt = Math.max(lastStoredAt, storedAt);
+        transferSyntaxes[transferSyntaxUid] = (transferSyntaxes[transferSyntaxUid] ?? 0) + 1;
+      }
+      return { lastStoredAt, transferSyntaxes };
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: ${missing.length} of ${sopInstanceUids.length} instances not stored by the cloud after ${timeoutMs / 1000} s`);
+    await sleep(200);
+  }
+}
+
+/** This gateway as installed (its defaults: compression on, upload workers, Storage Commitment), upstream the cloud. */
+async function gatewayRouter(ctx: PushContext, linkPort: number): Promise<PushRouter> {
+  const dataDir = fs.mkdtempSync(path.join(ctx.root, 'push-agent-'));
+  const database = await createTestDatabase();
+  databases.push(database);
+  const upstream = { kind: 'dicom-tls', host: 'localhost', port: linkPort, calledAeTitle: 'CLOUDSIM', caFile: ctx.pki.caFile, certFile: ctx.pki.clientCertFile, keyFile: ctx.pki.clientKeyFile };
+  const gateway = await startGateway({ dataDir, database, config: { upstream } });
+  return {
+    port: gateway.port,
+    aeTitle: gateway.aeTitle,
+    async verify(expected) {
+      const [{ count }] = await query<{ count: string }>(database, 'SELECT count(*) FROM instances');
+      if (Number(count) !== expected) throw new Error(`the gateway indexed ${count} instances, expected ${expected}`);
+    },
+    async stop() {
+      await gateway.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Orthanc as a store-and-forward router to the cloud (see routerConfig in test/helpers/orthanc.ts). */
+async function orthancRouter(ctx: PushContext, linkPort: number): Promise<PushRouter> {
+  const dir = fs.mkdtempSync(path.join(ctx.root, 'push-orthanc-'));
+  const orthanc = await startOrthanc({ dir, pki: ctx.pki, aeTitle: 'ROUTER', router: { host: 'localhost', port: linkPort, aeTitle: 'CLOUDSIM' } });
+  return {
+    port: orthanc.dicomPort,
+    aeTitle: orthanc.aeTitle,
+    async verify(expected) {
+      const kept = (await orthanc.listInstances()).length;
+      if (kept !== expected) throw new Error(`the Orthanc router kept ${kept} instances, expected ${expected}`);
+    },
+    async stop() {
+      await orthanc.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A summary line; met undefined: a figure without a target. */
+function row(measure: string, figure: string, result: string, target: string, met: boolean | undefined): string {
+  return `${measure.padEnd(58)}  ${figure.padEnd(22)}  ${result.padEnd(20)}  ${target.padEnd(8)}  ${met === undefined ? '' : met ? 'yes' : 'NO'}`;
 }
 
 if (process.argv[2] === '--serve') {

@@ -84,6 +84,8 @@ export interface StoredInstance {
   transferSyntaxUid: string;
   callingAe: string;
   dataset: Buffer;
+  /** Date.now() when it was kept (before the C-STORE response is sent). */
+  storedAt: number;
 }
 
 export interface DicomTlsScp {
@@ -268,7 +270,7 @@ export async function startDicomTlsScp(options: DicomTlsScpOptions): Promise<Dic
       const status = behavior.mode === 'status' ? behavior.status : 0;
       const keep = status === 0 || (status & 0xf000) === 0xb000;
       if (keep && context) {
-        stored.push({ sopClassUid: request.sopClassUid, sopInstanceUid: request.sopInstanceUid, transferSyntaxUid: context.transferSyntax, callingAe, dataset });
+        stored.push({ sopClassUid: request.sopClassUid, sopInstanceUid: request.sopInstanceUid, transferSyntaxUid: context.transferSyntax, callingAe, dataset, storedAt: Date.now() });
         if (options.storeDir) fs.writeFileSync(path.join(options.storeDir, `${request.sopInstanceUid}.dataset`), dataset);
       }
       const response = encodeCommand({

@@ -1,5 +1,7 @@
 // A real Orthanc (Debian package, /usr/sbin/Orthanc 1.10.1) as the cloud PACS: DICOM over mutual TLS, its own
-// storage in a temp folder, REST API on 127.0.0.1 to look at what it stored. One per test file.
+// storage in a temp folder, REST API on 127.0.0.1 to look at what it stored. One per test file. With `router`, it is
+// instead a store-and-forward router (plain DICOM in, each stored instance forwarded over DICOM-TLS): the reference
+// of test/bench/upload's push-to-cloud section.
 import { freePort } from '../../agent/db/embedded-postgres';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +18,15 @@ export interface OrthancOptions {
   remoteCertificateRequired?: boolean;
   /** Orthanc's DicomScpTimeout in seconds (its idle limit for an association; default 30). */
   scpTimeoutSeconds?: number;
+  /** Store-and-forward router: receives plain DICOM and forwards every stored instance to this DICOM-TLS peer. */
+  router?: OrthancRoute;
+}
+
+/** A DICOM-TLS peer Orthanc forwards to, presenting the PKI's client certificate. */
+export interface OrthancRoute {
+  host: string;
+  port: number;
+  aeTitle: string;
 }
 
 export interface Orthanc {
@@ -69,6 +80,7 @@ export async function startOrthanc(options: OrthancOptions): Promise<Orthanc> {
     // IngestTranscoding left unset: received files are kept in the transfer syntax they came in.
     OverwriteInstances: true,
     SaveJobs: false,
+    ...(options.router ? routerConfig(options.dir, options.pki, options.router) : {}),
   };
   const configFile = path.join(options.dir, 'orthanc.json');
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
@@ -133,5 +145,37 @@ export async function startOrthanc(options: OrthancOptions): Promise<Orthanc> {
       await gone;
       clearTimeout(timer);
     },
+  };
+}
+
+/**
+ * Orthanc as a store-and-forward router that never loses what it acknowledged, forwarding as fast as it can:
+ * - SyncStorageArea: each received file is fsynced before Orthanc answers the C-STORE (its default since 1.7.4,
+ *   set here so the reference stays durable whatever the version's default);
+ * - plain DICOM from the modality (DicomTlsEnabled off for its SCP), DICOM-TLS to the peer (UseDicomTls, the
+ *   PKI's client certificate for mutual TLS);
+ * - forwarding from the Lua OnStoredInstance callback, the routing pattern Orthanc documents (the Autorouting.lua
+ *   sample, without its Delete: the router keeps what it received), with SendToModality: Orthanc keeps that
+ *   association open between calls (DicomAssociationCloseDelay), so the instances go one after another on one
+ *   DICOM-TLS association, starting as soon as the first is stored: receive and forward overlap. One asynchronous
+ *   store job per instance (POST /modalities/cloud/store, Asynchronous) was slower here: each job opens its own
+ *   association (a TLS handshake per instance), two at a time (ConcurrentJobs);
+ * - sent as received: no IngestTranscoding, AllowTranscoding off for the peer (a peer refusing the syntax gets an
+ *   error, never a transcoded file), and the largest PDU Orthanc allows (MaximumPduLength 131072) for the modality's
+ *   side.
+ */
+function routerConfig(dir: string, pki: TestPki, route: OrthancRoute): Record<string, unknown> {
+  const script = path.join(dir, 'route.lua');
+  fs.writeFileSync(script, "function OnStoredInstance(instanceId, tags, metadata, origin)\n  SendToModality(instanceId, 'cloud')\nend\n");
+  return {
+    SyncStorageArea: true,
+    DicomTlsEnabled: false,
+    DicomTlsCertificate: pki.clientCertFile,
+    DicomTlsPrivateKey: pki.clientKeyFile,
+    DicomTlsTrustedCertificates: pki.caFile,
+    DicomModalities: { cloud: { AET: route.aeTitle, Host: route.host, Port: route.port, UseDicomTls: true, AllowTranscoding: false } },
+    LuaScripts: [script],
+    DicomAssociationCloseDelay: 5,
+    MaximumPduLength: 131072,
   };
 }
