@@ -217,6 +217,8 @@ describe('Storage Commitment', () => {
         await push();
         await waitFor('stored, waiting for the report', async () => JSON.stringify(await states(databaseUrl)) === JSON.stringify({ sent: 6 }));
         await gateway.kill();
+        // One request, or more when the uploader claimed the series in parts while it arrived.
+        const requestsBefore = cloud.commitmentRequests.length;
         cloud.commitment.neverReport = false;
         restarted = await launchGateway(gateway.configFile, gateway.port, gateway.aeTitle, gateway.dataDir);
         await waitFor('every instance committed after the timeout', async () => (await query(databaseUrl, 'SELECT count(*)::int AS n FROM uploads WHERE committed_at IS NOT NULL'))[0].n === 6, 30000);
@@ -225,7 +227,7 @@ describe('Storage Commitment', () => {
           rows.every((r) => r.attempts === 2),
           'each sent twice',
         );
-        assert.equal(cloud.commitmentRequests.length, 2);
+        assert.ok(cloud.commitmentRequests.length > requestsBefore, 'commitment requested again after the restart');
         assert.ok(restarted.logLines().some((l) => l.message === 'no storage commitment report in time: instances queued to be sent again'));
         await waitFor('the study done', async () => (await query(databaseUrl, 'SELECT done_at FROM studies'))[0].done_at !== null, 30000);
       } finally {
