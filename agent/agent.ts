@@ -9,6 +9,7 @@ import { startStudyBookkeeping } from './studies/bookkeeping';
 import { startUpload } from './upload/start-upload';
 import { startCompressor, type Compressor } from './compress/compressor';
 import { compressedFolder } from './compress/compressed-file';
+import { createLinkRate } from './upload/link-rate';
 import { finishInterruptedPurges } from './studies/retention';
 import { readOrCreateSpoolId } from './spool/spool-id';
 import type { Uploader } from './upload/uploader';
@@ -75,10 +76,12 @@ async function startStages(config: GatewayConfig, log: Logger): Promise<RunningA
     // A purge a stop cut short is finished first, or recovery would report its removed files as missing.
     await finishInterruptedPurges(database.pool, retentionDirs, log);
     await recoverSpool(database.pool, spoolDir, log);
+    // The uploader measures the cloud link; the compressor weighs it against its own rate (compress when it pays).
+    const linkRate = config.upstream ? createLinkRate() : undefined;
     if (config.compression.enabled) {
-      compressor = await startCompressor({ pool: database.pool, dataDir: config.dataDir, spoolDir, spoolId, compression: config.compression, configFile: config.configFile, log });
+      compressor = await startCompressor({ pool: database.pool, dataDir: config.dataDir, spoolDir, spoolId, compression: config.compression, configFile: config.configFile, linkRate, log });
     }
-    uploader = startUpload(config, database.pool, spoolDir, spoolId, log);
+    uploader = startUpload(config, database.pool, spoolDir, spoolId, log, linkRate);
     // A cloud PACS (Orthanc among them) may send its Storage Commitment report on a new association to our listener.
     const onCommitmentReport =
       config.upstream?.kind === 'dicom-tls' && config.upstream.storageCommitment
@@ -86,7 +89,7 @@ async function startStages(config: GatewayConfig, log: Logger): Promise<RunningA
         : undefined;
     receiver = await startReceiver(config, { pool: database.pool, spoolDir, log, onCommitmentReport });
     if (config.hl7) hl7 = await startHl7Interface({ ...config, hl7: config.hl7 }, database.pool, log);
-    api = await startLocalApi({ config, pool: database.pool, databaseUrl: database.url, receiver, uploader, hl7, startedAt, log, requestStop });
+    api = await startLocalApi({ config, pool: database.pool, databaseUrl: database.url, receiver, uploader, hl7, compressor, startedAt, log, requestStop });
   } catch (err) {
     await receiver?.close(0);
     await hl7?.stop(0);

@@ -116,6 +116,7 @@ export function formatStatus(report: StatusReport): string {
     const ratio = c.ratio > 0 ? `, ${c.ratio.toFixed(2)}:1` : '';
     lines.push(`Compression     ${c.compressed} compressed${ratio}, ${c.keptAsReceived} sent as received, ${c.pending} waiting for a decision`);
   }
+  if (c?.lossless) lines.push(`Lossless        ${c.lossless}`);
   for (const receipt of report.receipts ?? []) {
     lines.push(`Receipt         ${receipt.studyUid}: ${receipt.instances} instances, ${formatBytes(receipt.bytes)}, sha256 ${receipt.sha256.slice(0, 16)}..., done ${receipt.doneAt}`);
   }

@@ -7,6 +7,7 @@ import { freeDiskBytes } from '../spool/disk-space';
 import { upstreamTarget } from '../upload/upstream-target';
 import type { UpstreamHealth, Uploader } from '../upload/uploader';
 import type { Hl7Interface } from '../hl7/hl7-interface';
+import type { Compressor } from '../compress/compressor';
 import { VERSION } from '../version';
 import { readStatusFigures, type StatusFigures } from './status-figures';
 import { decideState, type AgentPresence } from './status-state';
@@ -22,6 +23,8 @@ export interface AgentView {
   uploader?: Uploader;
   /** Absent when hl7 is not configured. */
   hl7?: Hl7Interface;
+  /** Absent when compression is off. */
+  compressor?: Pick<Compressor, 'losslessDecision'>;
   startedAt: string;
   log: Logger;
   /** Asks the agent for an orderly stop (POST /api/stop, used by `gateway stop` and the Windows service host). */
@@ -39,6 +42,8 @@ export interface LiveFacts {
   uploadMbps: number;
   /** With hl7 configured. */
   hl7?: { listening: boolean; port: number; lastError?: string };
+  /** With compression on: what lossless rules do now, and why. */
+  losslessDecision?: string;
 }
 
 /** Everything a status is made of: the agent's own facts when it runs, else what the database and the disk say. */
@@ -105,7 +110,7 @@ export function composeStatus(sources: StatusSources): Omit<ApiStatus, 'startedA
     database: figures ? { ok: true } : { ok: false, error: sources.databaseError },
     paused,
     logsDir: logsDir(config.dataDir),
-    ...(figures ? { compression: figures.compression, spool: figures.spool, uploads: figures.uploads } : {}),
+    ...(figures ? { compression: { ...figures.compression, ...(live?.losslessDecision ? { lossless: live.losslessDecision } : {}) }, spool: figures.spool, uploads: figures.uploads } : {}),
     ...(config.hl7 ? { hl7: hl7Status(config.hl7.port, figures, live?.hl7) } : {}),
   };
 }
@@ -147,6 +152,7 @@ export async function readLiveStatus(view: AgentView, now = new Date()): Promise
     paused: uploader?.paused ?? false,
     uploadMbps: uploader ? uploadMbps(uploader.recentDeliveries(), now.getTime(), Date.parse(view.startedAt)) : 0,
     ...(view.hl7 ? { hl7: { listening: view.hl7.listener.listening(), port: view.hl7.listener.port, lastError: view.hl7.health().lastError } } : {}),
+    ...(view.compressor ? { losslessDecision: view.compressor.losslessDecision().reason } : {}),
   };
   const free = await freeDiskBytes(config.dataDir).catch(() => null);
   return { ...composeStatus({ config, figures, databaseError, freeDiskBytes: free, agent: live, now }), startedAt: view.startedAt };

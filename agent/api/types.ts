@@ -58,7 +58,15 @@ export interface ApiStatus {
   database: { ok: boolean; error?: string };
   paused: boolean;
   /** Compression decisions so far (absent when the database is down): compressed, sent as received, waiting. */
-  compression?: { compressed: number; keptAsReceived: number; pending: number; /** received / compressed bytes of the compressed ones (0 when none) */ ratio: number };
+  compression?: {
+    compressed: number;
+    keptAsReceived: number;
+    pending: number;
+    /** received / compressed bytes of the compressed ones (0 when none) */
+    ratio: number;
+    /** The running agent's decision for lossless rules now, with its figures: "on: ..." or "skipped: ..." (compress when it pays). */
+    lossless?: string;
+  };
   /** Path of the logs folder, for the tray's "Open logs folder". */
   logsDir: string;
   /** What the spool holds (absent when the database is down). */

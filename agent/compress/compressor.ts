@@ -12,8 +12,10 @@ import { storedFilePath, uidFileName } from '../spool/spool-path';
 import { startCompressPool } from './compress-pool';
 import { packagedWorkerSource } from './packaged-worker';
 import { COMPRESSED_INCOMING_DIR, compressedFolder, compressedRelativePath } from './compressed-file';
-import { isCompressedTransferSyntax, matchRule, type CompressionConfig, type InstanceFacts } from './rules';
+import { isCompressedTransferSyntax, matchRule, matchRuleBeforePixels, type CompressionConfig, type InstanceFacts } from './rules';
+import { decideLossless, type LosslessDecision } from './when-it-pays';
 import type { CompressOutcome } from './worker';
+import { BusyRate } from '../busy-rate';
 
 export interface CompressorDeps {
   pool: Pool;
@@ -24,12 +26,18 @@ export interface CompressorDeps {
   compression: CompressionConfig;
   /** Rules are reloaded from this file when it changes. */
   configFile?: string;
+  /** The cloud link's measured rate (the uploader measures it); absent when no cloud is configured. */
+  linkRate?: BusyRate;
   log: Logger;
 }
 
 export interface Compressor {
+  /** Whether lossless rules compress now, and why. */
+  losslessDecision(): LosslessDecision;
   stop(): Promise<void>;
 }
+
+type KeptOutcome = Extract<CompressOutcome, { outcome: 'kept' }>;
 
 interface PendingInstance {
   sopInstanceUid: string;
@@ -63,6 +71,16 @@ const RELOAD_CHECK_MS = 2000;
 const RECEIVE_QUIET_MS = 1000;
 /** An instance whose compression waited this long is compressed even while receiving, by one worker: uploads wait no longer. */
 const MAX_DEFER_SECONDS = 10;
+/** Pending instances looked at per round for decisions that need no worker. */
+const WITHOUT_WORKER_BATCH = 100;
+/**
+ * While compression yields to receiving, the link is kept this many seconds of sending ahead with instances as
+ * received (on a slow link too: it would otherwise wait); before the link is measured, PROBE_BYTES measure it.
+ */
+const LINK_AHEAD_SECONDS = 0.5;
+const PROBE_BYTES = 2 * 1024 * 1024;
+/** Recent compressions weigh in the ratio: each one's weight shrinks by this factor per later one. */
+const RATIO_DECAY = 0.9;
 
 /**
  * Workers that may run while a modality sends: receiving needs the main thread and one more core (disk, database),
@@ -101,32 +119,63 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
     configStamp = stamp;
     try {
       const next = loadConfig(deps.configFile).compression;
-      compression = { ...compression, rules: next.rules, lossyOptIn: next.lossyOptIn };
-      deps.log.info('compression rules reloaded', { rules: next.rules.map((r) => r.name), lossyOptIn: next.lossyOptIn });
+      compression = { ...compression, rules: next.rules, lossyOptIn: next.lossyOptIn, lossless: next.lossless };
+      deps.log.info('compression rules reloaded', { rules: next.rules.map((r) => r.name), lossyOptIn: next.lossyOptIn, lossless: next.lossless });
     } catch (err) {
       deps.log.warn('compression rules not reloaded: the configuration is invalid; the previous rules stay in force', { error: errorMessage(err) });
     }
   };
 
-  const decide = async (item: PendingInstance) => {
-    let outcome: CompressOutcome;
+  // The compressor's own rate (original bytes per second of compressing) and recent lossless ratio, for the link's weighing.
+  const compressRate = new BusyRate(30_000, { bytes: 8 * 1024 * 1024, ms: 500 });
+  const ratio = { original: 0, compressed: 0 };
+  const losslessDecision = (): LosslessDecision => {
+    if (compression.lossless === 'always') return { compress: true, measured: true, reason: 'on: compression.lossless is "always"' };
+    if (!deps.linkRate) return { compress: true, measured: true, reason: 'on: no cloud configured' };
+    return decideLossless({
+      linkBytesPerSecond: deps.linkRate.bytesPerSecond(),
+      compressBytesPerSecond: compressRate.bytesPerSecond(),
+      ratio: ratio.original > 0 ? ratio.compressed / ratio.original : undefined,
+    });
+  };
+
+  /**
+   * The decision when no worker is needed: received compressed, too large, or, with losslessSkipped, a rule known
+   * without the pixel attributes that keeps, or is lossless (then skipped for that reason). Undefined: a worker decides.
+   */
+  const keptWithoutWorker = (item: PendingInstance, losslessSkipped?: string): KeptOutcome | undefined => {
+    if (item.facts.receivedCompressed) return { outcome: 'kept', rule: matchRule(compression.rules, item.facts)?.name, reason: 'received compressed: kept as received' };
+    if (item.facts.sizeBytes > MAX_COMPRESSED_INSTANCE_BYTES) return { outcome: 'kept', reason: `larger than ${MAX_COMPRESSED_INSTANCE_BYTES / 1024 / 1024} MiB: kept as received` };
+    if (!losslessSkipped) return undefined;
+    const rule = matchRuleBeforePixels(compression.rules, item.facts);
+    if (rule === undefined) return { outcome: 'kept', reason: 'no rule matched' };
+    if (rule === 'needs pixels' || rule.action === 'lossy') return undefined;
+    return { outcome: 'kept', rule: rule.name, reason: rule.action === 'keep' ? 'rule keeps as received' : losslessSkipped };
+  };
+
+  /** lossless.skipped: why a lossless rule keeps this instance as received now; lossless.on: why it compresses (recorded). */
+  const decide = async (item: PendingInstance, lossless: { skipped?: string; on?: string }) => {
+    let outcome: CompressOutcome | undefined = keptWithoutWorker(item);
     const tempFile = path.join(incoming, `${crypto.randomUUID()}.tmp`);
-    if (item.facts.receivedCompressed) {
-      outcome = { outcome: 'kept', rule: matchRule(compression.rules, item.facts)?.name, reason: 'received compressed: kept as received' };
-    } else if (item.facts.sizeBytes > MAX_COMPRESSED_INSTANCE_BYTES) {
-      outcome = { outcome: 'kept', reason: `larger than ${MAX_COMPRESSED_INSTANCE_BYTES / 1024 / 1024} MiB: kept as received` };
-    } else {
+    if (!outcome) {
+      compressRate.begin();
       try {
-        outcome = await pool.run({ spoolFile: storedFilePath(deps.spoolDir, 'spool', item.spoolPath), tempFile, facts: item.facts, rules: compression.rules });
+        outcome = await pool.run({ spoolFile: storedFilePath(deps.spoolDir, 'spool', item.spoolPath), tempFile, facts: item.facts, rules: compression.rules, losslessSkipped: lossless.skipped });
       } catch (err) {
         if (stopping) throw new Error('agent stopping');
         outcome = { outcome: 'kept', reason: `compression failed (${errorMessage(err)}): sent as received`, warning: true };
+      } finally {
+        compressRate.end(outcome?.outcome === 'compressed' ? item.facts.sizeBytes : undefined);
       }
     }
     if (outcome.outcome === 'kept') {
-      await recordKept(item, outcome);
+      await recordKept([{ item, outcome }]);
       if (outcome.warning) deps.log.warn('instance sent as received: not compressed', { sopInstanceUid: item.sopInstanceUid, rule: outcome.rule, reason: outcome.reason });
       return;
+    }
+    if (!outcome.lossy) {
+      ratio.original = ratio.original * RATIO_DECAY + item.facts.sizeBytes;
+      ratio.compressed = ratio.compressed * RATIO_DECAY + outcome.fileBytes;
     }
     const relative = compressedRelativePath(item.sopInstanceUid, item.datasetSha256);
     const final = path.join(folder, ...relative.split('/'));
@@ -134,10 +183,20 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
     await fs.promises.rename(tempFile, final);
     await fsyncDirectory(path.dirname(final));
     const { rowCount } = await deps.pool.query(
-      `UPDATE compressions SET state = 'compressed', rule = $3, reason = NULL, compressed_path = $4, transfer_syntax_uid = $5,
+      `UPDATE compressions SET state = 'compressed', rule = $3, reason = $9, compressed_path = $4, transfer_syntax_uid = $5,
               file_bytes = $6, compressed_sha256 = $7, lossy = $8, decided_at = now()
         WHERE sop_instance_uid = $1 AND dataset_sha256 = $2 AND state = 'pending'`,
-      [item.sopInstanceUid, item.datasetSha256, outcome.rule, relative, outcome.transferSyntaxUid, outcome.fileBytes, Buffer.from(outcome.datasetSha256), outcome.lossy],
+      [
+        item.sopInstanceUid,
+        item.datasetSha256,
+        outcome.rule,
+        relative,
+        outcome.transferSyntaxUid,
+        outcome.fileBytes,
+        Buffer.from(outcome.datasetSha256),
+        outcome.lossy,
+        outcome.lossy ? null : (lossless.on ?? null),
+      ],
     );
     if (rowCount === 0) {
       // A correction arrived meanwhile: this file is of an older version and must never be sent. (Unless another
@@ -156,14 +215,58 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
     });
   };
 
-  const recordKept = async (item: PendingInstance, outcome: Extract<CompressOutcome, { outcome: 'kept' }>) => {
-    const { rowCount } = await deps.pool.query(
-      `UPDATE compressions SET state = 'kept', rule = $3, reason = $4, compressed_path = NULL, transfer_syntax_uid = NULL, file_bytes = NULL,
+  const recordKept = async (decided: Array<{ item: PendingInstance; outcome: KeptOutcome }>) => {
+    if (decided.length === 0) return;
+    const { rows } = await deps.pool.query<{ sop_instance_uid: string }>(
+      `UPDATE compressions c SET state = 'kept', rule = d.rule, reason = d.reason, compressed_path = NULL, transfer_syntax_uid = NULL, file_bytes = NULL,
               compressed_sha256 = NULL, lossy = NULL, decided_at = now()
-        WHERE sop_instance_uid = $1 AND dataset_sha256 = $2 AND state = 'pending'`,
-      [item.sopInstanceUid, item.datasetSha256, outcome.rule ?? null, outcome.reason],
+         FROM unnest($1::text[], $2::bytea[], $3::text[], $4::text[]) AS d (sop_instance_uid, dataset_sha256, rule, reason)
+        WHERE c.sop_instance_uid = d.sop_instance_uid AND c.dataset_sha256 = d.dataset_sha256 AND c.state = 'pending'
+       RETURNING c.sop_instance_uid`,
+      [decided.map((d) => d.item.sopInstanceUid), decided.map((d) => d.item.datasetSha256), decided.map((d) => d.outcome.rule ?? null), decided.map((d) => d.outcome.reason)],
     );
-    if (rowCount) await removeOlderVersions(item, undefined);
+    const recorded = new Set(rows.map((r) => r.sop_instance_uid));
+    for (const { item } of decided) if (recorded.has(item.sopInstanceUid)) await removeOlderVersions(item, undefined);
+  };
+
+  /** Bytes decided and waiting to be claimed for upload (counted up to a few hundred instances): what the link has ahead. */
+  const bytesReadyToSend = async (): Promise<number> => {
+    const { rows } = await deps.pool.query<{ bytes: string }>(
+      `SELECT coalesce(sum(b), 0) AS bytes FROM (
+         SELECT coalesce(c.file_bytes, i.file_bytes) AS b
+           FROM uploads u JOIN compressions c USING (sop_instance_uid) JOIN instances i USING (sop_instance_uid)
+          WHERE u.state = 'queued' AND u.next_attempt_at <= now() AND c.state <> 'pending' AND c.dataset_sha256 = u.dataset_sha256
+          LIMIT 500) ready`,
+    );
+    return Number(rows[0].bytes);
+  };
+
+  /**
+   * Decisions made here at once, without a worker: with lossless compression skipped, every instance a worker is not
+   * needed for; while compression yields to receiving, instances as received for up to fillBytes, so the link never
+   * waits for a compression that cannot run now. Resolves to whether a full batch was looked at (there may be more).
+   */
+  const decideWithoutWorkers = async (losslessSkipped: string, fillBytes = Infinity): Promise<boolean> => {
+    const decided: Array<{ item: PendingInstance; outcome: KeptOutcome }> = [];
+    let budget = fillBytes;
+    const pending = await claimPending(WITHOUT_WORKER_BATCH);
+    for (const item of pending) {
+      const outcome = keptWithoutWorker(item, losslessSkipped);
+      if (!outcome) continue;
+      if (outcome.reason === losslessSkipped) {
+        if (budget <= 0) continue;
+        budget -= item.facts.sizeBytes;
+      }
+      decided.push({ item, outcome });
+    }
+    await recordKept(decided);
+    return decided.length > 0 && pending.length === WITHOUT_WORKER_BATCH;
+  };
+
+  /** How many bytes as received keep the link busy while compression yields to receiving (0: it has enough ahead). */
+  const linkFill = async (decision: LosslessDecision, link: BusyRate): Promise<number> => {
+    const ahead = decision.measured ? (link.bytesPerSecond() ?? 0) * LINK_AHEAD_SECONDS : PROBE_BYTES;
+    return Math.max(0, ahead - (await bytesReadyToSend()));
   };
 
   /**
@@ -220,16 +323,25 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
       const workers = receiving ? workersWhileReceiving(compression.workers) : compression.workers;
       const overdueOnly = receiving && workers === 0;
       const room = overdueOnly ? 1 - inFlight.size : workers * 2 - inFlight.size;
+      // Lossless compression that does not pay now is skipped at once; while it pays but yields to receiving, the
+      // link is given instances as received rather than wait (see when-it-pays.ts).
+      const weighed = deps.linkRate && compression.lossless === 'when-it-pays' ? deps.linkRate : undefined;
+      const current = losslessDecision();
+      const lossless = !current.compress ? { skipped: `lossless compression ${current.reason}` } : weighed ? { on: `lossless compression ${current.reason}` } : {};
       let claimed: PendingInstance[] = [];
-      if (room > 0) {
-        try {
-          claimed = await claimPending(room, overdueOnly ? MAX_DEFER_SECONDS : 0);
-        } catch (err) {
-          deps.log.warn('cannot read pending compressions from the database', { error: errorMessage(err) });
+      let more = false;
+      try {
+        if (lossless.skipped) more = await decideWithoutWorkers(lossless.skipped);
+        else if (overdueOnly && weighed) {
+          const fill = await linkFill(current, weighed);
+          if (fill > 0) await decideWithoutWorkers(`sent as received while compression yields to receiving: the link would have waited (lossless compression ${current.reason})`, fill);
         }
+        if (room > 0) claimed = await claimPending(room, overdueOnly ? MAX_DEFER_SECONDS : 0);
+      } catch (err) {
+        deps.log.warn('cannot read or record pending compressions in the database', { error: errorMessage(err) });
       }
       for (const item of claimed) {
-        const decision = decide(item)
+        const decision = decide(item, lossless)
           .catch((err: Error) => {
             if (!stopping) deps.log.warn('compression decision not recorded; it will be done again', { sopInstanceUid: item.sopInstanceUid, error: err.message });
           })
@@ -239,7 +351,7 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
           });
         inFlight.set(item.sopInstanceUid, decision);
       }
-      if (claimed.length === room && room > 0) continue;
+      if (more || (claimed.length === room && room > 0)) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, POLL_MS);
         wake = () => {
@@ -251,9 +363,10 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
     }
   };
 
-  deps.log.info('compression started', { workers: compression.workers, rules: compression.rules.map((r) => r.name), lossyOptIn: compression.lossyOptIn });
+  deps.log.info('compression started', { workers: compression.workers, rules: compression.rules.map((r) => r.name), lossyOptIn: compression.lossyOptIn, lossless: compression.lossless });
   const running = loop();
   return {
+    losslessDecision,
     async stop() {
       stopping = true;
       wake?.();

@@ -53,6 +53,12 @@ export interface CompressionConfig {
   lossyOptIn: boolean;
   /** Ordered; the first rule that matches decides; no match = keep as received. */
   rules: CompressionRule[];
+  /**
+   * 'when-it-pays': a lossless rule compresses only while that brings instances to the cloud clearly sooner (the
+   * link's measured rate against the compressor's); 'always': every lossless rule compresses (cloud storage billed
+   * by size, a metered link).
+   */
+  lossless: 'when-it-pays' | 'always';
 }
 
 /** Already-compressed data is kept as received (never decompressed and recompressed); the rest goes lossless JPEG-LS. */
@@ -70,6 +76,24 @@ export function isCompressedTransferSyntax(uid: string): boolean {
 /** The first rule whose conditions all hold, or undefined (keep as received). */
 export function matchRule(rules: readonly CompressionRule[], facts: InstanceFacts): CompressionRule | undefined {
   return rules.find((rule) => ruleMatches(rule.match, facts));
+}
+
+/** The pixel attributes, which only the dataset tells (a worker reads them). */
+const PIXEL_CONDITIONS = ['photometricInterpretation', 'bitsAllocated', 'bitsStored', 'frames'] as const;
+
+/**
+ * The rule that decides, from what the database knows (no pixel attributes), or 'needs pixels' when a rule that may
+ * match depends on them; undefined when none matches.
+ */
+export function matchRuleBeforePixels(rules: readonly CompressionRule[], facts: InstanceFacts): CompressionRule | 'needs pixels' | undefined {
+  for (const rule of rules) {
+    const pixelConditions = PIXEL_CONDITIONS.filter((k) => rule.match[k] !== undefined);
+    const rest: RuleMatch = { ...rule.match };
+    for (const k of pixelConditions) delete rest[k];
+    if (!ruleMatches(rest, facts)) continue;
+    return pixelConditions.length > 0 ? 'needs pixels' : rule;
+  }
+  return undefined;
 }
 
 function ruleMatches(m: RuleMatch, f: InstanceFacts): boolean {
@@ -93,7 +117,9 @@ function ruleMatches(m: RuleMatch, f: InstanceFacts): boolean {
 /** Validates the `compression` key of the configuration. */
 export function parseCompression(value: unknown): CompressionConfig {
   const raw = optionalObject(value, 'compression');
-  only(raw, 'compression.', ['enabled', 'workers', 'lossyOptIn', 'rules']);
+  only(raw, 'compression.', ['enabled', 'workers', 'lossyOptIn', 'rules', 'lossless']);
+  const lossless = raw.lossless ?? 'when-it-pays';
+  if (lossless !== 'when-it-pays' && lossless !== 'always') throw new ConfigError(`compression.lossless must be "when-it-pays" or "always" (got ${JSON.stringify(lossless)})`);
   const lossyOptIn = boolean(raw.lossyOptIn ?? false, 'compression.lossyOptIn');
   if (raw.rules !== undefined && !Array.isArray(raw.rules)) throw new ConfigError('compression.rules must be a list');
   const rules = raw.rules === undefined ? DEFAULT_RULES : (raw.rules as unknown[]).map((entry, i) => parseRule(entry, `compression.rules[${i}]`, lossyOptIn));
@@ -102,6 +128,7 @@ export function parseCompression(value: unknown): CompressionConfig {
     workers: integer(raw.workers ?? 2, 'compression.workers', 1, 32),
     lossyOptIn,
     rules,
+    lossless,
   };
 }
 

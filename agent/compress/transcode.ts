@@ -51,7 +51,14 @@ interface Image {
  * gains explicit VR element headers, values untouched). Each encoded frame is decoded again and compared with
  * the source before the result is returned: a mismatch or a codec error keeps the original, with a warning.
  */
-export function transcodePart10(source: Buffer, facts: Omit<InstanceFacts, keyof PixelFacts>, rules: readonly CompressionRule[], codecs: Codecs): TranscodeResult {
+export function transcodePart10(
+  source: Buffer,
+  facts: Omit<InstanceFacts, keyof PixelFacts>,
+  rules: readonly CompressionRule[],
+  codecs: Codecs,
+  /** Set when lossless compression does not pay now: why (a lossless rule then keeps the instance as received). */
+  losslessSkipped?: string,
+): TranscodeResult {
   if (source.length < 132 || source.toString('latin1', 128, 132) !== 'DICM') return { outcome: 'kept', reason: 'not a DICOM Part 10 file', warning: true };
   const meta: DatasetElement[] = [];
   let pos = 132;
@@ -79,6 +86,7 @@ export function transcodePart10(source: Buffer, facts: Omit<InstanceFacts, keyof
   const rule = matchRule(rules, { ...facts, ...pixelFacts(image) });
   if (!rule) return { outcome: 'kept', reason: 'no rule matched' };
   if (rule.action === 'keep') return { outcome: 'kept', rule: rule.name, reason: 'rule keeps as received' };
+  if (rule.action === 'lossless' && losslessSkipped) return { outcome: 'kept', rule: rule.name, reason: losslessSkipped };
 
   const pixelData = byTag.get(TAG.pixelData);
   const problem = imageProblem(image, pixelData, rule);

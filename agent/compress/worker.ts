@@ -12,6 +12,8 @@ export interface CompressJob {
   tempFile: string;
   facts: InstanceFacts;
   rules: CompressionRule[];
+  /** Why lossless compression is skipped now, when it is (lossy rules still apply). */
+  losslessSkipped?: string;
 }
 
 export type CompressOutcome =
@@ -25,7 +27,7 @@ export interface WorkerData {
 
 /** What one job does, in whichever thread runs it. */
 export function runCompressJob(job: CompressJob, codecs: Codecs): CompressOutcome {
-  const result = transcodePart10(fs.readFileSync(job.spoolFile), job.facts, job.rules, codecs);
+  const result = transcodePart10(fs.readFileSync(job.spoolFile), job.facts, job.rules, codecs, job.losslessSkipped);
   if (result.outcome === 'kept') return result;
   writeFileDurably(job.tempFile, result.file);
   const { file, ...summary } = result;

@@ -12,6 +12,7 @@ import { upstreamTarget } from './upstream-target';
 import type { Pacer, Transport } from './transport';
 import { compressedFolder } from '../compress/compressed-file';
 import { startUploader, type Uploader } from './uploader';
+import type { BusyRate } from '../busy-rate';
 
 /** The transport the configuration names; reading its certificate files may throw (a configuration error). */
 export function createTransport(config: GatewayConfig & { upstream: UpstreamConfig }, pacer: Pacer, onCommitmentReport?: (report: CommitmentReport) => Promise<void>, extraWorker = false): Transport {
@@ -29,7 +30,7 @@ const EXTRA_CONNECT_TIMEOUT_MS = 2000;
  * Starts the upload stage when an upstream is configured: one pacer (upload.maxMbps and its schedule) shared by
  * upload.workers workers, each with its own connection to the cloud.
  */
-export function startUpload(config: GatewayConfig, pool: Pool, spoolDir: string, spoolId: string, log: Logger): Uploader | undefined {
+export function startUpload(config: GatewayConfig, pool: Pool, spoolDir: string, spoolId: string, log: Logger, linkRate?: BusyRate): Uploader | undefined {
   const { upstream } = config;
   if (!upstream) {
     log.info('no upstream configured: instances are kept and queued, nothing is uploaded');
@@ -54,6 +55,7 @@ export function startUpload(config: GatewayConfig, pool: Pool, spoolDir: string,
     log,
     compressedDir,
     upstream: target,
+    linkRate,
     createTransport: (worker) => createTransport({ ...config, upstream }, pacer, onCommitmentReport, worker > 1),
   });
 }

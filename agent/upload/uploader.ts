@@ -11,6 +11,7 @@ import { claimUploads, markDelivered, markFailed, releaseForOutage, renewLease, 
 import type { BatchOutcome, OutgoingInstance, Transport } from './transport';
 import { newTransactionUid } from './commitment-dataset';
 import { recordCommitmentRequest, requeueUnreportedCommitments, withdrawCommitment } from './commitments';
+import type { BusyRate } from '../busy-rate';
 
 export interface UploaderDeps {
   pool: Pool;
@@ -29,6 +30,8 @@ export interface UploaderDeps {
   createTransport(worker: number): Transport;
   /** How long fewer parallel connections are kept before one more is tried (default 60 s; tests shorten it). */
   capacityProbeUpMs?: number;
+  /** Measures the link from every send: the compressor weighs it against its own rate. */
+  linkRate?: BusyRate;
 }
 
 export interface Uploader {
@@ -215,7 +218,14 @@ export function startUploader(deps: UploaderDeps): Uploader {
           continue;
         }
         const started = Date.now();
-        const outcome = await transport.send(part);
+        deps.linkRate?.begin();
+        let outcome: BatchOutcome | undefined;
+        try {
+          outcome = await transport.send(part);
+        } finally {
+          // A send that did not reach the cloud says nothing about the link's rate.
+          deps.linkRate?.end(outcome && !outcome.unreachable ? outcome.delivered.reduce((sum, item) => sum + item.fileBytes, 0) : undefined);
+        }
         const marked =
           outcome.commitmentAvailable && outcome.delivered.length > 0 ? await requestCommitment(transport, me, outcome.delivered, failed) : await markDelivered(deps.pool, me, outcome.delivered);
         const bytes = outcome.delivered.reduce((sum, item) => sum + item.fileBytes, 0);

@@ -94,6 +94,7 @@ function drawStatus(status) {
     ...(compression
       ? [['Compression', `${compression.compressed} compressed${compression.ratio ? ` (${compression.ratio}:1)` : ''}, ${compression.keptAsReceived} as received, ${compression.pending} waiting`]]
       : []),
+    ...(compression && compression.lossless ? [['Lossless', compression.lossless]] : []),
   ]);
   const hl7 = status.hl7;
   $('hl7-card').hidden = !hl7;
