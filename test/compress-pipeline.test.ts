@@ -24,6 +24,8 @@ async function withCloud(label: string, run: (cloud: StowRsSimulator, config: (e
     upload: { workers: 2, batchMaxInstances: 20, retryBaseSeconds: 1, retryMaxSeconds: 2, leaseSeconds: 10 },
     studies: { seriesQuietSeconds: 1, studyQuietSeconds: 2, forceCompleteMinutes: 60 },
     ...extra,
+    // Every lossless rule compresses, whatever the loopback link's rate (compress-when-it-pays.test.ts weighs it).
+    compression: { lossless: 'always', ...(extra.compression as object | undefined) },
   });
   try {
     await run(cloud, config);

@@ -127,11 +127,11 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
   };
 
   // The compressor's own rate (original bytes per second of compressing) and recent lossless ratio, for the link's weighing.
-  const compressRate = new BusyRate(30_000, { bytes: 8 * 1024 * 1024, ms: 500 });
+  const compressRate = new BusyRate(30_000, { bytes: 512 * 1024, ms: 100 });
   const ratio = { original: 0, compressed: 0 };
   const losslessDecision = (): LosslessDecision => {
-    if (compression.lossless === 'always') return { compress: true, measured: true, reason: 'on: compression.lossless is "always"' };
-    if (!deps.linkRate) return { compress: true, measured: true, reason: 'on: no cloud configured' };
+    if (compression.lossless === 'always') return { compress: true, linkMeasured: true, reason: 'on: compression.lossless is "always"' };
+    if (!deps.linkRate) return { compress: true, linkMeasured: true, reason: 'on: no cloud configured' };
     return decideLossless({
       linkBytesPerSecond: deps.linkRate.bytesPerSecond(),
       compressBytesPerSecond: compressRate.bytesPerSecond(),
@@ -265,7 +265,7 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
 
   /** How many bytes as received keep the link busy while compression yields to receiving (0: it has enough ahead). */
   const linkFill = async (decision: LosslessDecision, link: BusyRate): Promise<number> => {
-    const ahead = decision.measured ? (link.bytesPerSecond() ?? 0) * LINK_AHEAD_SECONDS : PROBE_BYTES;
+    const ahead = decision.linkMeasured ? (link.bytesPerSecond() ?? 0) * LINK_AHEAD_SECONDS : PROBE_BYTES;
     return Math.max(0, ahead - (await bytesReadyToSend()));
   };
 

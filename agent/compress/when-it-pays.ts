@@ -11,39 +11,35 @@ export interface PaysFigures {
 /** Whether lossless rules compress now, and why, in words `gateway status` and the compressions rows show. */
 export interface LosslessDecision {
   compress: boolean;
-  /** False while the link is not measured yet. */
-  measured: boolean;
+  /** Whether the link is measured (else the link is given a probe's worth of instances as received while it waits). */
+  linkMeasured: boolean;
   reason: string;
 }
 
-/**
- * Until the compressor has measured itself: a third of this PC's JPEG-LS rate with two workers (99 MB/s on CT) and a
- * ratio of 2.5:1 where CT and MR give 2.5-3.5:1: modest, so a link is judged slow enough only when it clearly is.
- */
-const ASSUMED_COMPRESS_BYTES_PER_SECOND = 40e6;
-const ASSUMED_RATIO = 0.4;
 /** Compression must bring instances to the cloud at least this much sooner: it costs CPU that receiving also needs. */
 const CLEARLY_SOONER = 2;
 
 /**
  * Sending as received delivers W original bytes per second (W: the link's measured rate); compressing delivers
- * min(C, W / r) (C: the compressor's rate, r: its compressed / original size). Lossless compression is chosen when
- * that is at least CLEARLY_SOONER times W: slow links compress, fast ones send as received. Before the link is
- * measured, compress: on a slow link that is where a third of the bytes matters; the first uploads measure the link
- * (the compressor hands the link instances as received while it would otherwise wait), so a fast one is known soon.
+ * min(C, W / r) (C: the compressor's measured rate, r: its compressed / original size). Lossless compression is
+ * chosen when that is at least CLEARLY_SOONER times W: slow links compress, fast ones send as received.
+ * Until all three are measured, compress as the rules say: on a slow link a third of the bytes is what matters, and
+ * compressing is what measures C and r; meanwhile the compressor hands the link instances as received whenever it
+ * would wait (while compression yields to receiving), which measures W. No assumed figures: this PC, its load and
+ * its cloud decide.
  */
 export function decideLossless(figures: PaysFigures): LosslessDecision {
-  const link = figures.linkBytesPerSecond;
-  if (link === undefined) return { compress: true, measured: false, reason: 'on: the link is not measured yet (its first uploads measure it)' };
-  const rate = figures.compressBytesPerSecond ?? ASSUMED_COMPRESS_BYTES_PER_SECOND;
-  const ratio = figures.ratio ?? ASSUMED_RATIO;
+  const { linkBytesPerSecond: link, compressBytesPerSecond: rate, ratio } = figures;
+  if (link === undefined || rate === undefined || ratio === undefined) {
+    const missing = [link === undefined ? 'the link' : undefined, rate === undefined || ratio === undefined ? 'the compressor' : undefined].filter(Boolean).join(' and ');
+    return { compress: true, linkMeasured: link !== undefined, reason: `on: ${missing} not measured yet (compressing as the rules say until then)` };
+  }
   const compressed = Math.min(rate, link / ratio);
   const sooner = compressed / link;
-  const assumed = figures.compressBytesPerSecond === undefined || figures.ratio === undefined ? ' (assumed until measured)' : '';
-  const compressor = `${(1 / ratio).toFixed(1)}:1 at ${megabytes(rate)}${assumed}`;
+  const compressor = `${(1 / ratio).toFixed(1)}:1 at ${megabytes(rate)}`;
   const carries = `link ${megabits(link)} carries ${megabytes(link)} as received`;
-  if (sooner >= CLEARLY_SOONER) return { compress: true, measured: true, reason: `on: ${carries}; ${compressor} delivers ${megabytes(compressed)}, ${sooner.toFixed(1)}x sooner` };
-  return { compress: false, measured: true, reason: `skipped: ${carries}; compressing (${compressor}) would deliver ${megabytes(compressed)}` };
+  if (sooner >= CLEARLY_SOONER) return { compress: true, linkMeasured: true, reason: `on: ${carries}; ${compressor} delivers ${megabytes(compressed)}, ${sooner.toFixed(1)}x sooner` };
+  return { compress: false, linkMeasured: true, reason: `skipped: ${carries}; compressing (${compressor}) would deliver ${megabytes(compressed)}` };
 }
 
 function megabytes(bytesPerSecond: number): string {
