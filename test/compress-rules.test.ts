@@ -30,7 +30,7 @@ const usCine: InstanceFacts = {
 const jpeg: InstanceFacts = { ...ct, transferSyntaxUid: '1.2.840.10008.1.2.4.50', receivedCompressed: true };
 
 test('the default rules keep compressed data as received and compress the rest lossless with JPEG-LS', () => {
-  assert.deepEqual(parseCompression(undefined), { enabled: true, workers: 2, lossyOptIn: false, rules: DEFAULT_RULES });
+  assert.deepEqual(parseCompression(undefined), { enabled: true, workers: 2, lossyOptIn: false, rules: DEFAULT_RULES, lossless: 'when-it-pays' });
   assert.equal(matchRule(DEFAULT_RULES, jpeg)?.action, 'keep');
   assert.deepEqual(matchRule(DEFAULT_RULES, ct), { name: 'uncompressed: lossless JPEG-LS', match: {}, action: 'lossless', codec: 'jpeg-ls' });
 });
@@ -63,4 +63,6 @@ test('lossy rules need compression.lossyOptIn; rules are checked key by key', ()
   assert.throws(() => parseCompression({ rules: [{ action: 'squash' }] }), /action must be keep, lossless or lossy/);
   assert.throws(() => parseCompression({ rules: [{ action: 'keep', match: { colour: 'RGB' } }] }), /unknown key compression.rules\[0\].match.colour/);
   assert.throws(() => parseCompression({ workers: 0 }), /compression.workers must be a whole number from 1 to 32/);
+  assert.throws(() => parseCompression({ lossless: 'never' }), /compression.lossless must be "when-it-pays" or "always" \(got "never"\)/);
+  assert.equal(parseCompression({ lossless: 'always' }).lossless, 'always');
 });

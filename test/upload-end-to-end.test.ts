@@ -181,6 +181,7 @@ describe('upload through DICOM-TLS', () => {
         },
         upload: { workers: 2, batchMaxInstances: 10, retryBaseSeconds: 1, retryMaxSeconds: 2 },
         studies: { seriesQuietSeconds: 1, studyQuietSeconds: 2, forceCompleteMinutes: 60 },
+        compression: { lossless: 'always' },
       },
     });
     try {
