@@ -73,11 +73,7 @@ const RECEIVE_QUIET_MS = 1000;
 const MAX_DEFER_SECONDS = 10;
 /** Pending instances looked at per round for decisions that need no worker. */
 const WITHOUT_WORKER_BATCH = 100;
-/**
- * While compression yields to receiving, the link is kept this many seconds of sending ahead with instances as
- * received (on a slow link too: it would otherwise wait); before the link is measured, PROBE_BYTES measure it.
- */
-const LINK_AHEAD_SECONDS = 0.5;
+/** While compression yields to receiving and the link is not measured yet, this much goes as received to measure it. */
 const PROBE_BYTES = 2 * 1024 * 1024;
 /** Recent compressions weigh in the ratio: each one's weight shrinks by this factor per later one. */
 const RATIO_DECAY = 0.9;
@@ -229,13 +225,16 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
     for (const { item } of decided) if (recorded.has(item.sopInstanceUid)) await removeOlderVersions(item, undefined);
   };
 
-  /** Bytes decided and waiting to be claimed for upload (counted up to a few hundred instances): what the link has ahead. */
-  const bytesReadyToSend = async (): Promise<number> => {
+  /**
+   * What the link has ahead: bytes decided and queued, or claimed by an upload worker and not yet delivered (a worker
+   * claims many at once), counted up to a few hundred instances.
+   */
+  const bytesAhead = async (): Promise<number> => {
     const { rows } = await deps.pool.query<{ bytes: string }>(
       `SELECT coalesce(sum(b), 0) AS bytes FROM (
          SELECT coalesce(c.file_bytes, i.file_bytes) AS b
            FROM uploads u JOIN compressions c USING (sop_instance_uid) JOIN instances i USING (sop_instance_uid)
-          WHERE u.state = 'queued' AND u.next_attempt_at <= now() AND c.state <> 'pending' AND c.dataset_sha256 = u.dataset_sha256
+          WHERE ((u.state = 'queued' AND u.next_attempt_at <= now()) OR u.state = 'sending') AND c.state <> 'pending' AND c.dataset_sha256 = u.dataset_sha256
           LIMIT 500) ready`,
     );
     return Number(rows[0].bytes);
@@ -243,8 +242,8 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
 
   /**
    * Decisions made here at once, without a worker: with lossless compression skipped, every instance a worker is not
-   * needed for; while compression yields to receiving, instances as received for up to fillBytes, so the link never
-   * waits for a compression that cannot run now. Resolves to whether a full batch was looked at (there may be more).
+   * needed for; or, to measure the link, instances as received for up to fillBytes. Resolves to whether a full batch
+   * was looked at (there may be more).
    */
   const decideWithoutWorkers = async (losslessSkipped: string, fillBytes = Infinity): Promise<boolean> => {
     const decided: Array<{ item: PendingInstance; outcome: KeptOutcome }> = [];
@@ -261,12 +260,6 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
     }
     await recordKept(decided);
     return decided.length > 0 && pending.length === WITHOUT_WORKER_BATCH;
-  };
-
-  /** How many bytes as received keep the link busy while compression yields to receiving (0: it has enough ahead). */
-  const linkFill = async (decision: LosslessDecision, link: BusyRate): Promise<number> => {
-    const ahead = decision.linkMeasured ? (link.bytesPerSecond() ?? 0) * LINK_AHEAD_SECONDS : PROBE_BYTES;
-    return Math.max(0, ahead - (await bytesReadyToSend()));
   };
 
   /**
@@ -313,28 +306,35 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
     }));
   };
 
+  let lastDecision: LosslessDecision | undefined;
   const loop = async () => {
     while (!stopping) {
       reloadRules();
-      // Keep every worker busy plus one job each waiting, no more: the rest stays pending in the database. While a
-      // modality sends, fewer workers (none on 2 cores) so receiving keeps the CPU, except for instances that waited
-      // MAX_DEFER_SECONDS: one worker does those, so uploads never wait on compression for long.
-      const receiving = receivedWithin(RECEIVE_QUIET_MS);
-      const workers = receiving ? workersWhileReceiving(compression.workers) : compression.workers;
-      const overdueOnly = receiving && workers === 0;
-      const room = overdueOnly ? 1 - inFlight.size : workers * 2 - inFlight.size;
-      // Lossless compression that does not pay now is skipped at once; while it pays but yields to receiving, the
-      // link is given instances as received rather than wait (see when-it-pays.ts).
+      // Lossless compression that does not pay now is skipped at once, without a worker (see when-it-pays.ts).
       const weighed = deps.linkRate && compression.lossless === 'when-it-pays' ? deps.linkRate : undefined;
       const current = losslessDecision();
+      if (current.compress !== lastDecision?.compress || current.linkMeasured !== lastDecision.linkMeasured) deps.log.info('lossless compression decision', { reason: current.reason });
+      lastDecision = current;
       const lossless = !current.compress ? { skipped: `lossless compression ${current.reason}` } : weighed ? { on: `lossless compression ${current.reason}` } : {};
+      // Keep every worker busy plus one job each waiting, no more: the rest stays pending in the database. While a
+      // modality sends, fewer workers (none on 2 cores) so receiving keeps the CPU, except for instances that waited
+      // MAX_DEFER_SECONDS: one worker does those, so uploads never wait on compression for long. But where the link
+      // is measured and compressing pays (a slow link: a third of the bytes is what brings the study sooner), one
+      // worker compresses while receiving rather than leave the link waiting.
+      const receiving = receivedWithin(RECEIVE_QUIET_MS);
+      const linkSlow = weighed !== undefined && current.compress && current.linkMeasured;
+      const workers = receiving ? Math.max(workersWhileReceiving(compression.workers), linkSlow ? 1 : 0) : compression.workers;
+      const overdueOnly = receiving && workers === 0;
+      const room = overdueOnly ? 1 - inFlight.size : workers * 2 - inFlight.size;
       let claimed: PendingInstance[] = [];
       let more = false;
       try {
         if (lossless.skipped) more = await decideWithoutWorkers(lossless.skipped);
         else if (overdueOnly && weighed) {
-          const fill = await linkFill(current, weighed);
-          if (fill > 0) await decideWithoutWorkers(`sent as received while compression yields to receiving: the link would have waited (lossless compression ${current.reason})`, fill);
+          // The link is not measured yet and compression yields to receiving: a probe's worth goes as received, so
+          // the link neither waits nor stays unmeasured (on a fast one, what follows is then sent as received at once).
+          const probe = Math.max(0, PROBE_BYTES - (await bytesAhead()));
+          if (probe > 0) await decideWithoutWorkers(`sent as received to measure the link while compression yields to receiving (lossless compression ${current.reason})`, probe);
         }
         if (room > 0) claimed = await claimPending(room, overdueOnly ? MAX_DEFER_SECONDS : 0);
       } catch (err) {

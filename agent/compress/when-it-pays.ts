@@ -11,7 +11,7 @@ export interface PaysFigures {
 /** Whether lossless rules compress now, and why, in words `gateway status` and the compressions rows show. */
 export interface LosslessDecision {
   compress: boolean;
-  /** Whether the link is measured (else the link is given a probe's worth of instances as received while it waits). */
+  /** Whether the link is measured: a measured link where compressing pays gets one worker even while receiving. */
   linkMeasured: boolean;
   reason: string;
 }
@@ -24,8 +24,8 @@ const CLEARLY_SOONER = 2;
  * min(C, W / r) (C: the compressor's measured rate, r: its compressed / original size). Lossless compression is
  * chosen when that is at least CLEARLY_SOONER times W: slow links compress, fast ones send as received.
  * Until all three are measured, compress as the rules say: on a slow link a third of the bytes is what matters, and
- * compressing is what measures C and r; meanwhile the compressor hands the link instances as received whenever it
- * would wait (while compression yields to receiving), which measures W. No assumed figures: this PC, its load and
+ * compressing is what measures C and r; while compression yields to receiving, a probe's worth of instances goes as
+ * received, which measures W. No assumed figures: this PC, its load and
  * its cloud decide.
  */
 export function decideLossless(figures: PaysFigures): LosslessDecision {
