@@ -126,21 +126,20 @@ const PROBE = /^sent as received to measure the link while compression yields to
 const WEIGHED_ON = /^lossless compression on: link [\d.]+ Mbit\/s carries [\d.]+ MB\/s as received; [\d.]+:1 at [\d.]+ MB\/s delivers [\d.]+ MB\/s, [\d.]+x sooner$/;
 
 describe('compress when it pays, end to end', () => {
-  test('a slow link (upload.maxMbps 8): lossless compression is on, instances go compressed, the reason and gateway status say why', async () => {
+  test('a slow link (upload.maxMbps 2): lossless compression is on, instances go compressed, the reason and gateway status say why', async () => {
     await withCloud('pays-slow', async (_cloud, config) => {
       const databaseUrl = await createTestDatabase();
-      const gateway = await startGateway({ dataDir: tempDir('pays-slow'), database: databaseUrl, aeTitle: 'PAYSSLOW', config: config({ upload: { ...(config().upload as object), maxMbps: 8 } }) });
+      const gateway = await startGateway({ dataDir: tempDir('pays-slow'), database: databaseUrl, aeTitle: 'PAYSSLOW', config: config({ upload: { ...(config().upload as object), maxMbps: 2 } }) });
       try {
-        // The first series measures the link (1 MB as received: a second of sending at 8 Mbit/s; compression yields
+        // The first series measures the link (0.5 MB as received: two seconds of sending at 2 Mbit/s; compression yields
         // to its arrival); from then on the slow link has compression on, one worker even while a series arrives.
-        const first = await sendSeries(gateway, databaseUrl, { slices: 8, rows: 256, seed: 61 });
+        const first = await sendSeries(gateway, databaseUrl, { slices: 4, rows: 256, seed: 61 });
         for (const row of first.filter((r) => r.state === 'kept')) assert.match(row.reason, PROBE);
         const rows = await sendSeries(gateway, databaseUrl, { slices: 16, rows: 256, seed: 62 });
-        assert.deepEqual(
-          rows.map((r) => r.state),
-          rows.map(() => 'compressed'),
+        assert.ok(
+          rows.every((r) => r.state === 'compressed' && /^lossless compression on: /.test(r.reason)),
+          rows.map((r) => `${r.state}: ${r.reason}`).join('\n'),
         );
-        for (const row of rows) assert.match(row.reason, /^lossless compression on: /);
         // Once the compressor measured itself too, with the figures.
         assert.ok(
           rows.some((r) => WEIGHED_ON.test(r.reason)),
