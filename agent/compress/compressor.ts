@@ -16,6 +16,7 @@ import { isCompressedTransferSyntax, matchRule, matchRuleBeforePixels, type Comp
 import { decideLossless, type LosslessDecision } from './when-it-pays';
 import type { CompressOutcome } from './worker';
 import { BusyRate } from '../busy-rate';
+import { onStageWrote, stageWrote } from '../stage-signal';
 
 export interface CompressorDeps {
   pool: Pool;
@@ -194,6 +195,7 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
         outcome.lossy ? null : (lossless.on ?? null),
       ],
     );
+    if (rowCount === 1) stageWrote('compressions decided');
     if (rowCount === 0) {
       // A correction arrived meanwhile: this file is of an older version and must never be sent. (Unless another
       // agent sharing this spool decided the same version first: then the file is its, recorded, and stays.)
@@ -222,6 +224,7 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
       [decided.map((d) => d.item.sopInstanceUid), decided.map((d) => d.item.datasetSha256), decided.map((d) => d.outcome.rule ?? null), decided.map((d) => d.outcome.reason)],
     );
     const recorded = new Set(rows.map((r) => r.sop_instance_uid));
+    if (recorded.size > 0) stageWrote('compressions decided');
     for (const { item } of decided) if (recorded.has(item.sopInstanceUid)) await removeOlderVersions(item, undefined);
   };
 
@@ -364,11 +367,14 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
   };
 
   deps.log.info('compression started', { workers: compression.workers, rules: compression.rules.map((r) => r.name), lossyOptIn: compression.lossyOptIn, lossless: compression.lossless });
+  // New instances are looked at when their rows are in, not at the next poll.
+  const unsubscribe = onStageWrote('instances recorded', () => wake?.());
   const running = loop();
   return {
     losslessDecision,
     async stop() {
       stopping = true;
+      unsubscribe();
       wake?.();
       await running;
       // Jobs still running are abandoned: their instances stay pending and are done again at the next start.

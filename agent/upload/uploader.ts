@@ -1,4 +1,5 @@
 import { wakeableSleep } from '../wake-sleep';
+import { onStageWrote } from '../stage-signal';
 import fs from 'node:fs';
 import os from 'node:os';
 import { storedFilePath, StoredPathError } from '../spool/spool-path';
@@ -73,6 +74,13 @@ export function startUploader(deps: UploaderDeps): Uploader {
   let stopping = false;
   let paused = false;
   const { sleep, wakeAll } = wakeableSleep();
+  /** Workers that found nothing to claim: they also wake when the stage before the upload wrote new work. */
+  const idle = wakeableSleep();
+  const wakeEveryone = () => {
+    wakeAll();
+    idle.wakeAll();
+  };
+  const stopWaking = onStageWrote(deps.compressedDir !== undefined ? 'compressions decided' : 'instances recorded', idle.wakeAll);
   const deliveries: Array<{ at: number; bytes: number }> = [];
   const health: UpstreamHealth = { reachable: null };
   const capacity = new CloudCapacity(deps.upload.workers, deps.capacityProbeUpMs ?? CAPACITY_PROBE_UP_MS);
@@ -95,7 +103,7 @@ export function startUploader(deps: UploaderDeps): Uploader {
       Object.assign(health, { reachable: true, lastError: undefined });
       // Workers that met no room as the cloud went away all try again.
       capacity.reset();
-      wakeAll();
+      wakeEveryone();
     },
   });
 
@@ -129,7 +137,7 @@ export function startUploader(deps: UploaderDeps): Uploader {
           // wait: a cloud without room for it leaves it waiting for the handshake holding nothing.
           if (!proven && worker > 1 && transport.connect) {
             if (!backlog) {
-              await sleep(IDLE_POLL_MS);
+              await idle.sleep(IDLE_POLL_MS);
               continue;
             }
             const deliveredBefore = deliveredBatches;
@@ -153,7 +161,7 @@ export function startUploader(deps: UploaderDeps): Uploader {
           });
           if (proven) {
             // Workers waiting for a backlog before they connect start now.
-            if (!backlog && batch.length === limit) wakeAll();
+            if (!backlog && batch.length === limit) idle.wakeAll();
             backlog = batch.length === limit;
           }
         } catch (err) {
@@ -162,7 +170,7 @@ export function startUploader(deps: UploaderDeps): Uploader {
           continue;
         }
         if (batch.length === 0) {
-          await sleep(IDLE_POLL_MS);
+          await idle.sleep(IDLE_POLL_MS);
           continue;
         }
         const sent = await sendBatch(transport, me, batch);
@@ -348,7 +356,7 @@ export function startUploader(deps: UploaderDeps): Uploader {
     },
     resume() {
       paused = false;
-      wakeAll();
+      wakeEveryone();
     },
     get paused() {
       return paused;
@@ -361,8 +369,9 @@ export function startUploader(deps: UploaderDeps): Uploader {
     },
     async stop() {
       stopping = true;
+      stopWaking();
       clearInterval(commitTimer);
-      wakeAll();
+      wakeEveryone();
       await Promise.all(workers);
       await probeTransport.close().catch(() => undefined);
     },
