@@ -1,12 +1,12 @@
-// record_instance() under concurrency: instances of one study, recorded by several associations at once, do not
-// queue on the study's or series' row (each transaction stays open during its file's fsync).
+// record_instance() under concurrency: instances of one study, recorded in transactions open at once, do not queue
+// on the study's or series' row; several instances recorded in one statement.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { test } from 'node:test';
 import pg from 'pg';
 import { migrate } from '../agent/db/migrate';
 import { consoleLogger } from '../agent/logging';
-import { prepareInstanceRecord, recordInstance, type InstanceRecord } from '../agent/studies/record-instance';
+import { recordInstance, recordInstances, type InstanceRecord } from '../agent/studies/record-instance';
 import { createTestDatabase, query } from './helpers/database';
 
 function instance(sop: string): InstanceRecord {
@@ -32,24 +32,70 @@ function waitedLonger(work: Promise<unknown>, ms: number): Promise<boolean> {
   return Promise.race([work.then(() => false), late]).finally(() => clearTimeout(timer));
 }
 
+/** record_instance() in a transaction left open, as a concurrent statement holds it until its commit. */
+async function openTransaction(pool: pg.Pool, record: InstanceRecord): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT record_instance($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)', [
+    record.sopInstanceUid,
+    record.seriesUid,
+    record.studyUid,
+    record.modality,
+    record.sopClassUid,
+    record.transferSyntaxUid,
+    record.spoolPath,
+    record.fileBytes,
+    record.datasetSha256,
+    record.callingAe,
+  ]);
+  return client;
+}
+
 test('instances of one study written in concurrent open transactions do not wait for each other', async () => {
   const url = await createTestDatabase();
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   try {
     await migrate(pool, consoleLogger('warn'));
     await recordInstance(pool, instance('1.2.3.1.1'));
-    const first = await prepareInstanceRecord(pool, instance('1.2.3.1.2'));
-    const preparing = prepareInstanceRecord(pool, instance('1.2.3.1.3'));
-    if (await waitedLonger(preparing, 3000)) {
-      await first.rollback();
-      await (await preparing).rollback();
+    const first = await openTransaction(pool, instance('1.2.3.1.2'));
+    const opening = openTransaction(pool, instance('1.2.3.1.3'));
+    if (await waitedLonger(opening, 3000)) {
+      await first.query('ROLLBACK');
+      first.release();
+      (await opening).release(true);
       assert.fail("the second instance of the study waited for the first one's commit");
     }
-    const second = await preparing;
-    await Promise.all([second.commit(), first.commit()]);
-    assert.deepEqual([first.result.outcome, second.result.outcome], ['new', 'new']);
+    const second = await opening;
+    await Promise.all([second.query('COMMIT'), first.query('COMMIT')]);
+    first.release();
+    second.release();
     const [{ count }] = await query<{ count: string }>(url, "SELECT count(*) FROM instances WHERE study_uid = '1.2.3'");
     assert.equal(Number(count), 3);
+  } finally {
+    await pool.end();
+  }
+});
+
+test('several instances in one statement: each outcome in order, the same instance twice sees its first row', async () => {
+  const url = await createTestDatabase();
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  try {
+    await migrate(pool, consoleLogger('warn'));
+    await recordInstance(pool, instance('1.2.3.1.1'));
+    const corrected = { ...instance('1.2.3.1.1'), datasetSha256: crypto.createHash('sha256').update('v2').digest(), spoolPath: 's/1.2.3.1.1-v2.dcm' };
+    const results = await recordInstances(pool, [instance('1.2.3.1.1'), instance('1.2.3.1.2'), corrected, instance('1.2.3.1.2')]);
+    assert.deepEqual(
+      results.map((r) => r.outcome),
+      ['duplicate', 'new', 'corrected', 'duplicate'],
+    );
+    assert.equal(results[2].obsoletePath, 's/1.2.3.1.1.dcm');
+    const rows = await query(url, 'SELECT sop_instance_uid, spool_path FROM instances ORDER BY 1');
+    assert.deepEqual(rows, [
+      { sop_instance_uid: '1.2.3.1.1', spool_path: 's/1.2.3.1.1-v2.dcm' },
+      { sop_instance_uid: '1.2.3.1.2', spool_path: 's/1.2.3.1.2.dcm' },
+    ]);
+    await assert.rejects(recordInstances(pool, [instance('1.2.3.1.3'), { ...instance('1.2.3.1.4'), modality: 'C\0T' }]));
+    assert.equal((await query(url, "SELECT 1 FROM instances WHERE sop_instance_uid = '1.2.3.1.3'")).length, 0, 'a refused statement commits nothing');
   } finally {
     await pool.end();
   }

@@ -134,18 +134,47 @@ describe('refusals', () => {
     }
   });
 
-  test('a database failure answers A700 and takes back the file it had placed', async () => {
+  test('a value the database could not store (a NUL inside the modality) is refused with C000 before anything is acknowledged', async () => {
+    const gateway = await startGateway({ dataDir: tempDir('nul'), database: await createTestDatabase(), aeTitle: 'NULGW' });
+    try {
+      const file = path.join(tempDir('nul-files'), 'nul.dcm');
+      writePart10(file, [
+        el(0x00080016, 'UI', '1.2.840.10008.5.1.4.1.1.7'),
+        el(0x00080018, 'UI', randomUid()),
+        el(0x00080060, 'CS', 'O\0T'),
+        el(0x0020000d, 'UI', randomUid()),
+        el(0x0020000e, 'UI', randomUid()),
+      ]);
+      const result = await store(gateway, [file]);
+      assert.match(result.stderr, /Error: CannotUnderstand/);
+      assert.deepEqual(keptFiles(gateway.dataDir), []);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
+
+describe('the file is the record', () => {
+  test('while the database refuses the rows, instances are still acknowledged, their files kept, and indexed once it takes them', async () => {
     const databaseUrl = await createTestDatabase();
     const gateway = await startGateway({ dataDir: tempDir('dbfail'), database: databaseUrl, aeTitle: 'DBFAILGW' });
     try {
       await query(databaseUrl, 'ALTER FUNCTION record_instance RENAME TO record_instance_disabled');
-      const series = writeSyntheticCtSeries(tempDir('dbfail-ct'), { slices: 1, rows: 64, columns: 64 });
+      const series = writeSyntheticCtSeries(tempDir('dbfail-ct'), { slices: 2, rows: 64, columns: 64 });
       const result = await store(gateway, series.files);
-      assert.match(result.stderr, /Refused: OutOfResources/);
-      assert.deepEqual(keptFiles(gateway.dataDir), []);
+      assert.equal(result.code, 0);
+      assert.equal((result.stderr.match(/Received Store Response \(Success\)/g) ?? []).length, 2, 'both acknowledged');
+      assert.equal(keptFiles(gateway.dataDir).length, 2, 'their files are durable in place');
+      assert.equal((await query(databaseUrl, 'SELECT 1 FROM instances')).length, 0);
+      assert.ok(gateway.logLines().some((l) => l.level === 'error' && /database refused the rows of an acknowledged instance/.test(String(l.message))));
+
       await query(databaseUrl, 'ALTER FUNCTION record_instance_disabled RENAME TO record_instance');
-      assert.equal((await store(gateway, series.files)).code, 0);
-      assert.equal(keptFiles(gateway.dataDir).length, 1);
+      const deadline = Date.now() + 15_000;
+      while ((await query(databaseUrl, 'SELECT 1 FROM instances i JOIN uploads u USING (sop_instance_uid)')).length < 2) {
+        assert.ok(Date.now() < deadline, 'indexed and queued for upload without a restart');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.ok(gateway.logLines().some((l) => /indexed after the database had refused it/.test(String(l.message))));
     } finally {
       await gateway.stop();
     }
@@ -153,13 +182,13 @@ describe('refusals', () => {
 });
 
 describe('startup recovery', () => {
-  test('an instance acknowledged before its rows were committed keeps its file and is indexed at the next start', async () => {
+  test('an instance acknowledged whose rows were never committed keeps its file and is indexed at the next start', async () => {
     const databaseUrl = await createTestDatabase();
     let gateway = await startGateway({ dataDir: tempDir('nocommit'), database: databaseUrl, aeTitle: 'NOCOMMITGW' });
     const series = writeSyntheticCtSeries(tempDir('nocommit-ct'), { slices: 2, rows: 64, columns: 64 });
     try {
       // Every commit that adds an instance fails, after record_instance() succeeded: the window between the answer
-      // and the commit (an agent killed there, or a database that fails then) held open.
+      // and the commit (an agent killed there, or a database that fails then) held open until the agent stops.
       await query(databaseUrl, "CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'commit refused by the test'; END $$");
       await query(databaseUrl, 'CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT ON instances DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()');
       const result = await store(gateway, series.files);

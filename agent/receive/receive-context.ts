@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { GatewayConfig } from '../config/config';
 import type { Logger } from '../logging';
+import type { InstanceRecorder } from './instance-recorder';
 
 /** What every association of one listener shares. */
 export interface ReceiveContext {
@@ -8,6 +9,8 @@ export interface ReceiveContext {
   pool: Pool;
   spoolDir: string;
   log: Logger;
+  /** Writes the rows of acknowledged instances (one for both listeners: their rows share statements). */
+  recorder: InstanceRecorder;
   /** True for the DICOM-TLS listener. */
   tls: boolean;
   /** Counts an association against limits.maxAssociations; false when the limit is reached. */

@@ -8,6 +8,7 @@ import type { Logger } from '../logging';
 import { errorMessage } from '../errors';
 import { freeDiskBytes } from '../spool/disk-space';
 import { createConnectionGate } from './connection-gate';
+import { InstanceRecorder } from './instance-recorder';
 import { installDimseOverrides } from './pdu-path';
 import type { ReceiveContext } from './receive-context';
 import { StoreScp } from './store-scp';
@@ -55,11 +56,13 @@ export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; s
   diskTimer.unref();
   if (diskLow) log.error('free disk below limits.minFreeDiskMb at start: new C-STOREs will be refused with A700', { minFreeDiskMb: config.limits.minFreeDiskMb });
 
+  const recorder = new InstanceRecorder({ pool: deps.pool, spoolDir: deps.spoolDir, log });
   const contextFor = (secure: boolean): ReceiveContext => ({
     config,
     pool: deps.pool,
     spoolDir: deps.spoolDir,
     log,
+    recorder,
     tls: secure,
     claimAssociationSlot(owner) {
       if (slots.size >= config.limits.maxAssociations) return false;
@@ -118,6 +121,7 @@ export async function startReceiver(config: GatewayConfig, deps: { pool: Pool; s
       if (sockets.size > 0) log.warn('closing associations still open at shutdown', { count: sockets.size });
       for (const socket of sockets) socket.destroy();
       await closed;
+      await recorder.close();
     },
   };
 }

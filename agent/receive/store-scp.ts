@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import type net from 'node:net';
 import type tls from 'node:tls';
@@ -7,10 +6,10 @@ import { Dataset, Scp, constants, responses } from 'dcmjs-dimse';
 import type { association as associationTypes, requests } from 'dcmjs-dimse';
 import { isCalledAeAccepted, normalizeReceivedAeTitle } from '../config/ae-title';
 import { SpoolWriter, discardTempFile, openTempFile, placeSpooledFile, type TempFile } from '../spool/spool-writer';
-import { spoolRelativePath, storedFilePath } from '../spool/spool-path';
+import { spoolRelativePath } from '../spool/spool-path';
 import { noteReceiving } from '../spool/receive-activity';
 import { chooseTransferSyntax } from '../spool/transfer-syntax';
-import { prepareInstanceRecord, recordInstance, type InstanceRecord, type PreparedRecord, type RecordResult } from '../studies/record-instance';
+import type { DatasetHeader } from '../spool/dataset-header';
 import { isDicomError } from '../dicom/dicom-error';
 import { Status } from '../dicom/status';
 import { STORAGE_COMMITMENT_PUSH_MODEL, TransferSyntax, VERIFICATION_SOP_CLASS } from '../dicom/uids';
@@ -34,8 +33,8 @@ interface StoreInProgress {
 
 /**
  * One association from a modality or PACS. Accepts C-ECHO and C-STORE; streams each instance to the spool
- * through SpoolWriter and answers Success only once the file is fsynced and durable in place and its rows are
- * written; the rows are committed right after the answer (see README, "What the gateway promises").
+ * through SpoolWriter and answers Success only once the file is fsynced and durable under its name; its rows are
+ * written after the answer, by the InstanceRecorder (see README, "What the gateway promises").
  */
 export class StoreScp extends Scp {
   // `declare`, not class fields: a field initialiser would run after super() and clobber the library's state.
@@ -283,44 +282,32 @@ export class StoreScp extends Scp {
           ? { status: Status.CannotUnderstand, reason: spooled.problem ?? 'dataset lacks SOP class, SOP instance, study or series UID' }
           : header.sopInstanceUid !== commandSopInstance || header.sopClassUid !== request.getAffectedSopClassUid()
             ? { status: Status.DataSetDoesNotMatchSopClass, reason: 'SOP class or instance UID differs from the C-STORE command' }
-            : undefined;
+            : unindexable(header);
       if (refusal) {
         await finished;
         await fs.promises.rm(spooled.tempPath, { force: true });
         return refusal;
       }
       const relative = spoolRelativePath(header.studyInstanceUid!, header.sopInstanceUid!, spooled.datasetSha256);
-      const record: InstanceRecord = {
-        sopInstanceUid: header.sopInstanceUid!,
-        seriesUid: header.seriesInstanceUid!,
-        studyUid: header.studyInstanceUid!,
-        modality: header.modality,
-        sopClassUid: header.sopClassUid!,
-        transferSyntaxUid: store.transferSyntaxUid!,
-        spoolPath: relative,
-        fileBytes: spooled.fileBytes,
-        datasetSha256: spooled.datasetSha256,
-        callingAe: this.stats.callingAe,
-        associationId: this.stats.associationId,
-      };
-      // The rows are written (not committed) while the file is flushed and put in place. Success needs both: the
-      // file durable under its name (startup recovery indexes such a file if the agent dies before the commit),
-      // and the rows written, so a database that cannot take them refuses the instance instead of acknowledging it.
-      const preparing = prepareInstanceRecord(this.context.pool, record);
-      const placing = finished.then(() => placeSpooledFile(this.context.spoolDir, spooled.tempPath, relative));
-      const [prepared, placed] = await Promise.allSettled([preparing, placing]);
-      if (placed.status === 'rejected') {
-        if (prepared.status === 'fulfilled') await prepared.value.rollback().catch(() => undefined);
-        throw placed.reason;
-      }
-      if (prepared.status === 'rejected') {
-        // Not indexed means not acknowledged: take back the file this store placed, the sender will resend.
-        if (placed.value) await fs.promises.rm(path.join(this.context.spoolDir, ...relative.split('/')), { force: true });
-        throw new Error(`cannot record the instance in the database: ${errorMessage(prepared.reason)}`);
-      }
-      // The commit follows the answer: it no longer waits on the acknowledgement, and concurrent associations'
-      // commits share WAL flushes. A release is answered only after it (it is tracked like the answer).
-      this.track(this.commitAcknowledged(prepared.value, record));
+      await finished;
+      await placeSpooledFile(this.context.spoolDir, spooled.tempPath, relative);
+      // Durable under its name: from here the file is the record (startup recovery indexes a file without rows).
+      // The rows follow the answer, grouped with other associations' (the release waits for them).
+      this.track(
+        this.context.recorder.record({
+          sopInstanceUid: header.sopInstanceUid!,
+          seriesUid: header.seriesInstanceUid!,
+          studyUid: header.studyInstanceUid!,
+          modality: header.modality,
+          sopClassUid: header.sopClassUid!,
+          transferSyntaxUid: store.transferSyntaxUid!,
+          spoolPath: relative,
+          fileBytes: spooled.fileBytes,
+          datasetSha256: spooled.datasetSha256,
+          callingAe: this.stats.callingAe,
+          associationId: this.stats.associationId,
+        }),
+      );
       this.stats.instances++;
       this.stats.bytes += spooled.datasetBytes;
       return { status: Status.Success, reason: '' };
@@ -328,35 +315,6 @@ export class StoreScp extends Scp {
       writer.destroy();
       return { status: Status.OutOfResources, reason: errorMessage(err) };
     }
-  }
-
-  /**
-   * Commits the rows of an instance already acknowledged, whose file is durable in place. A failed commit is
-   * retried once as a fresh transaction; if that fails too the file stays unindexed until the next start, whose
-   * recovery indexes it (a complete spool file without a row): nothing acknowledged is lost either way.
-   */
-  private async commitAcknowledged(prepared: PreparedRecord, record: InstanceRecord): Promise<void> {
-    const { log, pool, spoolDir } = this.context;
-    let recorded: RecordResult;
-    try {
-      await prepared.commit();
-      recorded = prepared.result;
-    } catch (err) {
-      log.warn('commit of an acknowledged instance failed; writing its rows again', { sopInstanceUid: record.sopInstanceUid, error: errorMessage(err) });
-      try {
-        recorded = await recordInstance(pool, record);
-      } catch (again) {
-        log.error('an acknowledged instance could not be indexed; its spool file is kept and startup recovery will index it', {
-          sopInstanceUid: record.sopInstanceUid,
-          spoolPath: record.spoolPath,
-          error: errorMessage(again),
-        });
-        return;
-      }
-    }
-    const { outcome, obsoletePath } = recorded;
-    if (obsoletePath) await fs.promises.rm(storedFilePath(spoolDir, 'spool', obsoletePath), { force: true });
-    if (outcome === 'corrected') log.info('instance corrected: resent with different bytes, the old copy was replaced', { sopInstanceUid: record.sopInstanceUid, callingAe: record.callingAe });
   }
 
   private reject(result: number, source: number, reason: number, why: string): void {
@@ -420,6 +378,20 @@ export class StoreScp extends Scp {
         .catch((err: unknown) => this.context.log.warn('could not record the end of an association', { associationId: stats.associationId, error: errorMessage(err) }));
     }
   }
+}
+
+/** UIDs PostgreSQL could not index (its b-tree entries are limited to ~2.7 kB) or store (no NUL in text). */
+const MAX_INDEXED_VALUE_LENGTH = 1024;
+
+/**
+ * Why the rows of an instance could not be written, or undefined. Checked before the answer: once acknowledged, an
+ * instance must be certain to be indexed, now or by startup recovery. Conforming values are far shorter (UI: 64).
+ */
+function unindexable(header: DatasetHeader): { status: number; reason: string } | undefined {
+  if (Object.values(header).some((value) => value !== undefined && (value.length > MAX_INDEXED_VALUE_LENGTH || value.includes('\0')))) {
+    return { status: Status.CannotUnderstand, reason: `a UID or the modality is over ${MAX_INDEXED_VALUE_LENGTH} characters or holds a NUL` };
+  }
+  return undefined;
 }
 
 function waitForFinish(writer: Writable): Promise<void> {

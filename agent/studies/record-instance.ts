@@ -55,39 +55,22 @@ export async function recordInstance(pool: Pool, record: InstanceRecord): Promis
   return recordResult((await pool.query<RecordRow>(RECORD_SQL, recordParams(record))).rows[0]);
 }
 
-/** Rows written in an open transaction: nobody sees them until commit(). Exactly one of commit/rollback must follow. */
-export interface PreparedRecord {
-  result: RecordResult;
-  commit(): Promise<void>;
-  rollback(): Promise<void>;
-}
-
 /**
- * Writes the rows of a spooled instance without committing them, so the receive path can do this while the file's
- * fsync runs, answer once the file is durable in place, and commit after answering (startup recovery indexes a
- * kept file whose commit never came).
+ * Indexes several spooled instances in one statement, so one transaction and one WAL flush: record_instance() for
+ * each, in order (the same instance twice sees its first row). Fails as a whole: nothing is committed then.
  */
-export async function prepareInstanceRecord(pool: Pool, record: InstanceRecord): Promise<PreparedRecord> {
-  const client = await pool.connect();
-  let released = false;
-  // A connection whose COMMIT or ROLLBACK failed is in an unknown state: it is dropped, not returned to the pool.
-  const finish = async (sql: 'COMMIT' | 'ROLLBACK') => {
-    if (released) return;
-    released = true;
-    try {
-      await client.query(sql);
-      client.release();
-    } catch (err) {
-      client.release(err as Error);
-      throw err;
-    }
-  };
-  try {
-    await client.query('BEGIN');
-    const result = recordResult((await client.query<RecordRow>(RECORD_SQL, recordParams(record))).rows[0]);
-    return { result, commit: () => finish('COMMIT'), rollback: () => finish('ROLLBACK') };
-  } catch (err) {
-    await finish('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+export async function recordInstances(pool: Pool, records: InstanceRecord[]): Promise<RecordResult[]> {
+  const columns = records.map(recordParams);
+  const column = (i: number) => columns.map((params) => params[i]);
+  // Named: PostgreSQL parses and plans it once per connection.
+  const { rows } = await pool.query<RecordRow>({
+    name: 'record_instances',
+    text: `SELECT r.outcome, r.obsolete_path
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bytea[], $10::text[], $11::bigint[])
+            WITH ORDINALITY AS i (sop, series, study, modality, sop_class, transfer_syntax, spool_path, file_bytes, sha256, calling_ae, association_id, n)
+      CROSS JOIN LATERAL record_instance(i.sop, i.series, i.study, i.modality, i.sop_class, i.transfer_syntax, i.spool_path, i.file_bytes, i.sha256, i.calling_ae, i.association_id) r
+      ORDER BY i.n`,
+    values: Array.from({ length: 11 }, (_, i) => column(i)),
+  });
+  return rows.map(recordResult);
 }

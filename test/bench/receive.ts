@@ -1,5 +1,5 @@
 // Receive benchmark (a script, not a timed test): the same synthetic CT series sent by DCMTK storescu into the
-// gateway (durable acknowledgement: fsync, rename, folder fsync, rows written; committed after the answer) and into
+// gateway (durable acknowledgement: fsync, rename, folder fsync; the rows written after the answer) and into
 // DCMTK `storescp +B` (the reference receiver, which does not fsync), alternately, on one association and then on 4
 // and 8 concurrent ones.
 //
@@ -10,7 +10,9 @@
 // both writing under os.tmpdir(), and each first takes an untimed warm-up series of the same size. Last, it
 // measures what the durable acknowledgement alone costs on this disk, and prints the floor for one association:
 // storescp's time plus that cost per instance (storescp +B made durable), with the gateway's ratio to it, and the
-// gateway's total on 4 and 8 associations against one.
+// gateway's total on 4 and 8 associations against one. Each run also reports the CPU time (user + system, all
+// threads, from /proc) the gateway and its PostgreSQL server spent per instance: unlike MB/s, little moved by
+// other load on the machine.
 // --cpu-prof runs the gateway under `node --cpu-prof` and summarises where its main thread spent the transfer.
 // The receive path is measured with compression off; --compression leaves it on (its workers then compete with
 // receiving for this machine's two cores, as in a running agent). --installed adds, on one association in each run,
@@ -24,7 +26,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { freePort } from '../../agent/db/embedded-postgres';
 import { migrate } from '../../agent/db/migrate';
-import { prepareInstanceRecord } from '../../agent/studies/record-instance';
+import { recordInstances } from '../../agent/studies/record-instance';
 import { consoleLogger } from '../../agent/logging';
 import { writeSyntheticCtSeries } from '../fixtures/synthetic-ct';
 import { createTestDatabase, dropTestDatabases, ensureTestPostgres, query } from '../helpers/database';
@@ -46,6 +48,7 @@ interface Row {
   storescpSeconds: number[];
   peakRssBytes: number[];
   cpuMsPerInstance: number[];
+  postgresCpuMsPerInstance: number[];
   /** --installed, one association: the gateway with compression on (its default). */
   installedSeconds: number[];
 }
@@ -104,7 +107,7 @@ async function gatewayRun(
   parts: number,
   profileDir: string | undefined,
   compression: boolean,
-): Promise<{ seconds: number; peakRss: number; cpuMsPerInstance: number; window: [number, number] }> {
+): Promise<{ seconds: number; peakRss: number; cpuMsPerInstance: number; postgresCpuMsPerInstance: number; window: [number, number] }> {
   const dataDir = fs.mkdtempSync(path.join(root, 'gateway-'));
   const database = await newDatabase();
   const gateway = await startGateway({
@@ -115,15 +118,18 @@ async function gatewayRun(
   });
   try {
     await sendAll(warmUp, 1, gateway.port, gateway.aeTitle);
+    const postmaster = await postmasterPid(database);
     const cpuBefore = cpuSeconds(gateway.pid);
+    const postgresBefore = postgresCpuSeconds(postmaster);
     const { seconds, start, end } = await sendAll(files, parts, gateway.port, gateway.aeTitle);
     const cpuMsPerInstance = ((cpuSeconds(gateway.pid) - cpuBefore) * 1000) / files.length;
+    const postgresCpuMsPerInstance = ((postgresCpuSeconds(postmaster) - postgresBefore) * 1000) / files.length;
     // bin/gateway.js runs the agent in the node process itself, so the child's high-water mark is the agent's.
     const status = fs.readFileSync(`/proc/${gateway.pid}/status`, 'utf8');
     const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
     const [{ count }] = await query<{ count: string }>(database, 'SELECT count(*) FROM instances');
     if (Number(count) !== files.length + warmUp.length) throw new Error(`gateway indexed ${count} instances, expected ${files.length + warmUp.length}`);
-    return { seconds, peakRss, cpuMsPerInstance, window: [start, end] };
+    return { seconds, peakRss, cpuMsPerInstance, postgresCpuMsPerInstance, window: [start, end] };
   } finally {
     await gateway.stop();
   }
@@ -131,11 +137,47 @@ async function gatewayRun(
 
 /** CPU time (user + system) a process has used so far: unlike wall time, barely moved by other load on the machine. */
 function cpuSeconds(pid: number): number {
-  const fields = fs
-    .readFileSync(`/proc/${pid}/stat`, 'utf8')
-    .replace(/^.*\) /, '')
-    .split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const stat = procStat(pid);
+  return (stat[11] + stat[12]) / 100;
+}
+
+/** The fields of /proc/<pid>/stat after the command name (field 3, the state, first): [1] ppid, [11] utime, [12] stime. */
+function procStat(pid: number): number[] {
+  const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return text
+    .slice(text.lastIndexOf(') ') + 2)
+    .split(' ')
+    .map(Number);
+}
+
+/** The PostgreSQL server the gateway uses (the test server: it runs on this machine), as the parent of a backend. */
+async function postmasterPid(database: string): Promise<number> {
+  const client = new pg.Client({ connectionString: database });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    return procStat(rows[0].pid)[1];
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * CPU time of the whole PostgreSQL server: the postmaster and its children (backends, WAL writer, checkpointer...)
+ * alive now. The gateway's backends live as long as its pool, so the difference over a transfer is its cost.
+ */
+function postgresCpuSeconds(postmaster: number): number {
+  let ticks = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = procStat(Number(entry));
+      if (Number(entry) === postmaster || stat[1] === postmaster) ticks += stat[11] + stat[12];
+    } catch {
+      // The process exited while we looked.
+    }
+  }
+  return ticks / 100;
 }
 
 async function storescpRun(root: string, files: string[], warmUp: string[], parts: number): Promise<number> {
@@ -161,11 +203,10 @@ async function storescpRun(root: string, files: string[], warmUp: string[], part
 
 /**
  * What the durable acknowledgement alone costs on this disk, per instance and with no network, in the gateway's
- * order: write the file; its fsync while the rows are written in an open transaction; rename; the folder's fsync
- * (the answer could go here); then the commit, which the gateway does after answering. Returns the fsync, the
- * rename and folder fsync, and the commit, in ms per instance.
+ * order: write the file; its fsync; rename; the folder's fsync (the answer goes here); then the rows, which the
+ * gateway writes after answering. Returns the fsync, the rename and folder fsync, and the rows, in ms per instance.
  */
-async function durableFloor(root: string, files: string[]): Promise<{ fsync: number; place: number; commit: number }> {
+async function durableFloor(root: string, files: string[]): Promise<{ fsync: number; place: number; record: number }> {
   const database = await newDatabase();
   const pool = new pg.Pool({ connectionString: database, max: 2 });
   // pool.end() does not wait for the sockets to close: one may yet hear the server stop, which is no error here.
@@ -173,7 +214,7 @@ async function durableFloor(root: string, files: string[]): Promise<{ fsync: num
   const incoming = fs.mkdtempSync(path.join(root, 'floor-'));
   const folder = fs.mkdtempSync(path.join(root, 'floor-kept-'));
   const fsync = (fd: number) => new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
-  const totals = { fsync: 0, place: 0, commit: 0 };
+  const totals = { fsync: 0, place: 0, record: 0 };
   try {
     await migrate(pool, consoleLogger('warn'));
     for (const [i, file] of files.entries()) {
@@ -183,8 +224,14 @@ async function durableFloor(root: string, files: string[]): Promise<{ fsync: num
       fs.writeSync(fd, bytes);
       const written = performance.now();
       const hash = crypto.createHash('sha256').update(bytes).digest();
-      const [prepared] = await Promise.all([
-        prepareInstanceRecord(pool, {
+      await fsync(fd).finally(() => fs.closeSync(fd));
+      const synced = performance.now();
+      fs.renameSync(temp, path.join(folder, `${i}.dcm`));
+      const dir = fs.openSync(folder, 'r');
+      await fsync(dir).finally(() => fs.closeSync(dir));
+      const placed = performance.now();
+      await recordInstances(pool, [
+        {
           sopInstanceUid: `2.25.${i + 1}`,
           seriesUid: '2.25.0.1',
           studyUid: '2.25.0.2',
@@ -196,23 +243,16 @@ async function durableFloor(root: string, files: string[]): Promise<{ fsync: num
           datasetSha256: hash,
           callingAe: 'BENCH',
           associationId: undefined,
-        }),
-        fsync(fd).finally(() => fs.closeSync(fd)),
+        },
       ]);
-      const synced = performance.now();
-      fs.renameSync(temp, path.join(folder, `${i}.dcm`));
-      const dir = fs.openSync(folder, 'r');
-      await fsync(dir).finally(() => fs.closeSync(dir));
-      const placed = performance.now();
-      await prepared.commit();
       totals.fsync += synced - written;
       totals.place += placed - synced;
-      totals.commit += performance.now() - placed;
+      totals.record += performance.now() - placed;
     }
   } finally {
     await pool.end();
   }
-  return { fsync: totals.fsync / files.length, place: totals.place / files.length, commit: totals.commit / files.length };
+  return { fsync: totals.fsync / files.length, place: totals.place / files.length, record: totals.record / files.length };
 }
 
 // --- CPU profile summary -------------------------------------------------------------------------------------
@@ -316,7 +356,7 @@ async function main(): Promise<void> {
     const profiles: string[] = [];
     const windows: Array<[number, number]> = [];
     for (const associations of [...new Set([1, ...options.concurrency])]) {
-      const row: Row = { associations, gatewaySeconds: [], storescpSeconds: [], peakRssBytes: [], cpuMsPerInstance: [], installedSeconds: [] };
+      const row: Row = { associations, gatewaySeconds: [], storescpSeconds: [], peakRssBytes: [], cpuMsPerInstance: [], postgresCpuMsPerInstance: [], installedSeconds: [] };
       for (let run = 0; run < options.runs; run++) {
         const profileDir = options.cpuProf && associations === 1 ? fs.mkdtempSync(path.join(root, 'profile-')) : undefined;
         const gateway = await gatewayRun(root, series.files, warmUp, associations, profileDir, options.compression);
@@ -330,6 +370,7 @@ async function main(): Promise<void> {
         row.gatewaySeconds.push(gateway.seconds);
         row.peakRssBytes.push(gateway.peakRss);
         row.cpuMsPerInstance.push(gateway.cpuMsPerInstance);
+        row.postgresCpuMsPerInstance.push(gateway.postgresCpuMsPerInstance);
         row.storescpSeconds.push(storescp);
         const rate = (seconds: number) => (totalBytes / 1e6 / seconds).toFixed(1);
         if (options.installed && associations === 1) {
@@ -339,7 +380,7 @@ async function main(): Promise<void> {
           console.log(`  1 assoc run ${run + 1}: gateway as installed (compression on) ${installed.seconds.toFixed(2)} s (${rate(installed.seconds)} MB/s)`);
         }
         console.log(
-          `  ${associations} assoc run ${run + 1}: gateway ${gateway.seconds.toFixed(2)} s (${rate(gateway.seconds)} MB/s, CPU ${gateway.cpuMsPerInstance.toFixed(2)} ms/instance, peak RSS ${(gateway.peakRss / 1048576).toFixed(0)} MiB), storescp ${storescp.toFixed(2)} s (${rate(storescp)} MB/s)`,
+          `  ${associations} assoc run ${run + 1}: gateway ${gateway.seconds.toFixed(2)} s (${rate(gateway.seconds)} MB/s, CPU ${gateway.cpuMsPerInstance.toFixed(2)} ms/instance + PostgreSQL ${gateway.postgresCpuMsPerInstance.toFixed(2)}, peak RSS ${(gateway.peakRss / 1048576).toFixed(0)} MiB), storescp ${storescp.toFixed(2)} s (${rate(storescp)} MB/s)`,
         );
       }
       rows.push(row);
@@ -347,12 +388,12 @@ async function main(): Promise<void> {
 
     const mbps = (seconds: number) => totalBytes / 1e6 / seconds;
     console.log(`\nMedian of ${options.runs} runs${options.cpuProf ? ' (gateway under --cpu-prof for 1 association: slower than usual)' : ''}; storescp with --fork when concurrent`);
-    console.log('associations  gateway MB/s  storescp MB/s  ratio  gateway CPU ms/instance  gateway peak RSS (highest run)');
+    console.log('associations  gateway MB/s  storescp MB/s  ratio  CPU ms/instance: gateway  PostgreSQL  gateway peak RSS (highest run)');
     for (const row of rows) {
       const gateway = mbps(median(row.gatewaySeconds));
       const storescp = mbps(median(row.storescpSeconds));
       console.log(
-        `${String(row.associations).padStart(12)}  ${gateway.toFixed(1).padStart(12)}  ${storescp.toFixed(1).padStart(13)}  ${(gateway / storescp).toFixed(2).padStart(5)}  ${median(row.cpuMsPerInstance).toFixed(2).padStart(22)}  ${(Math.max(...row.peakRssBytes) / 1048576).toFixed(0).padStart(12)} MiB`,
+        `${String(row.associations).padStart(12)}  ${gateway.toFixed(1).padStart(12)}  ${storescp.toFixed(1).padStart(13)}  ${(gateway / storescp).toFixed(2).padStart(5)}  ${median(row.cpuMsPerInstance).toFixed(2).padStart(24)}  ${median(row.postgresCpuMsPerInstance).toFixed(2).padStart(10)}  ${(Math.max(...row.peakRssBytes) / 1048576).toFixed(0).padStart(12)} MiB`,
       );
     }
     const one = mbps(median(rows[0].gatewaySeconds));
@@ -366,7 +407,7 @@ async function main(): Promise<void> {
     }
     const floor = await durableFloor(root, series.files);
     console.log(
-      `\nDurable acknowledgement alone on this disk, no network: fsync ${floor.fsync.toFixed(2)} ms (rows written meanwhile), rename and folder fsync ${floor.place.toFixed(2)} ms, then (after the answer) commit ${floor.commit.toFixed(2)} ms per instance.`,
+      `\nDurable acknowledgement alone on this disk, no network: fsync ${floor.fsync.toFixed(2)} ms, rename and folder fsync ${floor.place.toFixed(2)} ms, then (after the answer) the rows ${floor.record.toFixed(2)} ms per instance.`,
     );
     // The floor for one association: storescp +B's transfer, plus what making each instance durable costs at least.
     const floorSeconds = median(rows[0].storescpSeconds) + (series.files.length * (floor.fsync + floor.place)) / 1000;

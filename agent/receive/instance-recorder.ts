@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import type { Pool } from 'pg';
+import { errorMessage } from '../errors';
+import type { Logger } from '../logging';
+import { storedFilePath } from '../spool/spool-path';
+import { recordInstances, type InstanceRecord, type RecordResult } from '../studies/record-instance';
+
+/** How long rows the database refused wait before they are written again. */
+const RETRY_MS = 2000;
+/** At most this many instances in one statement. */
+const MAX_BATCH = 256;
+
+interface Waiting {
+  record: InstanceRecord;
+  /** Settles the promise record() gave: after the first attempt, whatever its outcome. */
+  settle(): void;
+  /** Set once an attempt has failed (its error logged). */
+  failed?: boolean;
+}
+
+/**
+ * Writes the rows of acknowledged instances, whose spool files are already durable under their names (the file is
+ * the record, see README "What the gateway promises"). Rows that arrive while a statement runs go together in the
+ * next one: concurrent associations share one transaction and one WAL flush (group commit). Rows the database
+ * refuses are written again every RETRY_MS while the agent runs; if it stops first, startup recovery indexes the
+ * files that have no row.
+ */
+export class InstanceRecorder {
+  private queue: Waiting[] = [];
+  private retrying: Waiting[] = [];
+  private running: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly deps: { pool: Pool; spoolDir: string; log: Logger }) {}
+
+  /** Queues the rows of one instance; resolves once they are committed or handed to the retries. Never rejects. */
+  record(record: InstanceRecord): Promise<void> {
+    return new Promise((settle) => {
+      this.queue.push({ record, settle });
+      this.kick();
+    });
+  }
+
+  /** Waits for the statement in flight; rows still refused are left to startup recovery (their files are kept). */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    while (this.running) await this.running;
+    const left = this.retrying.length + this.queue.length;
+    if (left > 0) this.deps.log.error('acknowledged instances not yet indexed at shutdown; their spool files are kept and startup recovery will index them', { count: left });
+  }
+
+  private kick(): void {
+    if (this.running || this.queue.length === 0) return;
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) await this.write(this.queue.splice(0, MAX_BATCH));
+  }
+
+  private async write(batch: Waiting[]): Promise<void> {
+    let results: RecordResult[];
+    try {
+      results = await recordInstances(
+        this.deps.pool,
+        batch.map((waiting) => waiting.record),
+      );
+    } catch (err) {
+      if (batch.length === 1) return this.refused(batch[0], err);
+      // One refused row fails the whole statement: the others go one by one.
+      for (const waiting of batch) await this.write([waiting]);
+      return;
+    }
+    for (const [i, waiting] of batch.entries()) await this.recorded(waiting, results[i]);
+  }
+
+  private async recorded(waiting: Waiting, { outcome, obsoletePath }: RecordResult): Promise<void> {
+    const { log, spoolDir } = this.deps;
+    const { sopInstanceUid, callingAe } = waiting.record;
+    if (waiting.failed) log.info('an acknowledged instance was indexed after the database had refused it', { sopInstanceUid });
+    if (obsoletePath) {
+      await Promise.resolve()
+        .then(() => fs.promises.rm(storedFilePath(spoolDir, 'spool', obsoletePath), { force: true }))
+        .catch((err: unknown) => log.warn('cannot remove the copy a correction replaced', { sopInstanceUid, error: errorMessage(err) }));
+    }
+    if (outcome === 'corrected') log.info('instance corrected: resent with different bytes, the old copy was replaced', { sopInstanceUid, callingAe });
+    waiting.settle();
+  }
+
+  private refused(waiting: Waiting, err: unknown): void {
+    if (!waiting.failed) {
+      waiting.failed = true;
+      this.deps.log.error('the database refused the rows of an acknowledged instance; its spool file is kept, the rows are written again (startup recovery will index it if the agent stops first)', {
+        sopInstanceUid: waiting.record.sopInstanceUid,
+        spoolPath: waiting.record.spoolPath,
+        error: errorMessage(err),
+      });
+    }
+    this.retrying.push(waiting);
+    waiting.settle();
+    if (this.closed || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.closed) return;
+      this.queue.push(...this.retrying.splice(0));
+      this.kick();
+    }, RETRY_MS);
+    this.retryTimer.unref();
+  }
+}
