@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import type net from 'node:net';
 import type tls from 'node:tls';
-import { Dataset, Scp, constants, responses } from 'dcmjs-dimse';
+import { Scp, constants, responses } from 'dcmjs-dimse';
 import type { association as associationTypes, requests } from 'dcmjs-dimse';
 import { isCalledAeAccepted, normalizeReceivedAeTitle } from '../config/ae-title';
 import { SpoolWriter, discardTempFile, openTempFile, placeSpooledFile, type TempFile } from '../spool/spool-writer';
@@ -10,11 +10,13 @@ import { spoolRelativePath } from '../spool/spool-path';
 import { noteReceiving } from '../spool/receive-activity';
 import { chooseTransferSyntax } from '../spool/transfer-syntax';
 import type { DatasetHeader } from '../spool/dataset-header';
+import { CommandField, DataSetType, encodeCommand, type CommandElements } from '../dicom/command';
 import { isDicomError } from '../dicom/dicom-error';
 import { Status } from '../dicom/status';
 import { STORAGE_COMMITMENT_PUSH_MODEL, TransferSyntax, VERIFICATION_SOP_CLASS } from '../dicom/uids';
 import { errorMessage } from '../errors';
 import { isStorageAbstractSyntax } from './abstract-syntax';
+import { sendCommand, type StoreSink } from './pdu-path';
 import type { ReceiveContext } from './receive-context';
 
 const { PresentationContextResult, RejectResult, RejectSource, RejectReason } = constants;
@@ -41,7 +43,6 @@ export class StoreScp extends Scp {
   declare association: associationTypes.Association | undefined;
   declare socket: net.Socket;
   declare private context: ReceiveContext;
-  declare private stores: WeakMap<object, StoreInProgress>;
   /** The writer of the instance arriving now, until its last fragment; destroyed if the association dies first. */
   declare private receiving: SpoolWriter | undefined;
   /** The next instance's temp file, opened while the current one arrives. */
@@ -74,7 +75,6 @@ export class StoreScp extends Scp {
     this.firstPduTimeout = context.config.limits.firstPduTimeoutSeconds * 1000;
     this.maxMessageDatasetBytes = context.config.limits.maxMessageDatasetKb * 1024;
     this.peerAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.stores = new WeakMap();
     this.stats = { callingAe: '', calledAe: '', instances: 0, bytes: 0, failures: 0, started: Date.now(), pending: new Set() };
     this.on('networkError', (err: Error) => {
       this.stats.outcome ??= isDicomError(err, 'timeout') ? 'timed-out' : 'error';
@@ -205,67 +205,94 @@ export class StoreScp extends Scp {
     );
   }
 
-  override createStoreWritableStream(pc: associationTypes.PresentationContext, request: requests.CStoreRequest): Writable {
+  /**
+   * A C-STORE request with a dataset, handed over by the PDU path (pdu-path.ts) as its command set completes: the
+   * dataset's fragments go to the spool as they arrive; the answer follows once the instance is durable or refused.
+   */
+  receiveStore(contextId: number, command: CommandElements): StoreSink {
+    const store = this.openStore(contextId, command);
+    const { writer } = store;
+    const resume = () => this.socket.resume();
+    return {
+      write: (fragment) => {
+        // A slow disk holds back the sender instead of filling memory.
+        if (writer && !writer.write(fragment) && !writer.destroyed && !this.socket.isPaused()) {
+          this.socket.pause();
+          writer.once('drain', resume);
+          writer.once('close', resume);
+        }
+      },
+      end: () => {
+        this.receiving = undefined;
+        writer?.end();
+        this.track(this.keep(command, store).then((outcome) => this.answerStore(contextId, command, outcome)));
+      },
+    };
+  }
+
+  private openStore(contextId: number, command: CommandElements): StoreInProgress {
+    const pc = this.association?.getPresentationContexts().find((context) => context.id === contextId)?.context;
+    if (pc?.getResult() !== PresentationContextResult.Accept) {
+      return { refused: { status: Status.CannotUnderstand, reason: `sent on presentation context ${contextId}, which was not accepted` } };
+    }
+    if (this.context.diskIsLow()) return { refused: { status: Status.OutOfResources, reason: 'disk nearly full' } };
     const store: StoreInProgress = { transferSyntaxUid: pc.getAcceptedTransferSyntaxUid() };
-    this.stores.set(request, store);
-    if (pc.getResult() !== PresentationContextResult.Accept) {
-      store.refused = { status: Status.CannotUnderstand, reason: `sent on presentation context ${pc.getPresentationContextId()}, which was not accepted` };
-      return discardingStream();
-    }
-    if (this.context.diskIsLow()) {
-      store.refused = { status: Status.OutOfResources, reason: 'disk nearly full' };
-      return discardingStream();
-    }
     const fields = {
-      sopClassUid: request.getAffectedSopClassUid(),
-      sopInstanceUid: request.getAffectedSopInstanceUid(),
+      sopClassUid: command.AffectedSOPClassUID ?? '',
+      sopInstanceUid: command.AffectedSOPInstanceUID ?? '',
       transferSyntaxUid: store.transferSyntaxUid!,
       sourceAeTitle: this.stats.callingAe,
     };
     const writer = new SpoolWriter(this.context.spoolDir, fields, this.spareFile);
     this.spareFile = openTempFile(this.context.spoolDir);
     this.spareFile.catch(() => undefined);
-    // The library attaches no error listener: without this a disk error would crash the agent.
+    // Without a listener a disk error would crash the agent.
     writer.on('error', (err) => {
       store.error ??= err;
     });
     store.writer = writer;
     this.receiving = writer;
-    pauseSenderWhileFull(writer, this.socket);
-    return writer;
+    return store;
   }
 
-  // Called by the library as the last fragment has been written. The durable work happens in cStoreRequest,
-  // which may answer later; handing back a placeholder now keeps the library's per-message state consistent.
-  override createDatasetFromStoreWritableStream(_writable: Writable, pc: associationTypes.PresentationContext, callback: (dataset: Dataset) => void): void {
-    this.receiving = undefined;
-    callback(new Dataset({}, pc.getAcceptedTransferSyntaxUid()!));
-  }
-
-  override cStoreRequest(request: requests.CStoreRequest, callback: (response: responses.CStoreResponse) => void): void {
-    const store = this.stores.get(request) ?? { refused: { status: Status.CannotUnderstand, reason: 'no dataset received' } };
-    this.track(
-      this.keep(request, store).then(({ status, reason }) => {
-        const response = responses.CStoreResponse.fromRequest(request);
-        response.setStatus(status);
-        if (status !== Status.Success) {
-          response.setErrorComment(reason.slice(0, 64));
-          this.stats.failures++;
-          this.context.log.warn('C-STORE refused', {
-            callingAe: this.stats.callingAe,
-            peer: this.peerAddress,
-            sopInstanceUid: request.getAffectedSopInstanceUid(),
-            status: `0x${status.toString(16).toUpperCase()}`,
-            reason,
-          });
-        }
-        callback(response);
+  private answerStore(contextId: number, command: CommandElements, { status, reason }: { status: number; reason: string }): void {
+    if (status !== Status.Success) {
+      this.stats.failures++;
+      this.context.log.warn('C-STORE refused', {
+        callingAe: this.stats.callingAe,
+        peer: this.peerAddress,
+        sopInstanceUid: command.AffectedSOPInstanceUID,
+        status: `0x${status.toString(16).toUpperCase()}`,
+        reason,
+      });
+    }
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    sendCommand(
+      this,
+      contextId,
+      encodeCommand({
+        AffectedSOPClassUID: command.AffectedSOPClassUID,
+        CommandField: CommandField.CStoreRsp,
+        MessageIDBeingRespondedTo: command.MessageID,
+        CommandDataSetType: DataSetType.Absent,
+        Status: status,
+        ErrorComment: status === Status.Success ? undefined : reason.slice(0, 64),
+        AffectedSOPInstanceUID: command.AffectedSOPInstanceUID,
       }),
     );
   }
 
+  // The PDU path takes every C-STORE with a dataset; the library hands over only one that announced none.
+  override cStoreRequest(request: requests.CStoreRequest, callback: (response: responses.CStoreResponse) => void): void {
+    const response = responses.CStoreResponse.fromRequest(request);
+    response.setStatus(Status.CannotUnderstand);
+    response.setErrorComment('no dataset received');
+    this.stats.failures++;
+    callback(response);
+  }
+
   /** Makes one instance durable; resolves to the status to answer. Never rejects. */
-  private async keep(request: requests.CStoreRequest, store: StoreInProgress): Promise<{ status: number; reason: string }> {
+  private async keep(command: CommandElements, store: StoreInProgress): Promise<{ status: number; reason: string }> {
     const { writer } = store;
     noteReceiving();
     if (store.refused || !writer) return store.refused ?? { status: Status.CannotUnderstand, reason: 'no dataset received' };
@@ -276,11 +303,11 @@ export class StoreScp extends Scp {
       const spooled = await Promise.race([writer.spooled(), finished.then(() => writer.spooled())]);
       if (store.error) throw store.error;
       const { header } = spooled;
-      const commandSopInstance = request.getAffectedSopInstanceUid();
+      const commandSopInstance = command.AffectedSOPInstanceUID;
       const refusal =
         spooled.problem || !header.sopInstanceUid || !header.studyInstanceUid || !header.seriesInstanceUid || !header.sopClassUid
           ? { status: Status.CannotUnderstand, reason: spooled.problem ?? 'dataset lacks SOP class, SOP instance, study or series UID' }
-          : header.sopInstanceUid !== commandSopInstance || header.sopClassUid !== request.getAffectedSopClassUid()
+          : header.sopInstanceUid !== commandSopInstance || header.sopClassUid !== command.AffectedSOPClassUID
             ? { status: Status.DataSetDoesNotMatchSopClass, reason: 'SOP class or instance UID differs from the C-STORE command' }
             : unindexable(header);
       if (refusal) {
@@ -401,27 +428,4 @@ function waitForFinish(writer: Writable): Promise<void> {
     writer.once('error', reject);
     writer.once('close', () => (writer.writableFinished ? resolve() : reject(new Error('spool file closed before it was complete'))));
   });
-}
-
-/**
- * The library ignores write()'s answer after the first fragment and never pauses the socket: we do, so a slow
- * disk holds back the sender instead of filling memory. write() always answers true so the library never waits
- * for a 'drain' that an errored stream would never emit.
- */
-function pauseSenderWhileFull(writer: Writable, socket: net.Socket): void {
-  const write = writer.write.bind(writer) as (chunk: Buffer) => boolean;
-  const resume = () => socket.resume();
-  writer.write = ((chunk: Buffer) => {
-    if (!write(chunk) && !writer.destroyed && !socket.isPaused()) {
-      socket.pause();
-      writer.once('drain', resume);
-      writer.once('close', resume);
-    }
-    return true;
-  }) as Writable['write'];
-}
-
-/** Swallows the dataset of a C-STORE refused before it started (the sender still has to send it). */
-function discardingStream(): Writable {
-  return new Writable({ write: (_chunk, _encoding, callback) => callback() });
 }
