@@ -147,8 +147,10 @@ export class StoreScp extends Scp {
 
   override associationReleaseRequested(): void {
     this.stats.outcome ??= 'released';
-    // Answer the release only once every C-STORE response is out: nothing acknowledged is still in flight.
-    // The spare temp file goes too: a released association leaves nothing in the incoming folder.
+    // Answer the release only once every C-STORE response is out and their rows are written (at once, not gathered):
+    // nothing acknowledged is still in flight. The spare temp file goes too: a released association leaves nothing
+    // in the incoming folder.
+    this.context.recorder.flush();
     void Promise.allSettled([...this.stats.pending, this.discardSpareFile()]).then(() => this.sendAssociationReleaseResponse());
   }
 
