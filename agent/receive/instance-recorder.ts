@@ -18,6 +18,8 @@ const MAX_BATCH = 256;
 
 interface Waiting {
   record: InstanceRecord;
+  /** Acknowledgement order: a later copy of the same instance (a correction) must win over an earlier one. */
+  seq: number;
   /** Settles the promise record() gave: after the first attempt, whatever its outcome. */
   settle(): void;
   /** Set once an attempt has failed (its error logged). */
@@ -40,13 +42,14 @@ export class InstanceRecorder {
   /** Set by flush() until the queue is empty: statements start without gathering. */
   private urgent = false;
   private closed = false;
+  private acknowledged = 0;
 
   constructor(private readonly deps: { pool: Pool; spoolDir: string; log: Logger }) {}
 
   /** Queues the rows of one instance; resolves once they are committed or handed to the retries. Never rejects. */
   record(record: InstanceRecord): Promise<void> {
     return new Promise((settle) => {
-      this.queue.push({ record, settle });
+      this.queue.push({ record, settle, seq: this.acknowledged++ });
       this.schedule();
     });
   }
@@ -81,7 +84,9 @@ export class InstanceRecorder {
   private startStatement(): void {
     clearTimeout(this.gatherTimer);
     this.gatherTimer = undefined;
-    this.running = this.write(this.queue.splice(0, MAX_BATCH)).finally(() => {
+    // Retried rows rejoin the queue behind later ones: in acknowledgement order again.
+    const batch = this.queue.splice(0, MAX_BATCH).sort((a, b) => a.seq - b.seq);
+    this.running = this.write(batch).finally(() => {
       this.running = undefined;
       if (this.queue.length === 0) this.urgent = false;
       this.schedule();
@@ -95,6 +100,7 @@ export class InstanceRecorder {
         this.deps.pool,
         batch.map((waiting) => waiting.record),
       );
+      if (results.length !== batch.length) throw new Error(`record_instance answered ${results.length} rows for ${batch.length} instances`);
     } catch (err) {
       if (batch.length === 1) return this.refused(batch[0], err);
       // One refused row fails the whole statement: the others go one by one.
@@ -105,16 +111,27 @@ export class InstanceRecorder {
   }
 
   private async recorded(waiting: Waiting, { outcome, obsoletePath }: RecordResult): Promise<void> {
-    const { log, spoolDir } = this.deps;
+    const { log } = this.deps;
     const { sopInstanceUid, callingAe } = waiting.record;
     if (waiting.failed) log.info('an acknowledged instance was indexed after the database had refused it', { sopInstanceUid });
-    if (obsoletePath) {
-      await Promise.resolve()
-        .then(() => fs.promises.rm(storedFilePath(spoolDir, 'spool', obsoletePath), { force: true }))
-        .catch((err: unknown) => log.warn('cannot remove the copy a correction replaced', { sopInstanceUid, error: errorMessage(err) }));
+    // An earlier copy still waiting for the database is superseded, as if it had been recorded and then corrected.
+    const earlier = (w: Waiting) => w.record.sopInstanceUid === sopInstanceUid && w.seq < waiting.seq;
+    for (const old of [...this.retrying.filter(earlier), ...this.queue.filter(earlier)]) {
+      old.settle();
+      if (old.record.spoolPath !== waiting.record.spoolPath) await this.removeSpoolFile(old.record.spoolPath, sopInstanceUid);
     }
+    this.retrying = this.retrying.filter((w) => !earlier(w));
+    this.queue = this.queue.filter((w) => !earlier(w));
+    if (obsoletePath) await this.removeSpoolFile(obsoletePath, sopInstanceUid);
     if (outcome === 'corrected') log.info('instance corrected: resent with different bytes, the old copy was replaced', { sopInstanceUid, callingAe });
     waiting.settle();
+  }
+
+  private async removeSpoolFile(spoolPath: string, sopInstanceUid: string): Promise<void> {
+    const { log, spoolDir } = this.deps;
+    await Promise.resolve()
+      .then(() => fs.promises.rm(storedFilePath(spoolDir, 'spool', spoolPath), { force: true }))
+      .catch((err: unknown) => log.warn('cannot remove the copy a correction replaced', { sopInstanceUid, error: errorMessage(err) }));
   }
 
   private refused(waiting: Waiting, err: unknown): void {
