@@ -221,8 +221,15 @@ function wrapSocket(this: NetworkInternals): void {
           budget ??= new MessageBudget(this.maxMessageDatasetBytes ?? DEFAULT_MAX_MESSAGE_DATASET_BYTES);
           const overBudget = budget.add(fragment);
           if (overBudget) return fail('protocol', overBudget, AbortReason.NotSpecified);
-          if (direct) route(fragment, budget.completed);
-          else toLibrary(fragment);
+          if (!direct) toLibrary(fragment);
+          else {
+            // As in the library's own handler: a fault ends the association, never the agent.
+            try {
+              route(fragment, budget.completed);
+            } catch (err) {
+              return fail('protocol', `cannot take the C-STORE: ${errorMessage(err)}`, AbortReason.NotSpecified);
+            }
+          }
         } else if (pData.inPdu) break;
         continue;
       }
