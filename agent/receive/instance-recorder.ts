@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging';
 import { storedFilePath } from '../spool/spool-path';
+import { stageWrote } from '../stage-signal';
 import { recordInstances, type InstanceRecord, type RecordResult } from '../studies/record-instance';
 
 /** How long rows the database refused wait before they are written again. */
@@ -107,6 +108,8 @@ export class InstanceRecorder {
       for (const waiting of batch) await this.write([waiting]);
       return;
     }
+    // The compressor (or, compression off, the uploader) looks at them now, not at its next poll.
+    stageWrote('instances recorded');
     for (const [i, waiting] of batch.entries()) await this.recorded(waiting, results[i]);
   }
 
