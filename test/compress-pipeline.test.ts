@@ -5,36 +5,19 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { makeCloudPki } from './cloud-simulator/pki';
-import { startStowRsSimulator, type StowRsSimulator } from './cloud-simulator/stow-rs-server';
+import type { StowRsSimulator } from './cloud-simulator/stow-rs-server';
 import { writeCorruptPixels, writeUltrasoundCine } from './fixtures/compress-cases';
 import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
 import { assertSameImage, part10Elements, sentFile } from './helpers/compression';
 import { createTestDatabase, query } from './helpers/database';
 import { datasetBytes, runDcmtk } from './helpers/dcmtk';
 import { launchGateway, startGateway, type GatewayProcess } from './helpers/gateway-process';
+import { deliveredCount, withStowCloud } from './helpers/stow-cloud';
 import { tempDir } from './helpers/temp-dir';
 import { waitFor } from './helpers/wait';
 
-async function withCloud(label: string, run: (cloud: StowRsSimulator, config: (extra?: Record<string, unknown>) => Record<string, unknown>) => Promise<void>): Promise<void> {
-  const pki = makeCloudPki(tempDir(`${label}-pki`));
-  const cloud = await startStowRsSimulator({ pki, storeDir: tempDir(`${label}-cloud`), token: 'site-token' });
-  const config = (extra: Record<string, unknown> = {}) => ({
-    upstream: { kind: 'stow-rs', url: cloud.url, caFile: pki.caFile, token: 'site-token' },
-    upload: { workers: 2, batchMaxInstances: 20, retryBaseSeconds: 1, retryMaxSeconds: 2, leaseSeconds: 10 },
-    studies: { seriesQuietSeconds: 1, studyQuietSeconds: 2, forceCompleteMinutes: 60 },
-    ...extra,
-    // Every lossless rule compresses, whatever the loopback link's rate (compress-when-it-pays.test.ts weighs it).
-    compression: { lossless: 'always', ...(extra.compression as object | undefined) },
-  });
-  try {
-    await run(cloud, config);
-  } finally {
-    await cloud.stop();
-  }
-}
-
-const delivered = async (databaseUrl: string) => (await query(databaseUrl, "SELECT count(*)::int AS n FROM uploads WHERE state = 'done'"))[0].n as number;
+// Every lossless rule compresses, whatever the loopback link's rate (compress-when-it-pays.test.ts weighs it).
+const withCloud: typeof withStowCloud = (label, run) => withStowCloud(label, run, { lossless: 'always' });
 
 /** The cloud holds, for every instance, exactly what the gateway decided to send; compressed ones are the same image. */
 async function assertCloudHasSentFiles(gateway: GatewayProcess, databaseUrl: string, cloud: StowRsSimulator): Promise<{ compressed: number; kept: number }> {
@@ -66,7 +49,7 @@ describe('compression between spool and upload', () => {
         assert.equal((await runDcmtk('dcmcrle', [precompressed.files[1], rle])).code, 0);
         assert.equal((await runDcmtk('storescu', ['-aec', 'COMPGW', '127.0.0.1', String(gateway.port), '-xs', jpeg])).code, 0);
         assert.equal((await runDcmtk('storescu', ['-aec', 'COMPGW', '127.0.0.1', String(gateway.port), '-xr', rle])).code, 0);
-        await waitFor('every instance delivered', async () => (await delivered(databaseUrl)) === files.length + 2);
+        await waitFor('every instance delivered', async () => (await deliveredCount(databaseUrl)) === files.length + 2);
         const counts = await assertCloudHasSentFiles(gateway, databaseUrl, cloud);
         assert.deepEqual(counts, { compressed: files.length, kept: 2 });
         const kept = await query(databaseUrl, "SELECT rule FROM compressions WHERE state = 'kept'");
@@ -111,7 +94,7 @@ describe('compression between spool and upload', () => {
       try {
         const first = writeSyntheticCtSeries(tempDir('reload-ct1'), { slices: 2, rows: 64, columns: 64, seed: 1 });
         assert.equal((await runDcmtk('storescu', ['-aec', 'RELOADGW', '127.0.0.1', String(gateway.port), ...first.files])).code, 0);
-        await waitFor('first series delivered', async () => (await delivered(databaseUrl)) === 2);
+        await waitFor('first series delivered', async () => (await deliveredCount(databaseUrl)) === 2);
         assert.deepEqual(
           (await query(databaseUrl, 'SELECT DISTINCT state, rule FROM compressions')).map((r) => `${r.state}/${r.rule}`),
           ['kept/keep everything'],
@@ -126,7 +109,7 @@ describe('compression between spool and upload', () => {
         const second = writeSyntheticCtSeries(tempDir('reload-ct2'), { slices: 2, rows: 64, columns: 64, seed: 2 });
         const corrupt = writeCorruptPixels(path.join(tempDir('reload-corrupt'), 'corrupt.dcm'));
         assert.equal((await runDcmtk('storescu', ['-aec', 'RELOADGW', '127.0.0.1', String(gateway.port), ...second.files, corrupt])).code, 0);
-        await waitFor('everything delivered', async () => (await delivered(databaseUrl)) === 5);
+        await waitFor('everything delivered', async () => (await deliveredCount(databaseUrl)) === 5);
         const counts = await assertCloudHasSentFiles(gateway, databaseUrl, cloud);
         assert.deepEqual(counts, { compressed: 2, kept: 3 });
         const [corruptRow] = await query(databaseUrl, "SELECT state, reason FROM compressions WHERE reason LIKE '%corrupt%'");
@@ -145,7 +128,7 @@ describe('compression between spool and upload', () => {
       try {
         const first = writeSyntheticCtSeries(tempDir('correction-ct1'), { slices: 2, rows: 64, columns: 64, seed: 5, patientName: 'First^Version' });
         assert.equal((await runDcmtk('storescu', ['-aec', 'CORRGW', '127.0.0.1', String(gateway.port), ...first.files])).code, 0);
-        await waitFor('the first version delivered', async () => (await delivered(databaseUrl)) === 2);
+        await waitFor('the first version delivered', async () => (await deliveredCount(databaseUrl)) === 2);
         const compressedDir = path.join(gateway.dataDir, 'compressed');
         const before = await query(databaseUrl, 'SELECT sop_instance_uid, compressed_path FROM compressions ORDER BY sop_instance_uid');
         // What a crash between the rename and the record would leave: a file of a version never recorded.
@@ -194,7 +177,7 @@ describe('compression between spool and upload', () => {
         assert.equal(await gateway.stop(), 0);
         assert.ok(Date.now() - stopped < 10000, 'the stop did not wait for the backlog');
         gateway = await launchGateway(gateway.configFile, gateway.port, 'STOPGW', dataDir);
-        await waitFor('every instance delivered after the restart', async () => (await delivered(databaseUrl)) === 40, 120000);
+        await waitFor('every instance delivered after the restart', async () => (await deliveredCount(databaseUrl)) === 40, 120000);
         assert.equal((await assertCloudHasSentFiles(gateway, databaseUrl, cloud)).compressed, 40);
       } finally {
         await gateway.stop();
@@ -213,7 +196,7 @@ describe('compression between spool and upload', () => {
         await gateway.kill();
         const pending = (await query(databaseUrl, "SELECT count(*)::int AS n FROM compressions WHERE state = 'pending'"))[0].n;
         gateway = await launchGateway(gateway.configFile, gateway.port, 'CRASHGW', dataDir);
-        await waitFor('every instance delivered after the restart', async () => (await delivered(databaseUrl)) === 30, 120000);
+        await waitFor('every instance delivered after the restart', async () => (await deliveredCount(databaseUrl)) === 30, 120000);
         const counts = await assertCloudHasSentFiles(gateway, databaseUrl, cloud);
         assert.equal(counts.compressed, 30, `all compressed (${pending} were pending at the crash)`);
       } finally {

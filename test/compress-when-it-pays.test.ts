@@ -12,11 +12,11 @@ import { DEFAULT_RULES, matchRuleBeforePixels, type CompressionRule, type Instan
 import type { ApiStatus } from '../agent/api/types';
 import { freePort } from '../agent/db/embedded-postgres';
 import { dicomTlsCloudUpstream, makeCloudPki } from './cloud-simulator/pki';
-import { startStowRsSimulator, type StowRsSimulator } from './cloud-simulator/stow-rs-server';
 import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
 import { createTestDatabase, query } from './helpers/database';
 import { runDcmtk, waitForPort } from './helpers/dcmtk';
 import { GATEWAY_BIN, startGateway, type GatewayProcess } from './helpers/gateway-process';
+import { deliveredCount, withStowCloud } from './helpers/stow-cloud';
 import { tempDir } from './helpers/temp-dir';
 import { waitFor } from './helpers/wait';
 
@@ -87,31 +87,13 @@ describe('the weighing', () => {
   });
 });
 
-async function withCloud(label: string, run: (cloud: StowRsSimulator, config: (extra?: Record<string, unknown>) => Record<string, unknown>) => Promise<void>): Promise<void> {
-  const pki = makeCloudPki(tempDir(`${label}-pki`));
-  const cloud = await startStowRsSimulator({ pki, storeDir: tempDir(`${label}-cloud`), token: 'site-token' });
-  const config = (extra: Record<string, unknown> = {}) => ({
-    upstream: { kind: 'stow-rs', url: cloud.url, caFile: pki.caFile, token: 'site-token' },
-    upload: { workers: 2, batchMaxInstances: 20, retryBaseSeconds: 1, retryMaxSeconds: 2, leaseSeconds: 10 },
-    studies: { seriesQuietSeconds: 1, studyQuietSeconds: 2, forceCompleteMinutes: 60 },
-    ...extra,
-  });
-  try {
-    await run(cloud, config);
-  } finally {
-    await cloud.stop();
-  }
-}
-
-const delivered = async (databaseUrl: string) => (await query(databaseUrl, "SELECT count(*)::int AS n FROM uploads WHERE state = 'done'"))[0].n as number;
-
 /** Sends a synthetic CT series and waits until the cloud has every instance the gateway holds; resolves to its decisions. */
 async function sendSeries(gateway: GatewayProcess, databaseUrl: string, options: { slices: number; rows: number; seed: number; callingAe?: string }) {
   const series = writeSyntheticCtSeries(tempDir(`pays-ct-${options.seed}`), { slices: options.slices, rows: options.rows, columns: options.rows, seed: options.seed });
   const calling = options.callingAe ? ['-aet', options.callingAe] : [];
   assert.equal((await runDcmtk('storescu', [...calling, '-aec', gateway.aeTitle, '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
   const [{ n: total }] = await query(databaseUrl, 'SELECT count(*)::int AS n FROM instances');
-  await waitFor('every instance delivered', async () => (await delivered(databaseUrl)) === total, 60_000);
+  await waitFor('every instance delivered', async () => (await deliveredCount(databaseUrl)) === total, 60_000);
   return query(databaseUrl, 'SELECT state, rule, reason, lossy FROM compressions WHERE sop_instance_uid = ANY($1)', [series.sopInstanceUids]);
 }
 
@@ -127,7 +109,7 @@ const WEIGHED_ON = /^lossless compression on: link [\d.]+ Mbit\/s carries [\d.]+
 
 describe('compress when it pays, end to end', () => {
   test('a slow link (upload.maxMbps 2): lossless compression is on, instances go compressed, the reason and gateway status say why', async () => {
-    await withCloud('pays-slow', async (_cloud, config) => {
+    await withStowCloud('pays-slow', async (_cloud, config) => {
       const databaseUrl = await createTestDatabase();
       const gateway = await startGateway({ dataDir: tempDir('pays-slow'), database: databaseUrl, aeTitle: 'PAYSSLOW', config: config({ upload: { ...(config().upload as object), maxMbps: 2 } }) });
       try {
@@ -178,9 +160,9 @@ describe('compress when it pays, end to end', () => {
           compression: { workers: 1, lossyOptIn: true, rules, lossless: 'always' },
         },
       });
-      // The first series, compressed ("always"), measures the compressor and the link; then the weighing is switched on
-      // (the compression settings are reloaded while running).
-      await sendSeries(gateway, databaseUrl, { slices: 8, rows: 512, seed: 63 });
+      // The first series, compressed ("always"), measures the compressor and the link (over the link's 2 MiB minimum);
+      // then the weighing is switched on (the compression settings are reloaded while running).
+      await sendSeries(gateway, databaseUrl, { slices: 16, rows: 512, seed: 63 });
       const settings = JSON.parse(fs.readFileSync(gateway.configFile, 'utf8'));
       fs.writeFileSync(gateway.configFile, JSON.stringify({ ...settings, compression: { ...settings.compression, lossless: 'when-it-pays' } }));
       await waitFor('the weighing switched on', async () => gateway!.logLines().some((line) => line.message === 'compression rules reloaded' && line.lossless === 'when-it-pays'));

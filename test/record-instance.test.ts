@@ -36,18 +36,7 @@ function waitedLonger(work: Promise<unknown>, ms: number): Promise<boolean> {
 async function openTransaction(pool: pg.Pool, record: InstanceRecord): Promise<pg.PoolClient> {
   const client = await pool.connect();
   await client.query('BEGIN');
-  await client.query('SELECT record_instance($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)', [
-    record.sopInstanceUid,
-    record.seriesUid,
-    record.studyUid,
-    record.modality,
-    record.sopClassUid,
-    record.transferSyntaxUid,
-    record.spoolPath,
-    record.fileBytes,
-    record.datasetSha256,
-    record.callingAe,
-  ]);
+  await recordInstance(client, record);
   return client;
 }
 

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 
 export interface InstanceRecord {
   sopInstanceUid: string;
@@ -50,8 +50,8 @@ function recordResult(row: RecordRow): RecordResult {
   return { outcome: row.outcome, obsoletePath: row.obsolete_path ?? undefined };
 }
 
-/** Indexes a spooled instance (study, series and instance rows) and commits, in one round trip. */
-export async function recordInstance(pool: Pool, record: InstanceRecord): Promise<RecordResult> {
+/** Indexes a spooled instance (study, series and instance rows) in one round trip: committed, unless `pool` is a client inside a transaction. */
+export async function recordInstance(pool: Pool | PoolClient, record: InstanceRecord): Promise<RecordResult> {
   return recordResult((await pool.query<RecordRow>(RECORD_SQL, recordParams(record))).rows[0]);
 }
 
