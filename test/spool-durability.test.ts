@@ -2,10 +2,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { ClientAssociation } from '../agent/dicom/association';
+import { CommandField, DataSetType, encodeCommand } from '../agent/dicom/command';
+import { pDataPdu } from '../agent/dicom/pdu';
+import { TransferSyntax } from '../agent/dicom/uids';
 import { createTestDatabase, query } from './helpers/database';
-import { runDcmtk } from './helpers/dcmtk';
+import { datasetBytes, runDcmtk } from './helpers/dcmtk';
 import { GATEWAY_BIN, launchGateway, startGateway, type GatewayProcess } from './helpers/gateway-process';
 import { tempDir } from './helpers/temp-dir';
 import { el, randomUid, writePart10 } from './fixtures/part10';
@@ -47,6 +52,30 @@ function writeInstance(file: string, uids: { study?: string; series?: string; so
 }
 
 describe('corrections and duplicates', () => {
+  test('a correction acknowledged before either version was indexed: the next start indexes the later one', async () => {
+    const databaseUrl = await createTestDatabase();
+    let gateway = await startGateway({ dataDir: tempDir('nocommit-twice'), database: databaseUrl, aeTitle: 'TWICEGW' });
+    try {
+      await query(databaseUrl, "CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'commit refused by the test'; END $$");
+      await query(databaseUrl, 'CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT ON instances DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()');
+      const dir = tempDir('nocommit-twice-files');
+      const uids = { study: randomUid(), series: randomUid(), sop: randomUid() };
+      assert.equal((await store(gateway, [writeInstance(path.join(dir, 'first.dcm'), uids, 'first version')])).code, 0);
+      assert.equal((await store(gateway, [writeInstance(path.join(dir, 'second.dcm'), uids, 'corrected version')])).code, 0);
+      assert.equal(keptFiles(gateway.dataDir).length, 2, 'both versions kept, neither indexed');
+      assert.equal(await gateway.stop(), 0);
+
+      await query(databaseUrl, 'DROP TRIGGER refuse_commit ON instances');
+      gateway = await launchGateway(gateway.configFile, gateway.port, gateway.aeTitle, gateway.dataDir);
+      const files = keptFiles(gateway.dataDir);
+      assert.equal(files.length, 1, 'the earlier version is gone');
+      assert.ok(fs.readFileSync(files[0]).includes('corrected version'), 'the later version is the one kept');
+      assert.deepEqual(await query(databaseUrl, 'SELECT corrections FROM instances'), [{ corrections: 1 }]);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   test('the same bytes again change nothing; different bytes replace the kept copy and are recorded as a correction', async () => {
     const databaseUrl = await createTestDatabase();
     const gateway = await startGateway({ dataDir: tempDir('dup'), database: databaseUrl, aeTitle: 'DUPGW' });
@@ -129,6 +158,47 @@ describe('refusals', () => {
       fs.mkdirSync(incoming);
       assert.equal((await store(gateway, series.files)).code, 0);
       assert.equal(keptFiles(gateway.dataDir).length, 1);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  test('a spool file that cannot be created, its dataset arriving after the command: A700 at once, no hang', async () => {
+    const databaseUrl = await createTestDatabase();
+    const gateway = await startGateway({ dataDir: tempDir('wfail-late'), database: databaseUrl, aeTitle: 'WLATEGW' });
+    try {
+      const incoming = path.join(gateway.dataDir, 'spool', '.incoming');
+      fs.rmSync(incoming, { recursive: true });
+      fs.writeFileSync(incoming, 'not a folder');
+      const socket = await new Promise<net.Socket>((resolve, reject) => {
+        const s = net.connect(gateway.port, '127.0.0.1', () => resolve(s));
+        s.once('error', reject);
+      });
+      const sopClass = '1.2.840.10008.5.1.4.1.1.7';
+      const association = await ClientAssociation.open(
+        socket,
+        { calledAe: 'WLATEGW', callingAe: 'LATESCU', contexts: [{ abstractSyntax: sopClass, transferSyntaxes: [TransferSyntax.ExplicitVRLittleEndian] }], timeoutMs: 10000 },
+        { peer: 'the gateway' },
+      );
+      const uids = { study: randomUid(), series: randomUid(), sop: randomUid() };
+      const dataset = datasetBytes(writeInstance(path.join(tempDir('wfail-late-files'), 'late.dcm'), uids));
+      const command = encodeCommand({
+        AffectedSOPClassUID: sopClass,
+        CommandField: CommandField.CStoreRq,
+        MessageID: 1,
+        Priority: 0,
+        CommandDataSetType: DataSetType.Present,
+        AffectedSOPInstanceUID: uids.sop,
+      });
+      const contextId = association.contexts[0].id;
+      await association.write(pDataPdu(contextId, command, true, true), 10000);
+      // The spool file's opening fails meanwhile, before any of the dataset came.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await association.write(pDataPdu(contextId, dataset, false, true), 10000);
+      const response = await association.nextResponse(CommandField.CStoreRsp, 15000, 'a C-STORE-RSP');
+      assert.equal(response.status, 0xa700);
+      assert.deepEqual(keptFiles(gateway.dataDir), []);
+      await association.release(10000);
     } finally {
       await gateway.stop();
     }

@@ -41,8 +41,13 @@ export async function recoverSpool(pool: Pool, spoolDir: string, log: Logger): P
     }
   }
 
-  for (const relative of onDisk) {
-    if (indexed.has(relative)) continue;
+  // Oldest first: two unindexed copies of one instance (a correction acknowledged before the first copy's rows were
+  // written) are indexed in the order they were received, so the later one wins as it would have.
+  const unindexed = await Promise.all(
+    [...onDisk].filter((relative) => !indexed.has(relative)).map(async (relative) => ({ relative, mtimeMs: (await fs.promises.stat(path.join(spoolDir, ...relative.split('/')))).mtimeMs })),
+  );
+  unindexed.sort((a, b) => a.mtimeMs - b.mtimeMs);
+  for (const { relative } of unindexed) {
     const file = path.join(spoolDir, ...relative.split('/'));
     try {
       const kept = await readPart10File(file);
