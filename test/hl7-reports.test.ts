@@ -108,7 +108,7 @@ describe('HL7 reports from the cloud to the EMR', () => {
     const id = cloud.addReport(oruR01('ORU-STALL'));
     await waitFor('no ACK recorded', async () => /no ACK from the EMR/.test(String((await reportState('ORU-STALL'))?.last_error)), 20_000);
     emr.behavior = 'refuse';
-    await waitFor('connection closed recorded', async () => /closed the connection without an ACK/.test(String((await reportState('ORU-STALL'))?.last_error)), 20_000);
+    await waitFor('connection closed recorded', async () => /closed the connection without an ACK/.test(String((await reportState('ORU-STALL'))?.last_error)), 45_000);
     assert.equal((await reportState('ORU-STALL')).state, 'queued');
     assert.ok(!cloud.confirmed.includes(id));
     emr.behavior = 'ack';

@@ -425,6 +425,8 @@ function unindexable(header: DatasetHeader): { status: number; reason: string } 
 
 function waitForFinish(writer: Writable): Promise<void> {
   if (writer.writableFinished) return Promise.resolve();
+  // A file that could not be opened may have closed the writer before its last fragment came: no event will follow.
+  if (writer.closed) return Promise.reject(writer.errored ?? new Error('spool file closed before it was complete'));
   return new Promise((resolve, reject) => {
     writer.once('finish', resolve);
     writer.once('error', reject);
