@@ -70,12 +70,12 @@ test('a cloud outage (refused, then a rogue CA) is probed, not retried per insta
     assert.ok(seconds <= 20, `delivered within 20 s of the cloud's return (took ${seconds.toFixed(1)} s)`);
     await waitFor('the outage over', async () => (await status()).upstream.reachable === true, 5000);
     assert.ok(gateway.logLines().some((l) => l.message === 'cloud reachable again: uploads resume'));
-    // In arrival order: each of the two workers first claims 5 of the first 10 kept, and claims again only after
-    // storing those, so the first 5 stored are among the first 10 kept.
-    const firstKept = new Set(series.sopInstanceUids.slice(0, 10));
+    // In arrival order: a worker claims at most 5 (the second one 1 until it has delivered once) and claims again
+    // only after storing those, so the first 5 stored are among the first 11 kept.
+    const positions = cloud.stored.slice(0, 5).map((s) => series.sopInstanceUids.indexOf(s.sopInstanceUid));
     assert.ok(
-      cloud.stored.slice(0, 5).every((s) => firstKept.has(s.sopInstanceUid)),
-      'the instances kept first went first',
+      positions.every((p) => p >= 0 && p < 11),
+      `the instances kept first went first (kept positions of the first 5 stored: ${positions.join(', ')})`,
     );
   } finally {
     await gateway.stop();

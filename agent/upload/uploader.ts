@@ -58,6 +58,8 @@ export interface UpstreamHealth {
   parallel?: { current: number; max: number; lastRefusal?: string };
 }
 const IDLE_POLL_MS = 500;
+/** A delivery this recent shows a connection to the cloud that works. */
+const WORKING_CONNECTION_MS = 5000;
 /** While the cloud is unreachable, how often a worker looks whether a probe (its own agent's or another's) found it back. */
 const OUTAGE_POLL_MS = 1000;
 const RECENT_WINDOW_MS = 10 * 60 * 1000;
@@ -90,6 +92,8 @@ export function startUploader(deps: UploaderDeps): Uploader {
   let sending = 0;
   /** The last claim got as many instances as it asked for: more are waiting, worth another connection. */
   let backlog = false;
+  /** When a batch was last delivered: another connection is opened only beside one that works. */
+  let lastDeliveredAt = 0;
   // One transport for probes, so a probe never disturbs a worker's association.
   const probeTransport = deps.createTransport(0);
   const outage = new CloudOutageWatch({
@@ -134,9 +138,10 @@ export function startUploader(deps: UploaderDeps): Uploader {
             continue;
           }
           // A worker beyond the first that has not delivered yet connects before it claims, and only while instances
-          // wait: a cloud without room for it leaves it waiting for the handshake holding nothing.
+          // wait and another connection delivers: a cloud without room for it leaves it waiting for the handshake
+          // holding nothing, and it never takes the one place such a cloud has from the worker holding a batch.
           if (!proven && worker > 1 && transport.connect) {
-            if (!backlog) {
+            if (!backlog || Date.now() - lastDeliveredAt > WORKING_CONNECTION_MS) {
               await idle.sleep(IDLE_POLL_MS);
               continue;
             }
@@ -240,6 +245,7 @@ export function startUploader(deps: UploaderDeps): Uploader {
         record(bytes);
         if (outcome.delivered.length > 0) {
           deliveredBatches++;
+          lastDeliveredAt = Date.now();
           mine++;
         }
         // The cloud is there (others deliver or are sending), it just has no room for one more connection: not an outage.
