@@ -111,6 +111,12 @@ export function startUploader(deps: UploaderDeps): Uploader {
     },
   });
 
+  /** The cloud had no room for this worker's connection while others worked: fewer parallel uploads. */
+  const parkWorker = (me: string, reason: string) => {
+    capacity.park(reason);
+    deps.log.info('the cloud has no room for another connection: fewer parallel uploads', { worker: me, parallel: capacity.parallel, reason });
+  };
+
   const work = async (worker: number) => {
     const transport = deps.createTransport(worker);
     const me = `${owner}/${worker}`;
@@ -149,8 +155,7 @@ export function startUploader(deps: UploaderDeps): Uploader {
             const room = await transport.connect();
             if (room.noRoom && room.unreachable && (deliveredBatches > deliveredBefore || sending > 0)) {
               parked = true;
-              capacity.park(room.unreachable);
-              deps.log.info('the cloud has no room for another connection: fewer parallel uploads', { worker: me, parallel: capacity.parallel, reason: room.unreachable });
+              parkWorker(me, room.unreachable);
               continue;
             }
             // Connected, or the cloud is away for everyone: the claim's send finds out and reports it as usual.
@@ -232,16 +237,13 @@ export function startUploader(deps: UploaderDeps): Uploader {
         }
         const started = Date.now();
         deps.linkRate?.begin();
-        let outcome: BatchOutcome | undefined;
-        try {
-          outcome = await transport.send(part);
-        } finally {
-          // A send that did not reach the cloud says nothing about the link's rate.
-          deps.linkRate?.end(outcome && !outcome.unreachable ? outcome.delivered.reduce((sum, item) => sum + item.fileBytes, 0) : undefined);
-        }
+        // send() never rejects.
+        const outcome = await transport.send(part);
+        const bytes = outcome.delivered.reduce((sum, item) => sum + item.fileBytes, 0);
+        // A send that did not reach the cloud says nothing about the link's rate.
+        deps.linkRate?.end(outcome.unreachable ? undefined : bytes);
         const marked =
           outcome.commitmentAvailable && outcome.delivered.length > 0 ? await requestCommitment(transport, me, outcome.delivered, failed) : await markDelivered(deps.pool, me, outcome.delivered);
-        const bytes = outcome.delivered.reduce((sum, item) => sum + item.fileBytes, 0);
         record(bytes);
         if (outcome.delivered.length > 0) {
           deliveredBatches++;
@@ -272,8 +274,7 @@ export function startUploader(deps: UploaderDeps): Uploader {
       }
       if (noRoom) {
         await releaseForOutage(deps.pool, me, waiting, noRoom);
-        capacity.park(noRoom);
-        deps.log.info('the cloud has no room for another connection: fewer parallel uploads', { worker: me, parallel: capacity.parallel, reason: noRoom });
+        parkWorker(me, noRoom);
       }
       if (unreachable) {
         await releaseForOutage(deps.pool, me, waiting, unreachable);
