@@ -204,6 +204,49 @@ describe('refusals', () => {
     }
   });
 
+  test('connections cut in the middle of large instances leave no partial file and no open spool file', async () => {
+    const gateway = await startGateway({ dataDir: tempDir('cut'), database: await createTestDatabase(), aeTitle: 'CUTGW' });
+    try {
+      const sopClass = '1.2.840.10008.5.1.4.1.1.7';
+      // 1 MiB of a dataset that never ends: the spool writes it in batches while the connection is cut.
+      const fragment = Buffer.alloc(128 * 1024, 0x20);
+      for (let i = 0; i < 20; i++) {
+        const socket = await new Promise<net.Socket>((resolve, reject) => {
+          const s = net.connect(gateway.port, '127.0.0.1', () => resolve(s));
+          s.once('error', reject);
+        });
+        const association = await ClientAssociation.open(
+          socket,
+          { calledAe: 'CUTGW', callingAe: 'CUTSCU', contexts: [{ abstractSyntax: sopClass, transferSyntaxes: [TransferSyntax.ExplicitVRLittleEndian] }], timeoutMs: 10000 },
+          { peer: 'the gateway' },
+        );
+        const contextId = association.contexts[0].id;
+        const command = encodeCommand({ AffectedSOPClassUID: sopClass, CommandField: CommandField.CStoreRq, MessageID: 1, Priority: 0, CommandDataSetType: DataSetType.Present, AffectedSOPInstanceUID: randomUid() });
+        await association.write(pDataPdu(contextId, command, true, true), 10000);
+        for (let k = 0; k < 8; k++) await association.write(pDataPdu(contextId, fragment, false, false), 10000);
+        socket.destroy();
+      }
+      const openSpoolFiles = () =>
+        fs.readdirSync(`/proc/${gateway.pid}/fd`).filter((fd) => {
+          try {
+            return fs.readlinkSync(`/proc/${gateway.pid}/fd/${fd}`).includes(`${path.sep}.incoming${path.sep}`);
+          } catch {
+            return false; // closed while we looked
+          }
+        });
+      const deadline = Date.now() + 10000;
+      while ((incomingFiles(gateway.dataDir).length > 0 || openSpoolFiles().length > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(incomingFiles(gateway.dataDir), [], 'no partial file left');
+      assert.deepEqual(openSpoolFiles(), [], 'no spool file left open');
+      assert.deepEqual(keptFiles(gateway.dataDir), []);
+      const series = writeSyntheticCtSeries(tempDir('cut-after'), { slices: 3 });
+      assert.equal((await store(gateway, series.files)).code, 0, 'the next push is stored');
+      assert.equal(keptFiles(gateway.dataDir).length, 3);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   test('a value the database could not store (a NUL inside the modality) is refused with C000 before anything is acknowledged', async () => {
     const gateway = await startGateway({ dataDir: tempDir('nul'), database: await createTestDatabase(), aeTitle: 'NULGW' });
     try {

@@ -50,6 +50,14 @@ export async function discardTempFile(temp: TempFile): Promise<void> {
 const HASH_BACKLOG_LIMIT = 4 * 1024 * 1024;
 
 /**
+ * Fragments (views of the socket's 64 KiB reads) reach the file in one writev per this many bytes, in the threadpool:
+ * with concurrent associations a write waits on the filesystem journal that other files' fsyncs commit (on the main
+ * thread such waits took a fifth of its time with 8 associations, see test/bench/receive.ts --cpu-prof), and one
+ * large write costs less than several small ones.
+ */
+const WRITE_BATCH_BYTES = 256 * 1024;
+
+/**
  * Streams one instance to a temp file as its P-DATA fragments arrive: our file meta header, then the dataset
  * bytes exactly as sent. It hashes the dataset and reads the indexed attributes on the way; it never holds more
  * of the dataset than HASH_BACKLOG_LIMIT. Ending the stream fsyncs and closes the file; destroying it removes
@@ -65,6 +73,10 @@ export class SpoolWriter extends Writable {
   private datasetBytes = 0;
   private unhashed: Buffer[] = [];
   private unhashedBytes = 0;
+  private unwritten: Buffer[] = [];
+  private unwrittenBytes = 0;
+  private ioRunning = false;
+  private afterIo: (() => void) | undefined;
   private completed = false;
   private contents: Promise<SpooledInstance> | undefined;
   private resolveContents!: () => void;
@@ -78,59 +90,66 @@ export class SpoolWriter extends Writable {
     this.headerReader = new DatasetHeaderReader(fields.transferSyntaxUid);
   }
 
-  // Until the file is open the first fragments wait in the stream's buffer. Writes are synchronous: a page-cache
-  // copy costs less than a threadpool round trip (see test/bench/receive.ts).
+  // Until the file is open the first fragments wait in the stream's buffer.
   override _construct(callback: (error?: Error | null) => void): void {
     this.temp.then(
       (temp) => {
         this.tempPath = temp.path;
         this.fd = temp.fd;
-        callback(this.writeAll(this.meta));
+        this.unwritten.push(this.meta);
+        this.unwrittenBytes += this.meta.length;
+        callback();
       },
       (err: Error) => callback(err),
     );
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.take(chunk);
-    callback(this.writeAll(chunk));
+    this.add(chunk);
+    this.writeUnwritten(WRITE_BATCH_BYTES, callback);
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    for (const { chunk } of chunks) {
-      this.take(chunk);
-      const err = this.writeAll(chunk);
-      if (err) return callback(err);
-    }
-    callback();
+    for (const { chunk } of chunks) this.add(chunk);
+    this.writeUnwritten(WRITE_BATCH_BYTES, callback);
   }
 
   // The fsync waits for the disk: it goes to the threadpool, and the rest of the hash is computed meanwhile.
   override _final(callback: (error?: Error | null) => void): void {
-    fs.fsync(this.fd!, (syncErr) => {
-      let closeErr: Error | undefined;
-      try {
-        fs.closeSync(this.fd!);
-      } catch (err) {
-        closeErr = err as Error;
-      }
-      this.fd = undefined;
-      const err = syncErr ?? closeErr;
-      if (err) return callback(new Error(`cannot flush spool file ${this.tempPath} to disk: ${err.message}`));
-      this.completed = true;
-      callback();
+    this.writeUnwritten(1, (writeErr) => {
+      if (writeErr) return callback(writeErr);
+      this.io((done) =>
+        fs.fsync(this.fd!, (syncErr) => {
+          const fd = this.fd!;
+          this.fd = undefined;
+          fs.close(fd, (closeErr) => {
+            done();
+            const err = syncErr ?? closeErr;
+            if (err) return callback(new Error(`cannot flush spool file ${this.tempPath} to disk: ${err.message}`));
+            this.completed = true;
+            callback();
+          });
+        }),
+      );
     });
     this.hashUnhashed();
     this.resolveContents();
   }
 
+  // A write or fsync still running in the threadpool keeps the file open until it returns: a descriptor closed
+  // under it could be reused by another file, which would then receive this one's bytes.
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.unhashed = [];
-    const fd = this.fd;
-    this.fd = undefined;
+    this.unwritten = [];
     const cleanUp = () => (this.completed ? callback(error) : fs.unlink(this.tempPath, () => callback(error)));
-    if (fd === undefined) cleanUp();
-    else fs.close(fd, cleanUp);
+    const close = () => {
+      const fd = this.fd;
+      this.fd = undefined;
+      if (fd === undefined) cleanUp();
+      else fs.close(fd, cleanUp);
+    };
+    if (this.ioRunning) this.afterIo = close;
+    else close();
   }
 
   /**
@@ -153,12 +172,15 @@ export class SpoolWriter extends Writable {
     return this.contents;
   }
 
-  private take(chunk: Buffer): void {
+  /** Takes a fragment of the dataset: hashed later (see HASH_BACKLOG_LIMIT), written with the next batch. */
+  private add(chunk: Buffer): void {
     this.datasetBytes += chunk.length;
     this.headerReader.push(chunk);
     this.unhashed.push(chunk);
     this.unhashedBytes += chunk.length;
     if (this.unhashedBytes >= HASH_BACKLOG_LIMIT) this.hashUnhashed();
+    this.unwritten.push(chunk);
+    this.unwrittenBytes += chunk.length;
   }
 
   private hashUnhashed(): void {
@@ -167,14 +189,35 @@ export class SpoolWriter extends Writable {
     this.unhashedBytes = 0;
   }
 
-  /** Writes every byte (looping over short writes, e.g. near a full disk); returns the error instead of throwing. */
-  private writeAll(buffer: Buffer): Error | undefined {
-    try {
-      for (let offset = 0; offset < buffer.length;) offset += fs.writeSync(this.fd!, buffer, offset);
-      return undefined;
-    } catch (err) {
-      return new Error(`cannot write spool file ${this.tempPath}: ${(err as Error).message}`);
-    }
+  /** Writes the fragments taken so far in one writev in the threadpool, once at least `minBytes` wait. */
+  private writeUnwritten(minBytes: number, callback: (error?: Error | null) => void): void {
+    if (this.unwrittenBytes < minBytes) return callback();
+    const buffers = this.unwritten;
+    this.unwritten = [];
+    this.unwrittenBytes = 0;
+    this.io((done) => this.writeBuffers(buffers, (err) => (done(), callback(err))));
+  }
+
+  /** Writes every byte, looping over short writes (e.g. near a full disk). */
+  private writeBuffers(buffers: Buffer[], callback: (error?: Error) => void): void {
+    fs.writev(this.fd!, buffers, (err, written) => {
+      if (err) return callback(new Error(`cannot write spool file ${this.tempPath}: ${err.message}`));
+      while (buffers.length > 0 && written >= buffers[0].length) written -= buffers.shift()!.length;
+      if (buffers.length === 0) return callback();
+      buffers[0] = buffers[0].subarray(written);
+      this.writeBuffers(buffers, callback);
+    });
+  }
+
+  /** Runs one operation on the file; a destroy meanwhile closes it only after `done`. */
+  private io(operation: (done: () => void) => void): void {
+    this.ioRunning = true;
+    operation(() => {
+      this.ioRunning = false;
+      const afterIo = this.afterIo;
+      this.afterIo = undefined;
+      afterIo?.();
+    });
   }
 }
 

@@ -13,7 +13,8 @@
 // gateway's total on 4 and 8 associations against one. Each run also reports the CPU time (user + system, all
 // threads, from /proc) the gateway and its PostgreSQL server spent per instance: unlike MB/s, little moved by
 // other load on the machine.
-// --cpu-prof runs the gateway under `node --cpu-prof` and summarises where its main thread spent the transfer.
+// --cpu-prof runs the gateway under `node --cpu-prof` and summarises, for each number of associations, where its main
+// thread spent the transfers.
 // The receive path is measured with compression off; --compression leaves it on (its workers then compete with
 // receiving for this machine's two cores, as in a running agent). --installed adds, on one association in each run,
 // the gateway as installed (compression on, its default) and prints its ratio to compression off.
@@ -49,6 +50,10 @@ interface Row {
   peakRssBytes: number[];
   cpuMsPerInstance: number[];
   postgresCpuMsPerInstance: number[];
+  /** CPU time of the storescu senders (they share this machine's cores with the receiver). */
+  senderCpuMsPerInstance: number[];
+  /** The share of this machine's CPU time (all cores) that was busy during the transfer. */
+  machineBusy: number[];
   /** --installed, one association: the gateway with compression on (its default). */
   installedSeconds: number[];
 }
@@ -107,7 +112,7 @@ async function gatewayRun(
   parts: number,
   profileDir: string | undefined,
   compression: boolean,
-): Promise<{ seconds: number; peakRss: number; cpuMsPerInstance: number; postgresCpuMsPerInstance: number; window: [number, number] }> {
+): Promise<{ seconds: number; peakRss: number; cpuMsPerInstance: number; postgresCpuMsPerInstance: number; senderCpuMsPerInstance: number; machineBusy: number; window: [number, number] }> {
   const dataDir = fs.mkdtempSync(path.join(root, 'gateway-'));
   const database = await newDatabase();
   const gateway = await startGateway({
@@ -121,15 +126,21 @@ async function gatewayRun(
     const postmaster = await postmasterPid(database);
     const cpuBefore = cpuSeconds(gateway.pid);
     const postgresBefore = postgresCpuSeconds(postmaster);
+    const sendersBefore = childrenCpuSeconds();
+    const machineBefore = machineTicks();
     const { seconds, start, end } = await sendAll(files, parts, gateway.port, gateway.aeTitle);
+    const machineAfter = machineTicks();
     const cpuMsPerInstance = ((cpuSeconds(gateway.pid) - cpuBefore) * 1000) / files.length;
     const postgresCpuMsPerInstance = ((postgresCpuSeconds(postmaster) - postgresBefore) * 1000) / files.length;
+    // The storescu processes are this script's children, reaped by now; the gateway is not reaped until it stops.
+    const senderCpuMsPerInstance = ((childrenCpuSeconds() - sendersBefore) * 1000) / files.length;
+    const machineBusy = 1 - (machineAfter.idle - machineBefore.idle) / (machineAfter.total - machineBefore.total);
     // bin/gateway.js runs the agent in the node process itself, so the child's high-water mark is the agent's.
     const status = fs.readFileSync(`/proc/${gateway.pid}/status`, 'utf8');
     const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
     const [{ count }] = await query<{ count: string }>(database, 'SELECT count(*) FROM instances');
     if (Number(count) !== files.length + warmUp.length) throw new Error(`gateway indexed ${count} instances, expected ${files.length + warmUp.length}`);
-    return { seconds, peakRss, cpuMsPerInstance, postgresCpuMsPerInstance, window: [start, end] };
+    return { seconds, peakRss, cpuMsPerInstance, postgresCpuMsPerInstance, senderCpuMsPerInstance, machineBusy, window: [start, end] };
   } finally {
     await gateway.stop();
   }
@@ -141,7 +152,19 @@ function cpuSeconds(pid: number): number {
   return (stat[11] + stat[12]) / 100;
 }
 
-/** The fields of /proc/<pid>/stat after the command name (field 3, the state, first): [1] ppid, [11] utime, [12] stime. */
+/** CPU time (user + system) of this script's children that have exited and been reaped. */
+function childrenCpuSeconds(): number {
+  const stat = procStat(process.pid);
+  return (stat[13] + stat[14]) / 100;
+}
+
+/** Clock ticks of all CPUs since boot, and those idle or waiting for I/O (/proc/stat). */
+function machineTicks(): { total: number; idle: number } {
+  const ticks = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { total: ticks.reduce((sum, t) => sum + t, 0), idle: ticks[3] + ticks[4] };
+}
+
+/** The fields of /proc/<pid>/stat after the command name (field 3, the state, first): [1] ppid, [11] utime, [12] stime, [13] cutime, [14] cstime. */
 function procStat(pid: number): number[] {
   const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   return text
@@ -255,6 +278,31 @@ async function durableFloor(root: string, files: string[]): Promise<{ fsync: num
   return { fsync: totals.fsync / files.length, place: totals.place / files.length, record: totals.record / files.length };
 }
 
+/**
+ * The durable acknowledgement's file work alone (write, fsync, rename, folder fsync; no network, no rows) with this
+ * many concurrent writers, as many associations would do it: ms of wall clock per instance.
+ */
+async function durableFileWork(root: string, files: string[], writers: number): Promise<number> {
+  const incoming = fs.mkdtempSync(path.join(root, 'floor-'));
+  const folder = fs.mkdtempSync(path.join(root, 'floor-kept-'));
+  const fsync = (fd: number) => new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+  let next = 0;
+  const writer = async () => {
+    for (let i = next++; i < files.length; i = next++) {
+      const temp = path.join(incoming, `${i}.part`);
+      const fd = fs.openSync(temp, 'w');
+      fs.writeSync(fd, fs.readFileSync(files[i]));
+      await fsync(fd).finally(() => fs.closeSync(fd));
+      fs.renameSync(temp, path.join(folder, `${i}.dcm`));
+      const dir = fs.openSync(folder, 'r');
+      await fsync(dir).finally(() => fs.closeSync(dir));
+    }
+  };
+  const start = performance.now();
+  await Promise.all(Array.from({ length: writers }, writer));
+  return (performance.now() - start) / files.length;
+}
+
 // --- CPU profile summary -------------------------------------------------------------------------------------
 
 interface ProfileNode {
@@ -284,7 +332,7 @@ const CATEGORIES: Array<[string, (frame: ProfileNode['callFrame']) => boolean]> 
 ];
 
 /** Self time per function and per category, for the samples taken inside the transfer windows. */
-function summariseProfiles(files: string[], windows: Array<[number, number]>): void {
+function summariseProfiles(associations: number, files: string[], windows: Array<[number, number]>): void {
   const byFunction = new Map<string, number>();
   const byCategory = new Map<string, number>();
   let total = 0;
@@ -323,7 +371,7 @@ function summariseProfiles(files: string[], windows: Array<[number, number]>): v
     return;
   }
   const line = (ms: number, label: string) => `${(ms / 1000).toFixed(0).padStart(7)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${label}`;
-  console.log(`\nGateway main thread during the single-association transfers (${files.length} run(s), ${(total / 1000).toFixed(0)} ms sampled)`);
+  console.log(`\nGateway main thread during the transfers on ${associations} association(s) (${files.length} run(s), ${(total / 1000).toFixed(0)} ms sampled)`);
   console.log('Top 15 functions by self time:');
   for (const [key, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(line(us, key));
   console.log('By category (native frames counted with their caller):');
@@ -353,17 +401,20 @@ async function main(): Promise<void> {
     );
 
     const rows: Row[] = [];
-    const profiles: string[] = [];
-    const windows: Array<[number, number]> = [];
+    const profiles = new Map<number, { files: string[]; windows: Array<[number, number]> }>();
     for (const associations of [...new Set([1, ...options.concurrency])]) {
-      const row: Row = { associations, gatewaySeconds: [], storescpSeconds: [], peakRssBytes: [], cpuMsPerInstance: [], postgresCpuMsPerInstance: [], installedSeconds: [] };
+      const row: Row = { associations, gatewaySeconds: [], storescpSeconds: [], peakRssBytes: [], cpuMsPerInstance: [], postgresCpuMsPerInstance: [], senderCpuMsPerInstance: [], machineBusy: [], installedSeconds: [] };
       for (let run = 0; run < options.runs; run++) {
-        const profileDir = options.cpuProf && associations === 1 ? fs.mkdtempSync(path.join(root, 'profile-')) : undefined;
+        const profileDir = options.cpuProf ? fs.mkdtempSync(path.join(root, 'profile-')) : undefined;
         const gateway = await gatewayRun(root, series.files, warmUp, associations, profileDir, options.compression);
         spawnSync('sync');
         if (profileDir) {
-          profiles.push(...fs.readdirSync(profileDir).map((f) => path.join(profileDir, f)));
-          windows.push(gateway.window);
+          const profile = profiles.get(associations) ?? { files: [], windows: [] };
+          profiles.set(associations, profile);
+          for (const file of fs.readdirSync(profileDir)) {
+            profile.files.push(path.join(profileDir, file));
+            profile.windows.push(gateway.window);
+          }
         }
         const storescp = await storescpRun(root, series.files, warmUp, associations);
         spawnSync('sync');
@@ -371,6 +422,8 @@ async function main(): Promise<void> {
         row.peakRssBytes.push(gateway.peakRss);
         row.cpuMsPerInstance.push(gateway.cpuMsPerInstance);
         row.postgresCpuMsPerInstance.push(gateway.postgresCpuMsPerInstance);
+        row.senderCpuMsPerInstance.push(gateway.senderCpuMsPerInstance);
+        row.machineBusy.push(gateway.machineBusy);
         row.storescpSeconds.push(storescp);
         const rate = (seconds: number) => (totalBytes / 1e6 / seconds).toFixed(1);
         if (options.installed && associations === 1) {
@@ -380,20 +433,20 @@ async function main(): Promise<void> {
           console.log(`  1 assoc run ${run + 1}: gateway as installed (compression on) ${installed.seconds.toFixed(2)} s (${rate(installed.seconds)} MB/s)`);
         }
         console.log(
-          `  ${associations} assoc run ${run + 1}: gateway ${gateway.seconds.toFixed(2)} s (${rate(gateway.seconds)} MB/s, CPU ${gateway.cpuMsPerInstance.toFixed(2)} ms/instance + PostgreSQL ${gateway.postgresCpuMsPerInstance.toFixed(2)}, peak RSS ${(gateway.peakRss / 1048576).toFixed(0)} MiB), storescp ${storescp.toFixed(2)} s (${rate(storescp)} MB/s)`,
+          `  ${associations} assoc run ${run + 1}: gateway ${gateway.seconds.toFixed(2)} s (${rate(gateway.seconds)} MB/s, CPU ${gateway.cpuMsPerInstance.toFixed(2)} ms/instance + PostgreSQL ${gateway.postgresCpuMsPerInstance.toFixed(2)} + senders ${gateway.senderCpuMsPerInstance.toFixed(2)}, machine ${(100 * gateway.machineBusy).toFixed(0)}% busy, peak RSS ${(gateway.peakRss / 1048576).toFixed(0)} MiB), storescp ${storescp.toFixed(2)} s (${rate(storescp)} MB/s)`,
         );
       }
       rows.push(row);
     }
 
     const mbps = (seconds: number) => totalBytes / 1e6 / seconds;
-    console.log(`\nMedian of ${options.runs} runs${options.cpuProf ? ' (gateway under --cpu-prof for 1 association: slower than usual)' : ''}; storescp with --fork when concurrent`);
-    console.log('associations  gateway MB/s  storescp MB/s  ratio  CPU ms/instance: gateway  PostgreSQL  gateway peak RSS (highest run)');
+    console.log(`\nMedian of ${options.runs} runs${options.cpuProf ? ' (gateway under --cpu-prof: slower than usual)' : ''}; storescp with --fork when concurrent`);
+    console.log('associations  gateway MB/s  storescp MB/s  ratio  CPU ms/instance: gateway  PostgreSQL  senders  machine busy  gateway peak RSS (highest run)');
     for (const row of rows) {
       const gateway = mbps(median(row.gatewaySeconds));
       const storescp = mbps(median(row.storescpSeconds));
       console.log(
-        `${String(row.associations).padStart(12)}  ${gateway.toFixed(1).padStart(12)}  ${storescp.toFixed(1).padStart(13)}  ${(gateway / storescp).toFixed(2).padStart(5)}  ${median(row.cpuMsPerInstance).toFixed(2).padStart(24)}  ${median(row.postgresCpuMsPerInstance).toFixed(2).padStart(10)}  ${(Math.max(...row.peakRssBytes) / 1048576).toFixed(0).padStart(12)} MiB`,
+        `${String(row.associations).padStart(12)}  ${gateway.toFixed(1).padStart(12)}  ${storescp.toFixed(1).padStart(13)}  ${(gateway / storescp).toFixed(2).padStart(5)}  ${median(row.cpuMsPerInstance).toFixed(2).padStart(24)}  ${median(row.postgresCpuMsPerInstance).toFixed(2).padStart(10)}  ${median(row.senderCpuMsPerInstance).toFixed(2).padStart(7)}  ${(100 * median(row.machineBusy)).toFixed(0).padStart(11)}%  ${(Math.max(...row.peakRssBytes) / 1048576).toFixed(0).padStart(12)} MiB`,
       );
     }
     const one = mbps(median(rows[0].gatewaySeconds));
@@ -414,7 +467,14 @@ async function main(): Promise<void> {
     console.log(
       `Floor for one association (storescp +B plus fsync, rename and folder fsync per instance): ${mbps(floorSeconds).toFixed(1)} MB/s; gateway ${one.toFixed(1)} MB/s = ${(one / mbps(floorSeconds)).toFixed(2)}x the floor.`,
     );
-    if (options.cpuProf) summariseProfiles(profiles, windows);
+    // What the disk allows concurrent associations: the same file work from as many writers at once.
+    if (rows.length > 1) {
+      const alone = await durableFileWork(root, series.files, 1);
+      const scaling = [];
+      for (const row of rows.slice(1)) scaling.push(`${row.associations} writers ${(alone / (await durableFileWork(root, series.files, row.associations))).toFixed(2)}x`);
+      console.log(`Durable file work alone (write, fsync, rename, folder fsync) from concurrent writers, against one writer (${alone.toFixed(2)} ms/instance): ${scaling.join(', ')}.`);
+    }
+    for (const [associations, { files, windows }] of profiles) summariseProfiles(associations, files, windows);
   } finally {
     if (externalDatabase) await dropTestDatabases(databases.splice(0));
     await stopDatabase();
