@@ -221,7 +221,14 @@ describe('refusals', () => {
           { peer: 'the gateway' },
         );
         const contextId = association.contexts[0].id;
-        const command = encodeCommand({ AffectedSOPClassUID: sopClass, CommandField: CommandField.CStoreRq, MessageID: 1, Priority: 0, CommandDataSetType: DataSetType.Present, AffectedSOPInstanceUID: randomUid() });
+        const command = encodeCommand({
+          AffectedSOPClassUID: sopClass,
+          CommandField: CommandField.CStoreRq,
+          MessageID: 1,
+          Priority: 0,
+          CommandDataSetType: DataSetType.Present,
+          AffectedSOPInstanceUID: randomUid(),
+        });
         await association.write(pDataPdu(contextId, command, true, true), 10000);
         for (let k = 0; k < 8; k++) await association.write(pDataPdu(contextId, fragment, false, false), 10000);
         socket.destroy();

@@ -403,7 +403,17 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     const profiles = new Map<number, { files: string[]; windows: Array<[number, number]> }>();
     for (const associations of [...new Set([1, ...options.concurrency])]) {
-      const row: Row = { associations, gatewaySeconds: [], storescpSeconds: [], peakRssBytes: [], cpuMsPerInstance: [], postgresCpuMsPerInstance: [], senderCpuMsPerInstance: [], machineBusy: [], installedSeconds: [] };
+      const row: Row = {
+        associations,
+        gatewaySeconds: [],
+        storescpSeconds: [],
+        peakRssBytes: [],
+        cpuMsPerInstance: [],
+        postgresCpuMsPerInstance: [],
+        senderCpuMsPerInstance: [],
+        machineBusy: [],
+        installedSeconds: [],
+      };
       for (let run = 0; run < options.runs; run++) {
         const profileDir = options.cpuProf ? fs.mkdtempSync(path.join(root, 'profile-')) : undefined;
         const gateway = await gatewayRun(root, series.files, warmUp, associations, profileDir, options.compression);
