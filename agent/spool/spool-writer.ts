@@ -120,15 +120,20 @@ export class SpoolWriter extends Writable {
       if (writeErr) return callback(writeErr);
       this.io((done) =>
         fs.fsync(this.fd!, (syncErr) => {
-          const fd = this.fd!;
+          // Closed in place: a close after the fsync has nothing to wait for, and a threadpool trip would delay
+          // the answer.
+          let closeErr: Error | undefined;
+          try {
+            fs.closeSync(this.fd!);
+          } catch (err) {
+            closeErr = err as Error;
+          }
           this.fd = undefined;
-          fs.close(fd, (closeErr) => {
-            done();
-            const err = syncErr ?? closeErr;
-            if (err) return callback(new Error(`cannot flush spool file ${this.tempPath} to disk: ${err.message}`));
-            this.completed = true;
-            callback();
-          });
+          done();
+          const err = syncErr ?? closeErr;
+          if (err) return callback(new Error(`cannot flush spool file ${this.tempPath} to disk: ${err.message}`));
+          this.completed = true;
+          callback();
         }),
       );
     });
