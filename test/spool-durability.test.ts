@@ -32,6 +32,41 @@ async function store(gateway: GatewayProcess, files: string[]) {
   return runDcmtk('storescu', ['-v', '-aec', gateway.aeTitle, '127.0.0.1', String(gateway.port), ...files]);
 }
 
+/** An association of our own client to the gateway for secondary-capture C-STOREs sent PDU by PDU. */
+async function openStoreAssociation(gateway: GatewayProcess, callingAe: string) {
+  const socket = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect(gateway.port, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+  const association = await ClientAssociation.open(
+    socket,
+    { calledAe: gateway.aeTitle, callingAe, contexts: [{ abstractSyntax: SECONDARY_CAPTURE, transferSyntaxes: [TransferSyntax.ExplicitVRLittleEndian] }], timeoutMs: 10000 },
+    { peer: 'the gateway' },
+  );
+  const contextId = association.contexts[0].id;
+  /** Sends the C-STORE request's command set; its dataset is the caller's to send. */
+  const sendStoreCommand = (sopInstanceUid: string) =>
+    association.write(
+      pDataPdu(
+        contextId,
+        encodeCommand({
+          AffectedSOPClassUID: SECONDARY_CAPTURE,
+          CommandField: CommandField.CStoreRq,
+          MessageID: 1,
+          Priority: 0,
+          CommandDataSetType: DataSetType.Present,
+          AffectedSOPInstanceUID: sopInstanceUid,
+        }),
+        true,
+        true,
+      ),
+      10000,
+    );
+  return { socket, association, contextId, sendStoreCommand };
+}
+
+const SECONDARY_CAPTURE = '1.2.840.10008.5.1.4.1.1.7';
+
 /** A small secondary-capture instance, with the given UIDs, for tests that need odd content. */
 function writeInstance(file: string, uids: { study?: string; series?: string; sop: string }, text = 'v1'): string {
   const elements = [
@@ -170,28 +205,10 @@ describe('refusals', () => {
       const incoming = path.join(gateway.dataDir, 'spool', '.incoming');
       fs.rmSync(incoming, { recursive: true });
       fs.writeFileSync(incoming, 'not a folder');
-      const socket = await new Promise<net.Socket>((resolve, reject) => {
-        const s = net.connect(gateway.port, '127.0.0.1', () => resolve(s));
-        s.once('error', reject);
-      });
-      const sopClass = '1.2.840.10008.5.1.4.1.1.7';
-      const association = await ClientAssociation.open(
-        socket,
-        { calledAe: 'WLATEGW', callingAe: 'LATESCU', contexts: [{ abstractSyntax: sopClass, transferSyntaxes: [TransferSyntax.ExplicitVRLittleEndian] }], timeoutMs: 10000 },
-        { peer: 'the gateway' },
-      );
+      const { association, contextId, sendStoreCommand } = await openStoreAssociation(gateway, 'LATESCU');
       const uids = { study: randomUid(), series: randomUid(), sop: randomUid() };
       const dataset = datasetBytes(writeInstance(path.join(tempDir('wfail-late-files'), 'late.dcm'), uids));
-      const command = encodeCommand({
-        AffectedSOPClassUID: sopClass,
-        CommandField: CommandField.CStoreRq,
-        MessageID: 1,
-        Priority: 0,
-        CommandDataSetType: DataSetType.Present,
-        AffectedSOPInstanceUID: uids.sop,
-      });
-      const contextId = association.contexts[0].id;
-      await association.write(pDataPdu(contextId, command, true, true), 10000);
+      await sendStoreCommand(uids.sop);
       // The spool file's opening fails meanwhile, before any of the dataset came.
       await new Promise((resolve) => setTimeout(resolve, 500));
       await association.write(pDataPdu(contextId, dataset, false, true), 10000);
@@ -207,29 +224,11 @@ describe('refusals', () => {
   test('connections cut in the middle of large instances leave no partial file and no open spool file', async () => {
     const gateway = await startGateway({ dataDir: tempDir('cut'), database: await createTestDatabase(), aeTitle: 'CUTGW' });
     try {
-      const sopClass = '1.2.840.10008.5.1.4.1.1.7';
       // 1 MiB of a dataset that never ends: the spool writes it in batches while the connection is cut.
       const fragment = Buffer.alloc(128 * 1024, 0x20);
       for (let i = 0; i < 20; i++) {
-        const socket = await new Promise<net.Socket>((resolve, reject) => {
-          const s = net.connect(gateway.port, '127.0.0.1', () => resolve(s));
-          s.once('error', reject);
-        });
-        const association = await ClientAssociation.open(
-          socket,
-          { calledAe: 'CUTGW', callingAe: 'CUTSCU', contexts: [{ abstractSyntax: sopClass, transferSyntaxes: [TransferSyntax.ExplicitVRLittleEndian] }], timeoutMs: 10000 },
-          { peer: 'the gateway' },
-        );
-        const contextId = association.contexts[0].id;
-        const command = encodeCommand({
-          AffectedSOPClassUID: sopClass,
-          CommandField: CommandField.CStoreRq,
-          MessageID: 1,
-          Priority: 0,
-          CommandDataSetType: DataSetType.Present,
-          AffectedSOPInstanceUID: randomUid(),
-        });
-        await association.write(pDataPdu(contextId, command, true, true), 10000);
+        const { socket, association, contextId, sendStoreCommand } = await openStoreAssociation(gateway, 'CUTSCU');
+        await sendStoreCommand(randomUid());
         for (let k = 0; k < 8; k++) await association.write(pDataPdu(contextId, fragment, false, false), 10000);
         socket.destroy();
       }
