@@ -400,21 +400,23 @@ async function main(): Promise<void> {
       `${series.files.length} CT files, ${(totalBytes / 1e6).toFixed(1)} MB; ${options.runs} runs each, gateway and storescp alternately, each after an untimed warm-up series; compression ${options.compression ? 'on' : 'off'}; temp dir ${root}`,
     );
 
-    const rows: Row[] = [];
+    // Rounds: each runs every concurrency in turn, so that one association and eight are measured minutes apart at
+    // most, in the same state of this VM's disk and neighbours, not one phase after the other.
+    const rows: Row[] = [...new Set([1, ...options.concurrency])].map((associations) => ({
+      associations,
+      gatewaySeconds: [],
+      storescpSeconds: [],
+      peakRssBytes: [],
+      cpuMsPerInstance: [],
+      postgresCpuMsPerInstance: [],
+      senderCpuMsPerInstance: [],
+      machineBusy: [],
+      installedSeconds: [],
+    }));
     const profiles = new Map<number, { files: string[]; windows: Array<[number, number]> }>();
-    for (const associations of [...new Set([1, ...options.concurrency])]) {
-      const row: Row = {
-        associations,
-        gatewaySeconds: [],
-        storescpSeconds: [],
-        peakRssBytes: [],
-        cpuMsPerInstance: [],
-        postgresCpuMsPerInstance: [],
-        senderCpuMsPerInstance: [],
-        machineBusy: [],
-        installedSeconds: [],
-      };
-      for (let run = 0; run < options.runs; run++) {
+    for (let run = 0; run < options.runs; run++) {
+      for (const row of rows) {
+        const { associations } = row;
         const profileDir = options.cpuProf ? fs.mkdtempSync(path.join(root, 'profile-')) : undefined;
         const gateway = await gatewayRun(root, series.files, warmUp, associations, profileDir, options.compression);
         spawnSync('sync');
@@ -446,7 +448,6 @@ async function main(): Promise<void> {
           `  ${associations} assoc run ${run + 1}: gateway ${gateway.seconds.toFixed(2)} s (${rate(gateway.seconds)} MB/s, CPU ${gateway.cpuMsPerInstance.toFixed(2)} ms/instance + PostgreSQL ${gateway.postgresCpuMsPerInstance.toFixed(2)} + senders ${gateway.senderCpuMsPerInstance.toFixed(2)}, machine ${(100 * gateway.machineBusy).toFixed(0)}% busy, peak RSS ${(gateway.peakRss / 1048576).toFixed(0)} MiB), storescp ${storescp.toFixed(2)} s (${rate(storescp)} MB/s)`,
         );
       }
-      rows.push(row);
     }
 
     const mbps = (seconds: number) => totalBytes / 1e6 / seconds;
@@ -461,7 +462,11 @@ async function main(): Promise<void> {
     }
     const one = mbps(median(rows[0].gatewaySeconds));
     for (const row of rows.slice(1)) {
-      console.log(`${row.associations} associations: gateway ${(mbps(median(row.gatewaySeconds)) / one).toFixed(2)}x its one-association total`);
+      // Also per round (each against the one association measured just before it), which this VM's drift moves less.
+      const perRound = row.gatewaySeconds.map((seconds, run) => rows[0].gatewaySeconds[run] / seconds);
+      console.log(
+        `${row.associations} associations: gateway ${(mbps(median(row.gatewaySeconds)) / one).toFixed(2)}x its one-association total (medians); per round ${perRound.map((r) => r.toFixed(2)).join(', ')}, median ${median(perRound).toFixed(2)}x`,
+      );
     }
     if (options.installed) {
       const installed = mbps(median(rows[0].installedSeconds));
