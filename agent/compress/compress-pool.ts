@@ -2,8 +2,11 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CompressJob, CompressOutcome, WorkerData } from './worker';
 
+/** coldStart: the worker's first job, whose time includes loading its codecs (it says nothing of the compressor's rate). */
+export type PoolOutcome = CompressOutcome & { coldStart?: true };
+
 export interface CompressPool {
-  run(job: Omit<CompressJob, 'id'>): Promise<CompressOutcome>;
+  run(job: Omit<CompressJob, 'id'>): Promise<PoolOutcome>;
   close(): Promise<void>;
 }
 
@@ -14,8 +17,10 @@ const RESPAWN_DELAY_MS = 1000;
 
 interface Slot {
   worker: Worker;
-  job?: { id: number; resolve(outcome: CompressOutcome): void; reject(err: Error): void };
+  job?: { id: number; resolve(outcome: PoolOutcome): void; reject(err: Error): void };
   error?: string;
+  /** Has finished a job: its codecs are loaded. */
+  warm?: boolean;
 }
 
 /**
@@ -42,7 +47,9 @@ export function startCompressPool(size: number, source: WorkerSource = undefined
       if (message.id === undefined || slot.job?.id !== message.id) return;
       const job = slot.job;
       slot.job = undefined;
-      if (message.outcome) job.resolve(message.outcome);
+      const coldStart = !slot.warm;
+      slot.warm = true;
+      if (message.outcome) job.resolve(coldStart ? { ...message.outcome, coldStart } : message.outcome);
       else job.reject(new Error(message.error ?? 'compression worker failed'));
       waiting.shift()?.();
     });
@@ -76,7 +83,7 @@ export function startCompressPool(size: number, source: WorkerSource = undefined
       }
       const id = nextId++;
       const taken = slot;
-      const done = new Promise<CompressOutcome>((resolve, reject) => {
+      const done = new Promise<PoolOutcome>((resolve, reject) => {
         taken.job = { id, resolve, reject };
       });
       // Messages wait in the worker's port until it has loaded its codecs.
