@@ -134,7 +134,7 @@ describe('compress when it pays, end to end', () => {
     });
   });
 
-  test('a fast loopback link: lossless compression is skipped and recorded why; a lossy rule still applies', async () => {
+  test('a fast loopback link: lossless compression is skipped and recorded why; a lossy rule still applies; a minute on, the compressor is measured again', { timeout: 240_000 }, async () => {
     // DCMTK's storescp +tls (an association per worker, --fork): a cloud that takes bytes as fast as this PC sends them;
     // lossless JPEG 2000 with one worker: a compressor clearly slower than that, on a quiet or a loaded machine.
     const pki = makeCloudPki(tempDir('pays-fast-pki'));
@@ -181,6 +181,17 @@ describe('compress when it pays, end to end', () => {
       const status = (await (await fetch(`http://127.0.0.1:${gateway.apiPort}/api/status`)).json()) as ApiStatus;
       assert.match(status.compression?.lossless ?? '', /^skipped: link /);
       assert.match(gatewayStatus(gateway.configFile), /\nLossless {8}skipped: link [\d.]+ Mbit\/s carries .* would deliver [\d.]+ MB\/s\n/);
+      // A minute without compressing: one instance is compressed to measure the compressor again (a figure taken
+      // while the PC was busy must not keep compression off for good); the rest still go as received.
+      await new Promise((resolve) => setTimeout(resolve, 61_000));
+      const later = await sendSeries(gateway, databaseUrl, { slices: 4, rows: 512, seed: 66 });
+      const remeasured = later.filter((r) => r.state === 'compressed');
+      assert.equal(remeasured.length, 1, later.map((r) => `${r.state}: ${r.reason}`).join('\n'));
+      assert.match(remeasured[0].reason, /^lossless compression on for one instance, to measure the compressor again \(\d+ s since; otherwise skipped: link /);
+      assert.deepEqual(
+        later.filter((r) => r.state !== 'compressed').map((r) => r.state),
+        ['kept', 'kept', 'kept'],
+      );
     } finally {
       await gateway?.stop();
       cloud.kill();

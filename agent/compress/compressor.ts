@@ -80,6 +80,12 @@ const PROBE_BYTES = 2 * 1024 * 1024;
 const RATIO_DECAY = 0.9;
 
 /**
+ * While lossless compression is skipped the compressor is not measured; after this long one instance is compressed
+ * to measure it again, so a figure taken while the PC was busy does not keep compression off for good.
+ */
+const REMEASURE_MS = 60_000;
+
+/**
  * Workers that may run while a modality sends: receiving needs the main thread and one more core (disk, database),
  * so only the cores beyond two compress then (none on a 2-core PC).
  */
@@ -128,6 +134,8 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
   // not counted (counted, it made the first figure low enough that compression was skipped on a 50 Mbps link in 1 of
   // 6 bench runs, and a skipped compressor is not measured again).
   const compressRate = new BusyRate(30_000, { bytes: 1024 * 1024, ms: 200 });
+  let compressorMeasuredAt = 0;
+  let remeasuring = false;
   const ratio = { original: 0, compressed: 0 };
   const losslessDecision = (): LosslessDecision => {
     if (compression.lossless === 'always') return { compress: true, linkMeasured: true, reason: 'on: compression.lossless is "always"' };
@@ -165,7 +173,9 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
         if (stopping) throw new Error('agent stopping');
         outcome = { outcome: 'kept', reason: `compression failed (${errorMessage(err)}): sent as received`, warning: true };
       } finally {
-        compressRate.end(outcome?.outcome === 'compressed' && !outcome.coldStart ? item.facts.sizeBytes : undefined);
+        const measured = outcome?.outcome === 'compressed' && !outcome.coldStart;
+        compressRate.end(measured ? item.facts.sizeBytes : undefined);
+        if (measured) compressorMeasuredAt = performance.now();
       }
     }
     if (outcome.outcome === 'kept') {
@@ -312,6 +322,20 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
     }));
   };
 
+  /** Decides one claimed instance in the background; it stays in flight (not claimed again) until recorded. */
+  const dispatch = (item: PendingInstance, lossless: { skipped?: string; on?: string }): Promise<void> => {
+    const decision = decide(item, lossless)
+      .catch((err: Error) => {
+        if (!stopping) deps.log.warn('compression decision not recorded; it will be done again', { sopInstanceUid: item.sopInstanceUid, error: err.message });
+      })
+      .finally(() => {
+        inFlight.delete(item.sopInstanceUid);
+        wake?.();
+      });
+    inFlight.set(item.sopInstanceUid, decision);
+    return decision;
+  };
+
   let lastDecision: LosslessDecision | undefined;
   const loop = async () => {
     while (!stopping) {
@@ -335,8 +359,19 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
       let claimed: PendingInstance[] = [];
       let more = false;
       try {
-        if (lossless.skipped) more = await decideWithoutWorkers(lossless.skipped);
-        else if (overdueOnly && weighed) {
+        if (lossless.skipped) {
+          const since = performance.now() - compressorMeasuredAt;
+          if (!remeasuring && since >= REMEASURE_MS) {
+            // One instance a lossless rule would compress, taken before the rest are decided without a worker.
+            const [probe] = await claimPending(1);
+            if (probe && keptWithoutWorker(probe, lossless.skipped)?.reason === lossless.skipped) {
+              remeasuring = true;
+              const on = `lossless compression on for one instance, to measure the compressor again (${Math.round(since / 1000)} s since; otherwise ${current.reason})`;
+              void dispatch(probe, { on }).finally(() => (remeasuring = false));
+            }
+          }
+          more = await decideWithoutWorkers(lossless.skipped);
+        } else if (overdueOnly && weighed) {
           // The link is not measured yet and compression yields to receiving: a probe's worth goes as received, so
           // the link neither waits nor stays unmeasured (on a fast one, what follows is then sent as received at once).
           const probe = Math.max(0, PROBE_BYTES - (await bytesAhead()));
@@ -346,17 +381,7 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
       } catch (err) {
         deps.log.warn('cannot read or record pending compressions in the database', { error: errorMessage(err) });
       }
-      for (const item of claimed) {
-        const decision = decide(item, lossless)
-          .catch((err: Error) => {
-            if (!stopping) deps.log.warn('compression decision not recorded; it will be done again', { sopInstanceUid: item.sopInstanceUid, error: err.message });
-          })
-          .finally(() => {
-            inFlight.delete(item.sopInstanceUid);
-            wake?.();
-          });
-        inFlight.set(item.sopInstanceUid, decision);
-      }
+      for (const item of claimed) void dispatch(item, lossless);
       if (more || (claimed.length === room && room > 0)) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, POLL_MS);
