@@ -1,32 +1,20 @@
 // The upload queue and compression decisions: an instance waits for its decision while compression is on, is sent
 // compressed when a verified file is ready, is compressed again after a correction, never waits when it is off.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { test } from 'node:test';
 import pg from 'pg';
 import { migrate } from '../agent/db/migrate';
 import { consoleLogger } from '../agent/logging';
 import { recordInstance } from '../agent/studies/record-instance';
 import { claimUploads, markFailed } from '../agent/upload/queue';
+import { ctInstanceRecord, sha256 } from './fixtures/instance-record';
 import { createTestDatabase, query } from './helpers/database';
 
 const claim = (pool: pg.Pool, awaitCompression: boolean) => claimUploads(pool, { owner: 'w', limit: 10, leaseSeconds: 60, priorities: [], spoolId: 'spool-a', awaitCompression });
 
 async function keep(pool: pg.Pool, sop: string, bytes: string): Promise<Buffer> {
-  const datasetSha256 = crypto.createHash('sha256').update(bytes).digest();
-  await recordInstance(pool, {
-    sopInstanceUid: sop,
-    seriesUid: '1.2.3.1',
-    studyUid: '1.2.3',
-    modality: 'CT',
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-    transferSyntaxUid: '1.2.840.10008.1.2.1',
-    spoolPath: `s/${sop}_${bytes}.dcm`,
-    fileBytes: 1000,
-    datasetSha256,
-    callingAe: 'TEST',
-    associationId: undefined,
-  });
+  const datasetSha256 = sha256(bytes);
+  await recordInstance(pool, ctInstanceRecord(sop, { spoolPath: `s/${sop}_${bytes}.dcm`, datasetSha256 }));
   return datasetSha256;
 }
 

@@ -1,7 +1,6 @@
 // The rows of acknowledged instances (agent/receive/instance-recorder.ts): gathered into one statement, written
 // again while the database refuses them, and a later copy of an instance wins over an earlier one still waiting.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -10,28 +9,17 @@ import { migrate } from '../agent/db/migrate';
 import { consoleLogger } from '../agent/logging';
 import { InstanceRecorder } from '../agent/receive/instance-recorder';
 import type { InstanceRecord } from '../agent/studies/record-instance';
+import { ctInstanceRecord, sha256 } from './fixtures/instance-record';
 import { createTestDatabase, query } from './helpers/database';
 import { tempDir } from './helpers/temp-dir';
 
 /** An instance whose (fake) spool file exists under spoolDir, named as the receiver names it. */
 function spooled(spoolDir: string, sop: string, content: string): InstanceRecord {
-  const sha256 = crypto.createHash('sha256').update(content).digest();
-  const spoolPath = `1.2.3/${sop}_${sha256.toString('hex').slice(0, 16)}.dcm`;
+  const datasetSha256 = sha256(content);
+  const spoolPath = `1.2.3/${sop}_${datasetSha256.toString('hex').slice(0, 16)}.dcm`;
   fs.mkdirSync(path.join(spoolDir, '1.2.3'), { recursive: true });
   fs.writeFileSync(path.join(spoolDir, spoolPath), content);
-  return {
-    sopInstanceUid: sop,
-    seriesUid: '1.2.3.1',
-    studyUid: '1.2.3',
-    modality: 'CT',
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-    transferSyntaxUid: '1.2.840.10008.1.2.1',
-    spoolPath,
-    fileBytes: content.length,
-    datasetSha256: sha256,
-    callingAe: 'TEST',
-    associationId: undefined,
-  };
+  return ctInstanceRecord(sop, { spoolPath, fileBytes: content.length, datasetSha256 });
 }
 
 async function withRecorder(body: (recorder: InstanceRecorder, url: string, spoolDir: string) => Promise<void>): Promise<void> {

@@ -7,23 +7,10 @@ import pg from 'pg';
 import { migrate } from '../agent/db/migrate';
 import { consoleLogger } from '../agent/logging';
 import { recordInstance, recordInstances, type InstanceRecord } from '../agent/studies/record-instance';
+import { ctInstanceRecord } from './fixtures/instance-record';
 import { createTestDatabase, query } from './helpers/database';
 
-function instance(sop: string): InstanceRecord {
-  return {
-    sopInstanceUid: sop,
-    seriesUid: '1.2.3.1',
-    studyUid: '1.2.3',
-    modality: 'CT',
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-    transferSyntaxUid: '1.2.840.10008.1.2.1',
-    spoolPath: `s/${sop}.dcm`,
-    fileBytes: 1000,
-    datasetSha256: crypto.createHash('sha256').update(sop).digest(),
-    callingAe: 'TEST',
-    associationId: undefined,
-  };
-}
+const instance = (sop: string) => ctInstanceRecord(sop);
 
 /** Whether `work` took longer than `ms` to settle (it waited on a lock another open transaction holds). */
 function waitedLonger(work: Promise<unknown>, ms: number): Promise<boolean> {

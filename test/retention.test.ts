@@ -1,7 +1,6 @@
 // Retention: studies the cloud confirmed leave the local disk after keepDays, or oldest first when the disk runs
 // low; nothing unconfirmed is ever removed, and a purge cut short by a crash is finished at the next start.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -12,6 +11,7 @@ import { spoolRelativePath } from '../agent/spool/spool-path';
 import { recordInstance } from '../agent/studies/record-instance';
 import { recoverSpool } from '../agent/studies/recover-spool';
 import { finishInterruptedPurges, purgeDeliveredStudies } from '../agent/studies/retention';
+import { ctInstanceRecord, sha256 } from './fixtures/instance-record';
 import { createTestDatabase, query } from './helpers/database';
 import { tempDir } from './helpers/temp-dir';
 
@@ -36,24 +36,12 @@ async function setUp(label: string): Promise<Setup> {
 
 /** Keeps one instance as the receiver would: a file in the spool and its rows. */
 async function keep({ pool, dirs }: Setup, study: string, sop: string, content = sop): Promise<string> {
-  const hash = crypto.createHash('sha256').update(content).digest();
+  const hash = sha256(content);
   const relative = spoolRelativePath(study, sop, hash);
   const file = path.join(dirs.spoolDir, ...relative.split('/'));
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, content);
-  await recordInstance(pool, {
-    sopInstanceUid: sop,
-    seriesUid: `${study}.1`,
-    studyUid: study,
-    modality: 'CT',
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-    transferSyntaxUid: '1.2.840.10008.1.2.1',
-    spoolPath: relative,
-    fileBytes: content.length,
-    datasetSha256: hash,
-    callingAe: 'T',
-    associationId: undefined,
-  });
+  await recordInstance(pool, ctInstanceRecord(sop, { seriesUid: `${study}.1`, studyUid: study, spoolPath: relative, fileBytes: content.length, datasetSha256: hash, callingAe: 'T' }));
   return file;
 }
 

@@ -24,6 +24,14 @@ function keptFiles(dataDir: string): string[] {
     .flatMap((folder) => fs.readdirSync(path.join(spool, folder)).map((name) => path.join(spool, folder, name)));
 }
 
+/** Puts a file where the spool's incoming folder was, so that no spool file can be created; returns its path. */
+function breakIncomingFolder(dataDir: string): string {
+  const incoming = path.join(dataDir, 'spool', '.incoming');
+  fs.rmSync(incoming, { recursive: true });
+  fs.writeFileSync(incoming, 'not a folder');
+  return incoming;
+}
+
 function incomingFiles(dataDir: string): string[] {
   return fs.readdirSync(path.join(dataDir, 'spool', '.incoming'));
 }
@@ -182,9 +190,7 @@ describe('refusals', () => {
     const databaseUrl = await createTestDatabase();
     const gateway = await startGateway({ dataDir: tempDir('wfail'), database: databaseUrl, aeTitle: 'WFAILGW' });
     try {
-      const incoming = path.join(gateway.dataDir, 'spool', '.incoming');
-      fs.rmSync(incoming, { recursive: true });
-      fs.writeFileSync(incoming, 'not a folder');
+      const incoming = breakIncomingFolder(gateway.dataDir);
       const series = writeSyntheticCtSeries(tempDir('wfail-ct'), { slices: 1, rows: 64, columns: 64 });
       const result = await store(gateway, series.files);
       assert.match(result.stderr, /Refused: OutOfResources/);
@@ -202,9 +208,7 @@ describe('refusals', () => {
     const databaseUrl = await createTestDatabase();
     const gateway = await startGateway({ dataDir: tempDir('wfail-late'), database: databaseUrl, aeTitle: 'WLATEGW' });
     try {
-      const incoming = path.join(gateway.dataDir, 'spool', '.incoming');
-      fs.rmSync(incoming, { recursive: true });
-      fs.writeFileSync(incoming, 'not a folder');
+      breakIncomingFolder(gateway.dataDir);
       const { association, contextId, sendStoreCommand } = await openStoreAssociation(gateway, 'LATESCU');
       const uids = { study: randomUid(), series: randomUid(), sop: randomUid() };
       const dataset = datasetBytes(writeInstance(path.join(tempDir('wfail-late-files'), 'late.dcm'), uids));

@@ -8,26 +8,15 @@ import { consoleLogger } from '../agent/logging';
 import { completeQuietStudies, finishDeliveredStudies, recentReceipts } from '../agent/studies/completion';
 import { recordInstance } from '../agent/studies/record-instance';
 import { claimUploads, markDelivered } from '../agent/upload/queue';
+import { ctInstanceRecord } from './fixtures/instance-record';
 import { createTestDatabase, query } from './helpers/database';
 
 const STUDIES = { seriesQuietSeconds: 30, studyQuietSeconds: 60, forceCompleteMinutes: 120 };
 
 async function keep(pool: pg.Pool, study: string, series: string, sop: string): Promise<Buffer> {
-  const hash = crypto.createHash('sha256').update(sop).digest();
-  await recordInstance(pool, {
-    sopInstanceUid: sop,
-    seriesUid: series,
-    studyUid: study,
-    modality: 'CT',
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-    transferSyntaxUid: '1.2.840.10008.1.2.1',
-    spoolPath: `${study}/${sop}.dcm`,
-    fileBytes: 500,
-    datasetSha256: hash,
-    callingAe: 'T',
-    associationId: undefined,
-  });
-  return hash;
+  const record = ctInstanceRecord(sop, { seriesUid: series, studyUid: study, spoolPath: `${study}/${sop}.dcm`, fileBytes: 500, callingAe: 'T' });
+  await recordInstance(pool, record);
+  return record.datasetSha256;
 }
 
 test('a study completes after its quiet period, becomes done once delivered, with a receipt; a late instance reopens it', async () => {

@@ -1,13 +1,13 @@
 // The upload queue in PostgreSQL: queued on keep, claimed with SKIP LOCKED and leases, retried with backoff,
 // failed visibly, queued again by `retry`, shared safely by several agents.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { describe, test } from 'node:test';
 import pg from 'pg';
 import { migrate } from '../agent/db/migrate';
 import { consoleLogger } from '../agent/logging';
 import { recordInstance } from '../agent/studies/record-instance';
 import { claimUploads, markDelivered, markFailed, requeueFailed } from '../agent/upload/queue';
+import { ctInstanceRecord, sha256 } from './fixtures/instance-record';
 import { createTestDatabase, query } from './helpers/database';
 
 const NO_PRIORITIES: Array<{ modality: string; priority: number }> = [];
@@ -22,22 +22,7 @@ async function freshQueue(): Promise<{ pool: pg.Pool; url: string }> {
 let counter = 0;
 async function keep(pool: pg.Pool, study: string, modality = 'CT', bytes = 'a'): Promise<string> {
   const sop = `1.2.826.0.1.${++counter}.${Date.now()}`;
-  await recordInstance(pool, {
-    sopInstanceUid: sop,
-    seriesUid: `${study}.1.${modality}`,
-    studyUid: study,
-    modality,
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-    transferSyntaxUid: '1.2.840.10008.1.2.1',
-    spoolPath: `${study}/${sop}_${bytes}.dcm`,
-    fileBytes: 1000,
-    datasetSha256: crypto
-      .createHash('sha256')
-      .update(sop + bytes)
-      .digest(),
-    callingAe: 'TEST',
-    associationId: undefined,
-  });
+  await recordInstance(pool, ctInstanceRecord(sop, { seriesUid: `${study}.1.${modality}`, studyUid: study, modality, spoolPath: `${study}/${sop}_${bytes}.dcm`, datasetSha256: sha256(sop + bytes) }));
   return sop;
 }
 
@@ -167,19 +152,7 @@ describe('upload queue', () => {
     try {
       const sop = await keep(pool, '7.1');
       const [claimed] = await claimUploads(pool, { owner: 'w', limit: 1, leaseSeconds: 60, priorities: NO_PRIORITIES, spoolId: 'spool-a' });
-      await recordInstance(pool, {
-        sopInstanceUid: sop,
-        seriesUid: '7.1.1.CT',
-        studyUid: '7.1',
-        modality: 'CT',
-        sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-        transferSyntaxUid: '1.2.840.10008.1.2.1',
-        spoolPath: `7.1/${sop}_b.dcm`,
-        fileBytes: 1001,
-        datasetSha256: crypto.createHash('sha256').update('corrected').digest(),
-        callingAe: 'TEST',
-        associationId: undefined,
-      });
+      await recordInstance(pool, ctInstanceRecord(sop, { seriesUid: '7.1.1.CT', studyUid: '7.1', spoolPath: `7.1/${sop}_b.dcm`, fileBytes: 1001, datasetSha256: sha256('corrected') }));
       assert.deepEqual(await markDelivered(pool, 'w', [claimed]), [], 'the old version no longer counts');
       const [row] = await query(url, 'SELECT state, attempts FROM uploads');
       assert.deepEqual(row, { state: 'queued', attempts: 0 });

@@ -261,7 +261,7 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
    * needed for; or, to measure the link, instances as received for up to fillBytes. Resolves to whether a full batch
    * was looked at (there may be more).
    */
-  const decideWithoutWorkers = async (losslessSkipped: string, fillBytes = Infinity): Promise<boolean> => {
+  const decideWithoutWorkers = async (losslessSkipped: string, fillBytes = Infinity, measureAgain?: string): Promise<boolean> => {
     const decided: Array<{ item: PendingInstance; outcome: KeptOutcome }> = [];
     let budget = fillBytes;
     const pending = await claimPending(WITHOUT_WORKER_BATCH);
@@ -269,6 +269,13 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
       const outcome = keptWithoutWorker(item, losslessSkipped);
       if (!outcome) continue;
       if (outcome.reason === losslessSkipped) {
+        if (measureAgain) {
+          // The first instance a lossless rule would compress is compressed after all (see REMEASURE_MS).
+          remeasuring = true;
+          void dispatch(item, { on: measureAgain }).finally(() => (remeasuring = false));
+          measureAgain = undefined;
+          continue;
+        }
         if (budget <= 0) continue;
         budget -= item.facts.sizeBytes;
       }
@@ -361,16 +368,11 @@ export async function startCompressor(deps: CompressorDeps): Promise<Compressor>
       try {
         if (lossless.skipped) {
           const since = performance.now() - compressorMeasuredAt;
-          if (!remeasuring && since >= REMEASURE_MS) {
-            // One instance a lossless rule would compress, taken before the rest are decided without a worker.
-            const [probe] = await claimPending(1);
-            if (probe && keptWithoutWorker(probe, lossless.skipped)?.reason === lossless.skipped) {
-              remeasuring = true;
-              const on = `lossless compression on for one instance, to measure the compressor again (${Math.round(since / 1000)} s since; otherwise ${current.reason})`;
-              void dispatch(probe, { on }).finally(() => (remeasuring = false));
-            }
-          }
-          more = await decideWithoutWorkers(lossless.skipped);
+          const measureAgain =
+            !remeasuring && since >= REMEASURE_MS
+              ? `lossless compression on for one instance, to measure the compressor again (${Math.round(since / 1000)} s since; otherwise ${current.reason})`
+              : undefined;
+          more = await decideWithoutWorkers(lossless.skipped, Infinity, measureAgain);
         } else if (overdueOnly && weighed) {
           // The link is not measured yet and compression yields to receiving: a probe's worth goes as received, so
           // the link neither waits nor stays unmeasured (on a fast one, what follows is then sent as received at once).

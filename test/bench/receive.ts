@@ -19,7 +19,6 @@
 // receiving for this machine's two cores, as in a running agent). --installed adds, on one association in each run,
 // the gateway as installed (compression on, its default) and prints its ratio to compression off.
 import { spawn, spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +28,7 @@ import { freePort } from '../../agent/db/embedded-postgres';
 import { migrate } from '../../agent/db/migrate';
 import { recordInstances } from '../../agent/studies/record-instance';
 import { consoleLogger } from '../../agent/logging';
+import { ctInstanceRecord, sha256 } from '../fixtures/instance-record';
 import { writeSyntheticCtSeries } from '../fixtures/synthetic-ct';
 import { createTestDatabase, dropTestDatabases, ensureTestPostgres, query } from '../helpers/database';
 import { runDcmtk, waitForPort } from '../helpers/dcmtk';
@@ -224,6 +224,26 @@ async function storescpRun(root: string, files: string[], warmUp: string[], part
   }
 }
 
+const fsync = (fd: number) => new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+
+/**
+ * The durable acknowledgement's file work for one instance, in the gateway's order: write the temp file, its fsync
+ * (`meanwhile` runs as it starts, as the gateway hashes then), rename, the folder's fsync. Resolves to the times the
+ * write, the fsync and the folder's fsync ended.
+ */
+async function writeDurably(bytes: Buffer, temp: string, final: string, meanwhile = () => {}): Promise<{ written: number; synced: number; placed: number }> {
+  const fd = fs.openSync(temp, 'w');
+  fs.writeSync(fd, bytes);
+  const written = performance.now();
+  meanwhile();
+  await fsync(fd).finally(() => fs.closeSync(fd));
+  const synced = performance.now();
+  fs.renameSync(temp, final);
+  const dir = fs.openSync(path.dirname(final), 'r');
+  await fsync(dir).finally(() => fs.closeSync(dir));
+  return { written, synced, placed: performance.now() };
+}
+
 /**
  * What the durable acknowledgement alone costs on this disk, per instance and with no network, in the gateway's
  * order: write the file; its fsync; rename; the folder's fsync (the answer goes here); then the rows, which the
@@ -236,37 +256,15 @@ async function durableFloor(root: string, files: string[]): Promise<{ fsync: num
   pool.on('error', () => undefined);
   const incoming = fs.mkdtempSync(path.join(root, 'floor-'));
   const folder = fs.mkdtempSync(path.join(root, 'floor-kept-'));
-  const fsync = (fd: number) => new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
   const totals = { fsync: 0, place: 0, record: 0 };
   try {
     await migrate(pool, consoleLogger('warn'));
     for (const [i, file] of files.entries()) {
       const bytes = fs.readFileSync(file);
-      const temp = path.join(incoming, `${i}.part`);
-      const fd = fs.openSync(temp, 'w');
-      fs.writeSync(fd, bytes);
-      const written = performance.now();
-      const hash = crypto.createHash('sha256').update(bytes).digest();
-      await fsync(fd).finally(() => fs.closeSync(fd));
-      const synced = performance.now();
-      fs.renameSync(temp, path.join(folder, `${i}.dcm`));
-      const dir = fs.openSync(folder, 'r');
-      await fsync(dir).finally(() => fs.closeSync(dir));
-      const placed = performance.now();
+      let hash: Buffer = Buffer.alloc(0);
+      const { written, synced, placed } = await writeDurably(bytes, path.join(incoming, `${i}.part`), path.join(folder, `${i}.dcm`), () => (hash = sha256(bytes)));
       await recordInstances(pool, [
-        {
-          sopInstanceUid: `2.25.${i + 1}`,
-          seriesUid: '2.25.0.1',
-          studyUid: '2.25.0.2',
-          modality: 'CT',
-          sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-          transferSyntaxUid: '1.2.840.10008.1.2.1',
-          spoolPath: `floor/${i}.dcm`,
-          fileBytes: bytes.length,
-          datasetSha256: hash,
-          callingAe: 'BENCH',
-          associationId: undefined,
-        },
+        ctInstanceRecord(`2.25.${i + 1}`, { seriesUid: '2.25.0.1', studyUid: '2.25.0.2', spoolPath: `floor/${i}.dcm`, fileBytes: bytes.length, datasetSha256: hash, callingAe: 'BENCH' }),
       ]);
       totals.fsync += synced - written;
       totals.place += placed - synced;
@@ -279,24 +277,15 @@ async function durableFloor(root: string, files: string[]): Promise<{ fsync: num
 }
 
 /**
- * The durable acknowledgement's file work alone (write, fsync, rename, folder fsync; no network, no rows) with this
- * many concurrent writers, as many associations would do it: ms of wall clock per instance.
+ * The durable acknowledgement's file work alone (no network, no rows) with this many concurrent writers, as many
+ * associations would do it: ms of wall clock per instance.
  */
 async function durableFileWork(root: string, files: string[], writers: number): Promise<number> {
   const incoming = fs.mkdtempSync(path.join(root, 'floor-'));
   const folder = fs.mkdtempSync(path.join(root, 'floor-kept-'));
-  const fsync = (fd: number) => new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
   let next = 0;
   const writer = async () => {
-    for (let i = next++; i < files.length; i = next++) {
-      const temp = path.join(incoming, `${i}.part`);
-      const fd = fs.openSync(temp, 'w');
-      fs.writeSync(fd, fs.readFileSync(files[i]));
-      await fsync(fd).finally(() => fs.closeSync(fd));
-      fs.renameSync(temp, path.join(folder, `${i}.dcm`));
-      const dir = fs.openSync(folder, 'r');
-      await fsync(dir).finally(() => fs.closeSync(dir));
-    }
+    for (let i = next++; i < files.length; i = next++) await writeDurably(fs.readFileSync(files[i]), path.join(incoming, `${i}.part`), path.join(folder, `${i}.dcm`));
   };
   const start = performance.now();
   await Promise.all(Array.from({ length: writers }, writer));
