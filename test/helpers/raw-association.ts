@@ -17,10 +17,13 @@ export interface RawConnection {
   firstPdu(timeoutMs?: number): Promise<{ type: number; result?: number; source?: number; reason?: number }>;
 }
 
-/** A plain TCP connection to the gateway, for sending hand-made (or broken) PDUs. */
-export function connectRaw(port: number, host = '127.0.0.1'): Promise<RawConnection> {
+/**
+ * A plain TCP connection to the gateway, for sending hand-made (or broken) PDUs. fromAddress: the loopback address it
+ * comes from, so a test's connections count apart from other tests' in per-address limits.
+ */
+export function connectRaw(port: number, fromAddress = '127.0.0.1'): Promise<RawConnection> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, host);
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress: fromAddress });
     const chunks: Buffer[] = [];
     let isClosed = false;
     const waiters = new Set<() => void>();
