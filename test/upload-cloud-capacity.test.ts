@@ -6,6 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, test } from 'node:test';
 import { freePort } from '../agent/db/embedded-postgres';
+import { AgentApiClient } from '../agent/api/client';
 import { CloudCapacity } from '../agent/upload/cloud-capacity';
 import { dicomTlsCloudUpstream, makeCloudPki } from './cloud-simulator/pki';
 import { writeSyntheticCtSeries } from './fixtures/synthetic-ct';
@@ -33,13 +34,19 @@ describe('upload to a cloud with room for one association', () => {
       aeTitle: 'CAPGW',
       config: {
         upstream: dicomTlsCloudUpstream(pki, port),
-        upload: { workers: 3, batchMaxInstances: 6, retryBaseSeconds: 30, retryMaxSeconds: 60, leaseSeconds: 30 },
+        // 2 Mbit/s: the 40 instances take about 3 s, so other workers try their connections while one delivers.
+        upload: { workers: 3, batchMaxInstances: 6, retryBaseSeconds: 30, retryMaxSeconds: 60, leaseSeconds: 30, maxMbps: 2 },
         compression: { enabled: false },
       },
     });
     try {
-      const series = writeSyntheticCtSeries(tempDir('capacity-ct'), { slices: 40, rows: 64, columns: 64 });
+      const series = writeSyntheticCtSeries(tempDir('capacity-ct'), { slices: 40, rows: 96, columns: 96 });
+      // Uploads paused while the study arrives: a backlog waits, as after a modality's burst, which is when the
+      // uploader opens more connections (with uploads keeping pace with receiving, one connection is all it needs).
+      const api = new AgentApiClient({ baseUrl: `http://127.0.0.1:${gateway.apiPort}`, dataDir: gateway.dataDir });
+      await api.pauseUploads();
       assert.equal((await runDcmtk('storescu', ['-aec', 'CAPGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
+      await api.resumeUploads();
       await waitFor('every instance delivered', async () => (await query(databaseUrl, "SELECT count(*)::int AS n FROM uploads WHERE state = 'done'"))[0].n === 40, 60000);
       // A retry after a counted failure would wait retryBaseSeconds (30 s): delivery within the wait proves none.
       const attempts = await query(databaseUrl, 'SELECT attempts FROM uploads');
