@@ -313,6 +313,19 @@ describe('STOW-RS answers', () => {
     assert.equal(tooLarge.failed[0].permanent, false);
     assert.equal(interpret(413, 'Payload Too Large', {}, Buffer.alloc(0), batch.slice(0, 1)).failed[0].permanent, true);
   });
+
+  test('429/503 with Retry-After (seconds or a date) say the cloud is busy and for how long; without it, an outage', () => {
+    const busy = (status: number, headers: Record<string, string>) => {
+      const { unreachable, noRoom, retryAfterMs } = interpret(status, '', headers, Buffer.alloc(0), batch);
+      return { unreachable: unreachable !== undefined, noRoom: noRoom ?? false, retryAfterMs };
+    };
+    assert.deepEqual(busy(429, { 'retry-after': '2' }), { unreachable: true, noRoom: true, retryAfterMs: 2000 });
+    const dated = busy(503, { 'retry-after': new Date(Date.now() + 30_000).toUTCString() });
+    assert.ok(dated.noRoom && dated.retryAfterMs! > 28_000 && dated.retryAfterMs! <= 30_000, `${dated.retryAfterMs} ms`);
+    assert.deepEqual(busy(503, {}), { unreachable: true, noRoom: false, retryAfterMs: undefined });
+    assert.deepEqual(busy(429, { 'retry-after': 'soon' }), { unreachable: true, noRoom: false, retryAfterMs: undefined });
+    assert.deepEqual(busy(500, { 'retry-after': '2' }), { unreachable: true, noRoom: false, retryAfterMs: undefined });
+  });
 });
 
 describe('pacer', () => {

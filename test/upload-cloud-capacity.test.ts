@@ -113,6 +113,51 @@ describe('upload to a STOW-RS cloud that takes one request at a time', () => {
   });
 });
 
+describe('upload to a STOW-RS cloud that says it is busy just after a delivery', () => {
+  test('429 with Retry-After: the batch waits what the cloud asked and goes again, no outage, no counted failure', async () => {
+    const pki = makeCloudPki(tempDir('busy-stow-pki'));
+    const cloud = await startStowRsSimulator({ pki, storeDir: tempDir('busy-stow-cloud') });
+    const databaseUrl = await createTestDatabase();
+    const gateway = await startGateway({
+      dataDir: tempDir('busy-stow-gw'),
+      database: databaseUrl,
+      aeTitle: 'BUSYSTOW',
+      config: {
+        upstream: { kind: 'stow-rs', url: cloud.url, caFile: pki.caFile },
+        upload: { workers: 1, retryBaseSeconds: 30, retryMaxSeconds: 60, outageProbeSeconds: 60 },
+        compression: { enabled: false },
+      },
+    });
+    const delivered = async () => (await query(databaseUrl, "SELECT count(*)::int AS n FROM uploads WHERE state = 'done'"))[0].n;
+    const push = async (name: string, seed: number) => {
+      const series = writeSyntheticCtSeries(tempDir(name), { slices: 2, rows: 32, columns: 32, seed });
+      assert.equal((await runDcmtk('storescu', ['-aec', 'BUSYSTOW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
+    };
+    try {
+      await push('busy-first', 1);
+      await waitFor('the first study delivered', async () => (await delivered()) === 2);
+      // A rate limit that still counts the request it has just answered: the only connection gets 429.
+      cloud.settings.fault = { kind: 'status', status: 429, headers: { 'Retry-After': '2' } };
+      await push('busy-second', 2);
+      await waitFor('the cloud answered 429', async () => cloud.requests.some((r) => r.status === 429));
+      cloud.settings.fault = undefined;
+      // An outage would wait outageProbeSeconds (60 s), a counted failure retryBaseSeconds (30 s).
+      await waitFor('the second study delivered', async () => (await delivered()) === 4, 15000);
+      const posts = cloud.requests.filter((r) => r.method === 'POST');
+      const busy = posts.findIndex((r) => r.status === 429);
+      assert.ok(posts[busy + 1].at - posts[busy].at >= 1900, `sent again ${posts[busy + 1].at - posts[busy].at} ms after the 429, Retry-After being 2 s`);
+      assert.ok(
+        (await query(databaseUrl, 'SELECT attempts FROM uploads')).every((row) => row.attempts === 1),
+        'one counted attempt per instance',
+      );
+      assert.ok(!gateway.logLines().some((line) => line.cloudUnreachable === true), 'no outage was reported');
+    } finally {
+      await gateway.stop();
+      await cloud.stop();
+    }
+  });
+});
+
 describe('cloud capacity rule', () => {
   test('a worker that met no room parks; one more is tried after the probe interval, and parks again if still no room', () => {
     let now = 0;

@@ -72,6 +72,7 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
       outcome.failed.push(...result.failed);
       outcome.unreachable ??= result.unreachable;
       outcome.noRoom ||= result.noRoom;
+      outcome.retryAfterMs ??= result.retryAfterMs;
     }
     return outcome;
   }
@@ -239,6 +240,7 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
     return {
       unreachable: outcome.unreachable ?? again.unreachable,
       noRoom: outcome.noRoom || again.noRoom,
+      retryAfterMs: outcome.retryAfterMs ?? again.retryAfterMs,
       delivered: [...outcome.delivered, ...again.delivered.map((instance) => claimed.get(instance)!)],
       failed: [...outcome.failed.filter((f) => !retry.includes(f)), ...again.failed.map((f) => ({ ...f, instance: claimed.get(f.instance)! }))],
     };
@@ -280,6 +282,14 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
 }
 
 /** Answers that say the cloud as a whole cannot take requests now. */
+/** HTTP Retry-After (seconds, or a date) in milliseconds from now; undefined when absent or unreadable. */
+function retryAfterMs(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
 function isCloudUnavailable(httpStatus: number): boolean {
   return httpStatus === 408 || httpStatus === 429 || httpStatus >= 500;
 }
@@ -320,7 +330,8 @@ export function interpret(
   if (isCloudUnavailable(status)) {
     const retryAfter = headers['retry-after'] ? `, retry after ${headers['retry-after']}` : '';
     outcome.unreachable = `the cloud is busy or failing (${httpStatus}${retryAfter})`;
-    outcome.noRoom = (status === 429 || status === 503) && retryAfter !== '';
+    const waitMs = retryAfterMs(headers['retry-after']);
+    if ((status === 429 || status === 503) && waitMs !== undefined) Object.assign(outcome, { noRoom: true, retryAfterMs: waitMs });
     return all(outcome.unreachable);
   }
 

@@ -24,9 +24,12 @@ export interface BatchOutcome {
   /**
    * Set with `unreachable` when the cloud signalled it has no room for this connection (the TLS handshake or the
    * A-ASSOCIATE-AC did not come, A-ASSOCIATE-RJ transient for congestion or a local limit, HTTP 429/503 with
-   * Retry-After): while other connections of ours are working, the uploader uses fewer of them instead.
+   * Retry-After): while other connections of ours are working, or one delivered moments ago, the uploader uses fewer
+   * of them instead.
    */
   noRoom?: boolean;
+  /** With noRoom: how long the cloud asked to be left alone (HTTP Retry-After). */
+  retryAfterMs?: number;
 }
 
 /**

@@ -65,6 +65,8 @@ const OUTAGE_POLL_MS = 1000;
 const RECENT_WINDOW_MS = 10 * 60 * 1000;
 /** After this long without the cloud refusing a connection for lack of room, one more worker tries again. */
 const CAPACITY_PROBE_UP_MS = 60 * 1000;
+/** A cloud's Retry-After is honoured up to this long; longer, the instances wait in the queue while others go. */
+const MAX_RETRY_AFTER_MS = 60 * 1000;
 
 /**
  * upload.workers loops, each claiming a batch from the queue, sending it through its transport and recording
@@ -184,19 +186,21 @@ export function startUploader(deps: UploaderDeps): Uploader {
           continue;
         }
         const sent = await sendBatch(transport, me, batch);
-        if (sent === 'no room') {
+        if (sent.noRoom) {
           parked = true;
           proven = false;
           await transport.close().catch(() => undefined);
-        } else if (sent === 'delivered') proven = true;
+          // The cloud asked to be left alone this long: the worker waits even if it may resume at once (the only one).
+          if (sent.retryAfterMs) await sleep(Math.min(sent.retryAfterMs, MAX_RETRY_AFTER_MS));
+        } else if (sent.delivered) proven = true;
       }
     } finally {
       await transport.close().catch(() => undefined);
     }
   };
 
-  /** Resolves to 'no room' when the cloud had no room for this worker's connection while others worked: it parks. */
-  const sendBatch = async (transport: Transport, me: string, batch: ClaimedUpload[]): Promise<'no room' | 'delivered' | undefined> => {
+  /** noRoom: the cloud had no room for this worker's connection while it is evidently there (see below): it parks. */
+  const sendBatch = async (transport: Transport, me: string, batch: ClaimedUpload[]): Promise<{ delivered?: boolean; noRoom?: boolean; retryAfterMs?: number }> => {
     const deliveredBefore = deliveredBatches;
     let mine = 0;
     sending++;
@@ -230,6 +234,7 @@ export function startUploader(deps: UploaderDeps): Uploader {
       const waiting: string[] = [];
       let unreachable: string | undefined;
       let noRoom: string | undefined;
+      let retryAfterMs: number | undefined;
       for (const part of splitByBytes(present, deps.upload.batchMaxBytes)) {
         if (unreachable || noRoom) {
           waiting.push(...part.map((item) => item.sopInstanceUid));
@@ -250,9 +255,13 @@ export function startUploader(deps: UploaderDeps): Uploader {
           lastDeliveredAt = Date.now();
           mine++;
         }
-        // The cloud is there (others deliver or are sending), it just has no room for one more connection: not an outage.
-        if (outcome.noRoom && outcome.unreachable && (deliveredBatches - deliveredBefore > mine || sending > 1)) noRoom = outcome.unreachable;
-        else {
+        // The cloud is there (others deliver or are sending, or a batch was delivered moments ago), it just has no room
+        // for this connection now: not an outage. (A cloud's rate limit may still count a request it has just answered.)
+        const cloudWorks = deliveredBatches - deliveredBefore > mine || sending > 1 || Date.now() - lastDeliveredAt <= WORKING_CONNECTION_MS;
+        if (outcome.noRoom && outcome.unreachable && cloudWorks) {
+          noRoom = outcome.unreachable;
+          retryAfterMs = outcome.retryAfterMs;
+        } else {
           unreachable = outcome.unreachable;
           noteReachability(outcome);
         }
@@ -282,11 +291,12 @@ export function startUploader(deps: UploaderDeps): Uploader {
       }
       await markFailed(deps.pool, me, failed, { baseSeconds: deps.upload.retryBaseSeconds, maxSeconds: deps.upload.retryMaxSeconds });
       for (const f of failed.filter((x) => x.permanent)) deps.log.error('upload failed permanently; shown as failed until `gateway retry`', { sopInstanceUid: f.sopInstanceUid, error: f.error });
-      return noRoom ? 'no room' : mine > 0 ? 'delivered' : undefined;
+      return noRoom ? { noRoom: true, retryAfterMs } : { delivered: mine > 0 };
     } catch (err) {
       // The database went away mid-batch: the leases expire and the batch is claimed again.
       deps.log.warn('upload batch interrupted', { worker: me, error: (err as Error).message });
       await new Promise((resolve) => setTimeout(resolve, 2000));
+      return {};
     } finally {
       sending--;
       clearInterval(leaseTimer);

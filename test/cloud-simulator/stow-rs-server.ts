@@ -21,7 +21,7 @@ export type StowFault =
   /** The TCP connection is reset (RST) once this many body bytes have arrived. */
   | { kind: 'reset-after-bytes'; bytes: number }
   /** Every request is answered with this status (after reading the body). */
-  | { kind: 'status'; status: number; body?: string }
+  | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
   /** The body is read and no answer ever comes. */
   | { kind: 'hang' }
   /** Parts are stored but the answer lists none of them (200 with an empty dataset). */
@@ -69,6 +69,8 @@ export interface ReceivedRequest {
   /** The SOP Instance UID of each part, as posted ('' when a part has none). */
   sopInstanceUids: string[];
   status: number;
+  /** When the request arrived (Date.now()). */
+  at: number;
 }
 
 export interface StowRsSimulator {
@@ -149,6 +151,7 @@ export async function startStowRsSimulator(options: StowRsOptionsInput): Promise
       parts: 0,
       sopInstanceUids: [],
       status: 0,
+      at: Date.now(),
     };
     sim.requests.push(record);
     const answer = (status: number, body: string | object | undefined, headers: http.OutgoingHttpHeaders = {}) => {
@@ -168,7 +171,7 @@ export async function startStowRsSimulator(options: StowRsOptionsInput): Promise
     // A minimal QIDO-RS search (the connectivity test's authenticated request): no studies.
     if (req.method === 'GET' && (req.url ?? '').split('?')[0] === `${basePath}/studies`) {
       req.resume();
-      if (s.fault?.kind === 'status') return answer(s.fault.status, `simulated ${s.fault.status}`);
+      if (s.fault?.kind === 'status') return answer(s.fault.status, `simulated ${s.fault.status}`, s.fault.headers);
       return answer(200, []);
     }
     if (req.method !== 'POST' || req.url !== `${basePath}/studies`) {
@@ -200,7 +203,7 @@ export async function startStowRsSimulator(options: StowRsOptionsInput): Promise
     );
     if (req.socket.destroyed || !req.complete) return;
     if (fault?.kind === 'hang') return;
-    if (fault?.kind === 'status') return answer(fault.status, fault.body ?? `simulated ${fault.status}`);
+    if (fault?.kind === 'status') return answer(fault.status, fault.body ?? `simulated ${fault.status}`, fault.headers);
 
     const parts = splitMultipart(Buffer.concat(chunks), boundary);
     record.parts = parts.length;
