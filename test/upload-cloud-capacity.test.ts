@@ -17,6 +17,11 @@ import { tempDir } from './helpers/temp-dir';
 import { waitFor } from './helpers/wait';
 import { startStowRsSimulator } from './cloud-simulator/stow-rs-server';
 
+/** Instances the cloud confirmed. */
+async function delivered(databaseUrl: string): Promise<number> {
+  return (await query(databaseUrl, "SELECT count(*)::int AS n FROM uploads WHERE state = 'done'"))[0].n as number;
+}
+
 describe('upload to a cloud with room for one association', () => {
   test('every instance is delivered through fewer associations, none counted as a failed attempt', async () => {
     const pki = makeCloudPki(tempDir('capacity-pki'));
@@ -47,7 +52,7 @@ describe('upload to a cloud with room for one association', () => {
       await api.pauseUploads();
       assert.equal((await runDcmtk('storescu', ['-aec', 'CAPGW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
       await api.resumeUploads();
-      await waitFor('every instance delivered', async () => (await query(databaseUrl, "SELECT count(*)::int AS n FROM uploads WHERE state = 'done'"))[0].n === 40, 60000);
+      await waitFor('every instance delivered', async () => (await delivered(databaseUrl)) === 40, 60000);
       // A retry after a counted failure would wait retryBaseSeconds (30 s): delivery within the wait proves none.
       const attempts = await query(databaseUrl, 'SELECT attempts FROM uploads');
       assert.ok(
@@ -96,7 +101,7 @@ describe('upload to a STOW-RS cloud that takes one request at a time', () => {
       const series = writeSyntheticCtSeries(tempDir('capacity-stow-ct'), { slices: 30, rows: 128, columns: 128 });
       assert.equal((await runDcmtk('storescu', ['-aec', 'CAPSTOW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
       // A counted failure would wait retryBaseSeconds (30 s), an outage outageProbeSeconds (60 s).
-      await waitFor('every instance delivered', async () => (await query(databaseUrl, "SELECT count(*)::int AS n FROM uploads WHERE state = 'done'"))[0].n === 30, 25000);
+      await waitFor('every instance delivered', async () => (await delivered(databaseUrl)) === 30, 25000);
       assert.ok(
         (await query(databaseUrl, 'SELECT attempts FROM uploads')).every((row) => row.attempts === 1),
         'one counted attempt per instance',
@@ -128,21 +133,20 @@ describe('upload to a STOW-RS cloud that says it is busy just after a delivery',
         compression: { enabled: false },
       },
     });
-    const delivered = async () => (await query(databaseUrl, "SELECT count(*)::int AS n FROM uploads WHERE state = 'done'"))[0].n;
     const push = async (name: string, seed: number) => {
       const series = writeSyntheticCtSeries(tempDir(name), { slices: 2, rows: 32, columns: 32, seed });
       assert.equal((await runDcmtk('storescu', ['-aec', 'BUSYSTOW', '127.0.0.1', String(gateway.port), ...series.files])).code, 0);
     };
     try {
       await push('busy-first', 1);
-      await waitFor('the first study delivered', async () => (await delivered()) === 2);
+      await waitFor('the first study delivered', async () => (await delivered(databaseUrl)) === 2);
       // A rate limit that still counts the request it has just answered: the only connection gets 429.
       cloud.settings.fault = { kind: 'status', status: 429, headers: { 'Retry-After': '2' } };
       await push('busy-second', 2);
       await waitFor('the cloud answered 429', async () => cloud.requests.some((r) => r.status === 429));
       cloud.settings.fault = undefined;
       // An outage would wait outageProbeSeconds (60 s), a counted failure retryBaseSeconds (30 s).
-      await waitFor('the second study delivered', async () => (await delivered()) === 4, 15000);
+      await waitFor('the second study delivered', async () => (await delivered(databaseUrl)) === 4, 15000);
       const posts = cloud.requests.filter((r) => r.method === 'POST');
       const busy = posts.findIndex((r) => r.status === 429);
       assert.ok(posts[busy + 1].at - posts[busy].at >= 1900, `sent again ${posts[busy + 1].at - posts[busy].at} ms after the 429, Retry-After being 2 s`);

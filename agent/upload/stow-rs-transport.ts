@@ -281,7 +281,6 @@ export function createStowRsTransport(upstream: UpstreamConfig, pacer: Pacer, op
   };
 }
 
-/** Answers that say the cloud as a whole cannot take requests now. */
 /** HTTP Retry-After (seconds, or a date) in milliseconds from now; undefined when absent or unreadable. */
 function retryAfterMs(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
@@ -290,6 +289,7 @@ function retryAfterMs(value: string | undefined): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
+/** Answers that say the cloud as a whole cannot take requests now. */
 function isCloudUnavailable(httpStatus: number): boolean {
   return httpStatus === 408 || httpStatus === 429 || httpStatus >= 500;
 }
